@@ -1,0 +1,41 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint docs completions bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -qq --upgrade pip
+
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -qq -e '.[demo]'
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -qq -e '.[test,demo]'
+	touch $@
+
+demo: $(VENV)/.demo-installed
+	$(BIN)/eksaudit demo
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check eksaudit tests benchmarks
+
+test: lint
+	$(BIN)/pytest -q -n 2
+
+docs: $(VENV)/.test-installed
+	$(BIN)/python -m eksaudit.docsgen
+
+completions: $(VENV)/.test-installed
+	$(BIN)/python -m eksaudit.cli.completions_gen
+
+bench: $(VENV)/.test-installed
+	$(BIN)/python benchmarks/filter_vs_jq.py
+	$(BIN)/python benchmarks/rules_vs_jq.py
+	$(BIN)/python benchmarks/fetch_vs_awscli.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

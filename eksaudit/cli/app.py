@@ -1,0 +1,30 @@
+"""The root Typer app: one sub-app per command module, lifted to the top level."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import typer
+
+app = typer.Typer(
+    name="eksaudit",
+    help="Query Amazon EKS Kubernetes audit logs with Falco's ka.* fields, conditions and rules.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+# Order is the order of `eksaudit --help`.
+COMMANDS = ("fetch", "filter", "fields", "watch", "demo")
+
+for _name in COMMANDS:
+    _modname = f"eksaudit.cli.commands.{_name}"
+    if importlib.util.find_spec(_modname) is not None:
+        app.add_typer(importlib.import_module(_modname).app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="eksaudit")

@@ -1,0 +1,64 @@
+"""What every command needs around its body: error rendering, exit statuses, Ctrl-C and closed pipes.
+
+Commands are wrapped with `@command_runner`: the library raises `EksauditError`s, this turns them
+into one line on stderr and the error's exit status; a closed stdout (`| head`) ends quietly with 0;
+Ctrl-C exits 130 (commands that print a summary on Ctrl-C catch KeyboardInterrupt themselves first).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from ..errors import EksauditError
+from ..status import ExitStatus
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def error(message: str) -> None:
+    """Print `eksaudit: error: message` on stderr."""
+    sys.stderr.write(f"eksaudit: error: {message}\n")
+    sys.stderr.flush()
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"eksaudit: warning: {message}\n")
+    sys.stderr.flush()
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def command_runner(fn: F) -> F:
+    """Run a command body and map its outcome to an exit status (see module docstring)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            status = fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except EksauditError as e:
+            error(e.render())
+            raise typer.Exit(int(e.status)) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(int(ExitStatus.MATCHED)) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
+        raise typer.Exit(int(status if status is not None else ExitStatus.MATCHED))
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""CloudWatch Logs: the shared client, our own paging loop, window fetch, live tail, pushdown."""

@@ -1,0 +1,1 @@
+"""Falco's condition language: lexer, parser, compiler to closures, literal prefilter."""

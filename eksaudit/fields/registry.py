@@ -1,0 +1,169 @@
+"""The field registry: one declaration per field, read by the condition engine, outputs, docs and pushdown.
+
+A `FieldDef` says what a field is (type, list or scalar, which argument it takes, where it lives
+in the JSON) next to the function that extracts it. `FieldRegistry.resolve()` validates the
+argument once and returns a `BoundField` whose `extract(event)` is what runs per event.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from ..errors import FieldError
+
+
+class FieldType(str, Enum):
+    STRING = "string"
+    UINT64 = "uint64"
+    BOOL = "bool"
+    ABSTIME = "abstime"
+    RELTIME = "reltime"
+    IPADDR = "ipaddr"
+    IPNET = "ipnet"
+
+
+class ArgKind(str, Enum):
+    NONE = "none"  # no [arg] allowed
+    INDEX = "index"  # optional [N], digits only
+    KEY = "key"  # required [key]
+
+
+# extract(event, arg) -> None (no value) | scalar | non-empty list. For INDEX fields `arg` is an int.
+Extractor = Callable[[Any, Any], Any]
+
+_INDEX_RE = re.compile(r"0|[1-9][0-9]*\Z")
+_REF_RE = re.compile(r"([A-Za-z0-9_.]+)(?:\[(.*)\])?\Z", re.S)
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    type: FieldType
+    description: str
+    extract: Extractor = field(repr=False, compare=False)
+    is_list: bool = False
+    arg: ArgKind = ArgKind.NONE
+    path: tuple[str, ...] | None = None
+    string_ops: bool = False
+    example: str | None = None  # an example reference, e.g. "ka.user.extra[arn]"
+    deprecated: bool = False
+
+    @property
+    def namespace(self) -> str:
+        return self.name.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class BoundField:
+    """A field with a validated argument: `extract(event)` is called per event."""
+
+    defn: FieldDef
+    arg: str | None
+    extract: Callable[[Any], Any] = field(repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        return self.defn.name
+
+    @property
+    def ref(self) -> str:
+        """The reference as a user writes it: `name` or `name[arg]`."""
+        return self.defn.name if self.arg is None else f"{self.defn.name}[{self.arg}]"
+
+    @property
+    def type(self) -> str:
+        return self.defn.type.value
+
+    @property
+    def is_list(self) -> bool:
+        return self.defn.is_list
+
+    @property
+    def path(self) -> tuple[str, ...] | None:
+        return self.defn.path
+
+    @property
+    def string_ops(self) -> bool:
+        return self.defn.string_ops
+
+
+def parse_field_ref(text: str) -> tuple[str, str | None]:
+    """Split `ka.user.extra[arn]` into (`ka.user.extra`, `arn`); the argument is None without brackets."""
+    m = _REF_RE.match(text)
+    if not m:
+        raise FieldError(f"invalid field reference {text!r}")
+    return m.group(1), m.group(2)
+
+
+class FieldRegistry:
+    """Field definitions by name, with argument validation and did-you-mean suggestions."""
+
+    def __init__(self, defs: Iterable[FieldDef] = ()) -> None:
+        self._defs: dict[str, FieldDef] = {}
+        for d in defs:
+            self.add(d)
+
+    def add(self, defn: FieldDef) -> FieldDef:
+        if defn.name in self._defs:
+            raise ValueError(f"field {defn.name} registered twice")
+        self._defs[defn.name] = defn
+        return defn
+
+    def field(self, name: str, type: FieldType, description: str, **kw: Any) -> Callable[[Extractor], Extractor]:
+        """Decorator: declare a field next to its extractor."""
+
+        def deco(fn: Extractor) -> Extractor:
+            self.add(FieldDef(name=name, type=type, description=description, extract=fn, **kw))
+            return fn
+
+        return deco
+
+    def __iter__(self) -> Iterator[FieldDef]:
+        return iter(self._defs.values())
+
+    def __len__(self) -> int:
+        return len(self._defs)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._defs
+
+    def names(self) -> list[str]:
+        return list(self._defs)
+
+    def get(self, name: str) -> FieldDef | None:
+        return self._defs.get(name)
+
+    def suggest(self, name: str, n: int = 3) -> list[str]:
+        return difflib.get_close_matches(name, self._defs.keys(), n=n, cutoff=0.6)
+
+    def resolve(self, name: str, arg: str | None = None) -> BoundField:
+        """Validate `name[arg]` and bind the argument; raises FieldError with suggestions."""
+        defn = self._defs.get(name)
+        if defn is None:
+            raise FieldError(f"unknown field {name!r}", self.suggest(name))
+        fn = defn.extract
+        if defn.arg is ArgKind.NONE:
+            if arg is not None:
+                raise FieldError(f"field {name} does not take an argument (got [{arg}])")
+            return BoundField(defn, None, lambda ev, _fn=fn: _fn(ev, None))
+        if defn.arg is ArgKind.KEY:
+            if arg is None:
+                raise FieldError(f"field {name} requires an argument: {name}[KEY]")
+            return BoundField(defn, arg, lambda ev, _fn=fn, _a=arg: _fn(ev, _a))
+        # INDEX: optional [N], digits only, no leading zero unless exactly 0
+        if arg is None:
+            return BoundField(defn, None, lambda ev, _fn=fn: _fn(ev, None))
+        if not _INDEX_RE.match(arg):
+            raise FieldError(f"field {name} takes a numeric index [N], got [{arg}]")
+        idx = int(arg)
+        return BoundField(defn, arg, lambda ev, _fn=fn, _i=idx: _fn(ev, _i))
+
+    def resolve_ref(self, text: str) -> BoundField:
+        """Resolve a reference as written on the command line (`ka.user.extra[arn]`)."""
+        name, arg = parse_field_ref(text)
+        return self.resolve(name, arg)

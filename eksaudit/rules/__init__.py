@@ -1,0 +1,1 @@
+"""Falco rules files: loader, lists, macros, exceptions, matching and output formatting."""
