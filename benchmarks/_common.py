@@ -1,0 +1,74 @@
+"""Helpers shared by the benchmark scripts: test data, timing a shell command with its peak memory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "bench-data"
+EKSAUDIT = [sys.executable, "-m", "eksaudit"]
+
+
+@dataclass
+class Timing:
+    seconds: float
+    max_rss_mb: float
+    output_lines: int
+
+
+def events_file(n: int, seed: int = 1) -> Path:
+    """A JSON-lines file of `n` generated EKS audit events, made once and cached in bench-data/."""
+    DATA.mkdir(exist_ok=True)
+    path = DATA / f"events-{n}-{seed}.jsonl"
+    if not path.exists():
+        from eksaudit.demo.generator import write_jsonl
+
+        tmp = path.with_suffix(".tmp")
+        t0 = time.perf_counter()
+        write_jsonl(tmp, n, seed=seed)
+        tmp.rename(path)
+        print(f"generated {n} events ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f}s")
+    return path
+
+
+def run(cmd: list[str] | str, *, shell: bool = False, repeat: int = 1) -> Timing:
+    """Run a command `repeat` times with stdout counted, return the best wall time and its peak RSS."""
+    best: Timing | None = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        lines = 0
+        assert proc.stdout is not None
+        for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):
+            lines += chunk.count(b"\n")
+        _, status, rusage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+        if os.waitstatus_to_exitcode(status) not in (0, 1):
+            raise SystemExit(f"command failed: {cmd}")
+        t = Timing(elapsed, rusage.ru_maxrss / 1024, lines)
+        if best is None or t.seconds < best.seconds:
+            best = t
+    assert best is not None
+    return best
+
+
+def need(tool: str) -> None:
+    if shutil.which(tool) is None:
+        raise SystemExit(f"{tool} is not installed: the benchmark compares against it")
+
+
+def report(name: str, ours: Timing, peer: Timing, peer_name: str, target: float) -> float:
+    ratio = peer.seconds / ours.seconds if ours.seconds else float("inf")
+    verdict = "meets" if ratio >= target else "BELOW"
+    print(
+        f"{name}\n  eksaudit {ours.seconds:7.2f}s  {ours.max_rss_mb:6.0f} MB  {ours.output_lines} lines\n"
+        f"  {peer_name:8} {peer.seconds:7.2f}s  {peer.max_rss_mb:6.0f} MB  {peer.output_lines} lines\n"
+        f"  ratio {ratio:.1f}x (target {target:g}x: {verdict})"
+    )
+    return ratio

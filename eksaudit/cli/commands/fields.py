@@ -1,0 +1,123 @@
+"""`eksaudit fields`: the field catalogue, field descriptions, and field extraction from events."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Annotated, Optional
+
+import orjson
+import typer
+
+from ...errors import FieldError
+from ...status import ExitStatus
+from .. import options as o
+from ..reporting import BadLineReporter
+from ..runtime import command_runner
+
+app = typer.Typer()
+
+# A positional argument in one of these namespaces names a field, never a file.
+FIELD_ARG_RE = re.compile(r"(ka|jevt|json|eks|cw)\.[A-Za-z0-9_.]*(\[.*\])?\Z", re.S)
+
+
+def split_fields_and_files(args: list[str]) -> tuple[list[str], list[str]]:
+    fields = [a for a in args if FIELD_ARG_RE.match(a)]
+    files = [a for a in args if not FIELD_ARG_RE.match(a)]
+    return fields, files
+
+
+@app.command(
+    "fields",
+    help=(
+        "List, describe or extract fields.\n\n"
+        "No FIELD: print the field catalogue. FIELD(s) with events coming in (files, or a pipe on "
+        "stdin): print those fields of every event (missing is null). FIELD(s) without input, or "
+        "--describe: describe each field.\n\n"
+        "Example: eksaudit fields ka.user.name ka.verb < audit.log"
+    ),
+)
+@command_runner
+def fields_command(
+    args: Annotated[
+        Optional[list[str]],
+        typer.Argument(metavar="[FIELD...] [FILE...]", help="Field names (ka.*, eks.*, cw.*, jevt.*, json.*) and input files."),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Catalogue and descriptions as JSON.")] = False,
+    describe: Annotated[bool, typer.Option("--describe", help="Describe the fields even when input is given.")] = False,
+    strict: o.Strict = False,
+    output: o.Output = None,
+    limit: o.Limit = None,
+    query: o.Query = None,
+    color: o.Color = o.ColorMode.AUTO,
+    quiet: o.Quiet = False,
+) -> ExitStatus:
+    from ...fields import default_registry
+
+    registry = default_registry()
+    field_refs, files = split_fields_and_files(list(args or []))
+    bound = [registry.resolve_ref(ref) for ref in field_refs]  # unknown names: FieldError with did-you-mean
+    if not field_refs:
+        if files:
+            raise FieldError(f"{files[0]!r} is not a field name (fields are ka.*, eks.*, cw.*, jevt.*, json.*)")
+        return _print_catalogue(registry, json_out, quiet)
+    extract = not describe and (bool(files) or not sys.stdin.isatty())
+    if not extract:
+        return _print_descriptions(bound, json_out, quiet)
+    return _extract(field_refs, files, registry, strict, output, limit, query, color, quiet)
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _print_catalogue(registry, json_out: bool, quiet: bool) -> ExitStatus:
+    from tabulate import tabulate
+
+    from ...fields.describe import describe_field
+
+    if quiet:
+        return ExitStatus.MATCHED
+    rows = [describe_field(d) for d in registry]
+    if json_out:
+        _write("".join(orjson.dumps(r).decode() + "\n" for r in rows))
+        return ExitStatus.MATCHED
+    table = [
+        (r["name"] + ("[" + r["argument_syntax"] + "]" if r["argument_syntax"] else ""), r["type"],
+         "yes" if r["list"] else "", r["description"])
+        for r in rows
+    ]
+    _write(tabulate(table, headers=["field", "type", "list", "description"], tablefmt="plain") + "\n")
+    return ExitStatus.MATCHED
+
+
+def _print_descriptions(bound, json_out: bool, quiet: bool) -> ExitStatus:
+    from ...fields.describe import describe_field, describe_text
+
+    if quiet:
+        return ExitStatus.MATCHED
+    if json_out:
+        _write("".join(orjson.dumps(describe_field(b.defn)).decode() + "\n" for b in bound))
+    else:
+        _write("\n".join(describe_text(b.defn) for b in bound))
+    return ExitStatus.MATCHED
+
+
+def _extract(field_refs, files, registry, strict, output, limit, query, color, quiet) -> ExitStatus:
+    from ...events.readers import read_events
+    from ...output.console import Console
+    from ...output.options import OutputFormat, OutputOptions
+    from ...output.sink import open_sink
+    from ...pipeline import scan
+
+    opts = OutputOptions(format=output, fields=field_refs, limit=limit, query=query, color=color, quiet=quiet)
+    console = Console.from_env(opts.color)
+    sink = open_sink(opts, console, registry, default_format=OutputFormat.JSONL)
+    bad = BadLineReporter(quiet=quiet)
+    try:
+        stats = scan(read_events(files, strict=strict, on_bad=bad), sink)
+        sink.close()
+    finally:
+        bad.finish()
+    return ExitStatus.MATCHED if stats.matched else ExitStatus.NO_MATCH

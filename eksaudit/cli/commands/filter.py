@@ -1,0 +1,101 @@
+"""`eksaudit filter EXPR [FILE...]`: grep for audit events with Falco conditions or rules files."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from ...errors import UsageError
+from ...status import ExitStatus
+from .. import options as o
+from ..reporting import BadLineReporter, print_summary
+from ..runtime import command_runner, warn
+
+app = typer.Typer()
+
+
+@app.command(
+    "filter",
+    no_args_is_help=False,
+    help=(
+        "Print the audit events that match a Falco condition (EXPR), or the alerts of Falco rules "
+        "files (-r). Reads files or stdin in any supported format (JSON lines, EventList, CloudWatch "
+        "records, AWS CLI output, S3 exports, Firehose envelopes, .gz).\n\n"
+        "Examples:\n\n"
+        "  eksaudit filter 'ka.verb=delete and ka.target.resource=secrets' audit.log\n\n"
+        "  eksaudit fetch --cluster prod --since 1h | eksaudit filter -r eks"
+    ),
+)
+@command_runner
+def filter_command(
+    args: Annotated[
+        Optional[list[str]],
+        typer.Argument(metavar="[EXPR] [FILE...]", help="The condition (unless -r is given), then input files; '-' is stdin."),
+    ] = None,
+    rules: o.Rules = None,
+    min_priority: o.MinPriority = None,
+    strict: o.Strict = False,
+    since: o.Since = None,
+    start: o.Start = None,
+    end: o.End = None,
+    output: o.Output = None,
+    fields: o.Fields = None,
+    count_by: o.CountBy = None,
+    top: o.Top = None,
+    limit: o.Limit = None,
+    query: o.Query = None,
+    color: o.Color = o.ColorMode.AUTO,
+    quiet: o.Quiet = False,
+) -> ExitStatus:
+    from ...events.readers import read_events
+    from ...fields import default_registry
+    from ...output.console import Console
+    from ...output.options import OutputFormat
+    from ...output.sink import open_sink
+    from ...pipeline import build_matching, scan
+    from ...timewindow import resolve_window
+
+    positional = list(args or [])
+    expr: str | None = None
+    if not rules:
+        if not positional:
+            raise UsageError("missing condition: eksaudit filter EXPR [FILE...] (or -r RULES [FILE...])")
+        expr = positional.pop(0)
+    registry = default_registry()
+    window = resolve_window(since, start, end)
+    condition, ruleset = build_matching(expr, rules, registry, min_priority=min_priority, on_warning=warn)
+    opts = o.output_options(output, fields, count_by, top, limit, query, color, quiet)
+    console = Console.from_env(opts.color)
+    if window is not None and not quiet:
+        sys.stderr.write(f"eksaudit: {window.describe()} (on stageTimestamp)\n")
+    summary = None
+    if ruleset is not None:
+        from ...rules.summary import Summary
+
+        summary = Summary()
+    bad = BadLineReporter(quiet=quiet)
+    default_format = OutputFormat.FALCO if ruleset is not None else OutputFormat.JSONL
+    sink = open_sink(opts, console, registry, default_format=default_format, has_rules=ruleset is not None)
+    stats = None
+    try:
+        events = read_events(positional, strict=strict, on_bad=bad)
+        stats = scan(
+            events,
+            sink,
+            condition=condition,
+            rules=ruleset,
+            window=window,
+            on_alert=summary.add if summary is not None else None,
+        )
+        sink.close()
+    except KeyboardInterrupt:
+        if summary is not None and not quiet:
+            print_summary(summary)
+        return ExitStatus.INTERRUPTED
+    finally:
+        bad.finish()
+    if summary is not None and not quiet:
+        print_summary(summary)
+    return ExitStatus.MATCHED if stats.matched else ExitStatus.NO_MATCH

@@ -1,0 +1,139 @@
+"""The scan loop shared by filter, fetch and watch: events → (window, condition or rules) → sink.
+
+Kept in one place because it is the hot path: the literal prefilter runs on raw bytes before any
+JSON is parsed, the time window is checked next, and only then the compiled condition or ruleset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .events.event import AuditEvent
+from .timewindow import Window, parse_iso_ms
+
+
+class Sink(Protocol):
+    done: bool
+
+    def event(self, ev: AuditEvent) -> None: ...
+
+    def alert(self, alert: Any) -> None: ...
+
+
+class Condition(Protocol):
+    prefilter: Callable[[bytes], bool] | None
+
+    def matches(self, event: Any) -> bool: ...
+
+
+class Rules(Protocol):
+    prefilter: Callable[[bytes], bool] | None
+
+    def match(self, event: Any) -> list[Any]: ...
+
+
+@dataclass
+class ScanStats:
+    """What a scan saw: events read, events that matched, alerts raised."""
+
+    events: int = 0
+    matched: int = 0
+    alerts: int = 0
+
+
+def event_time_ms(ev: AuditEvent) -> int | None:
+    """The event's time for local windows: `stageTimestamp`, else the CloudWatch timestamp."""
+    obj = ev.obj
+    if isinstance(obj, dict):
+        ts = obj.get("stageTimestamp") or obj.get("requestReceivedTimestamp")
+        if isinstance(ts, str):
+            ms = parse_iso_ms(ts)
+            if ms is not None:
+                return ms
+    if ev.cw is not None and ev.cw.timestamp is not None:
+        return ev.cw.timestamp
+    return None
+
+
+def in_window(ev: AuditEvent, window: Window) -> bool:
+    ms = event_time_ms(ev)
+    return ms is not None and window.contains(ms)
+
+
+def scan(
+    events: Iterable[AuditEvent],
+    sink: Sink,
+    *,
+    condition: Condition | None = None,
+    rules: Rules | None = None,
+    window: Window | None = None,
+    on_alert: Callable[[Any], None] | None = None,
+    stats: ScanStats | None = None,
+) -> ScanStats:
+    """Feed matching events (or, with rules, their alerts) to `sink` until the input or `--limit` ends.
+
+    With both a condition and rules, an event must pass the condition before the rules see it.
+    `on_alert` sees every alert (the end-of-run summary counts them).
+    """
+    st = stats if stats is not None else ScanStats()
+    prefilters = [p for p in (getattr(condition, "prefilter", None), getattr(rules, "prefilter", None)) if p]
+    cond_match = condition.matches if condition is not None else None
+    rules_match = rules.match if rules is not None else None
+    emit_event = sink.event
+    emit_alert = sink.alert
+    n = st.events
+    try:
+        for ev in events:
+            n += 1
+            if prefilters and not all(p(ev.raw) for p in prefilters):
+                continue
+            if window is not None and not in_window(ev, window):
+                continue
+            if cond_match is not None and not cond_match(ev):
+                continue
+            if rules_match is not None:
+                alerts = rules_match(ev)
+                if not alerts:
+                    continue
+                st.matched += 1
+                for a in alerts:
+                    st.alerts += 1
+                    if on_alert is not None:
+                        on_alert(a)
+                    emit_alert(a)
+            else:
+                st.matched += 1
+                emit_event(ev)
+            if sink.done:
+                break
+    finally:
+        st.events = n
+    return st
+
+
+def build_matching(
+    expr: str | None,
+    rules: list[str] | None,
+    registry: Any,
+    *,
+    min_priority: str | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> tuple[Any, Any]:
+    """Compile `--filter`/EXPR and load `-r` rules files against `registry`: (condition, ruleset), either None."""
+    condition = None
+    ruleset = None
+    if expr is not None:
+        from .condition import compile_condition
+
+        condition = compile_condition(expr, registry)
+    if rules:
+        from .rules import load_rules
+
+        ruleset = load_rules(rules, registry, min_priority=min_priority, on_warning=on_warning)
+    elif min_priority is not None:
+        from .errors import UsageError
+
+        raise UsageError("--min-priority needs rules (-r RULES)")
+    return condition, ruleset
