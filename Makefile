@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint docs completions bench clean
+.PHONY: demo test lint docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +26,10 @@ lint: $(VENV)/.test-installed
 test: lint
 	$(BIN)/pytest -q -n 2
 
+# Generated files: docs/fields.md (from the field registry), docs/cli.md and completions/ (from the app)
 docs: $(VENV)/.test-installed
 	$(BIN)/python -m eksaudit.docsgen
-
-completions: $(VENV)/.test-installed
-	$(BIN)/python -m eksaudit.cli.completions_gen
+	$(BIN)/python -m eksaudit.cli.generate
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/filter_vs_jq.py

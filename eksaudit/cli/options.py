@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..output.options import ColorMode, OutputFormat, OutputOptions
+from .complete import complete_field_list, complete_priority, complete_rules
 
 AWS = "AWS options"
 TIME = "Time options"
@@ -62,11 +63,11 @@ MaxRps = Annotated[
 # --- conditions and rules -------------------------------------------------------------------------
 Rules = Annotated[
     Optional[list[str]],
-    typer.Option("-r", "--rules", help="Falco rules file, or a built-in ruleset name (eks); repeatable, loaded in order."),
+    typer.Option("-r", "--rules", autocompletion=complete_rules, help="Falco rules file, or a built-in ruleset name (eks); repeatable, loaded in order."),
 ]
 MinPriority = Annotated[
     Optional[str],
-    typer.Option("--min-priority", help="With -r: only rules at this priority or more severe (e.g. WARNING)."),
+    typer.Option("--min-priority", autocompletion=complete_priority, help="With -r: only rules at this priority or more severe (e.g. WARNING)."),
 ]
 Strict = Annotated[bool, typer.Option("--strict", help="Stop at the first unreadable input line (exit 2).")]
 
@@ -79,11 +80,11 @@ Output = Annotated[
     ),
 ]
 Fields = Annotated[
-    Optional[str], typer.Option("--fields", help="Print these fields instead of events: F1,F2.", rich_help_panel=OUT)
+    Optional[str], typer.Option("--fields", autocompletion=complete_field_list, help="Print these fields instead of events: F1,F2.", rich_help_panel=OUT)
 ]
 CountBy = Annotated[
     Optional[str],
-    typer.Option("--count-by", help="Count matches per distinct value of F1,F2, largest first.", rich_help_panel=OUT),
+    typer.Option("--count-by", autocompletion=complete_field_list, help="Count matches per distinct value of F1,F2, largest first.", rich_help_panel=OUT),
 ]
 Top = Annotated[Optional[int], typer.Option("--top", min=1, help="With --count-by: only the N largest.", rich_help_panel=OUT)]
 Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="Stop after N matches.", rich_help_panel=OUT)]

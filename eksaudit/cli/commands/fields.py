@@ -12,6 +12,7 @@ import typer
 from ...errors import FieldError
 from ...status import ExitStatus
 from .. import options as o
+from ..complete import complete_field
 from ..reporting import BadLineReporter
 from ..runtime import command_runner
 
@@ -41,7 +42,7 @@ def split_fields_and_files(args: list[str]) -> tuple[list[str], list[str]]:
 def fields_command(
     args: Annotated[
         Optional[list[str]],
-        typer.Argument(metavar="[FIELD...] [FILE...]", help="Field names (ka.*, eks.*, cw.*, jevt.*, json.*) and input files."),
+        typer.Argument(metavar="[FIELD...] [FILE...]", autocompletion=complete_field, help="Field names (ka.*, eks.*, cw.*, jevt.*, json.*) and input files."),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Catalogue and descriptions as JSON.")] = False,
     describe: Annotated[bool, typer.Option("--describe", help="Describe the fields even when input is given.")] = False,

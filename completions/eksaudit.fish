@@ -1,0 +1,1 @@
+complete --command eksaudit --no-files --arguments "(env _EKSAUDIT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) eksaudit)" --condition "env _EKSAUDIT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) eksaudit"
