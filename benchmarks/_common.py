@@ -44,8 +44,9 @@ def run(cmd: list[str] | str, *, shell: bool = False, repeat: int = 1) -> Timing
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         lines = 0
-        assert proc.stdout is not None
-        for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):
+        out = proc.stdout
+        assert out is not None
+        while chunk := out.read(1 << 20):
             lines += chunk.count(b"\n")
         _, status, rusage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - t0

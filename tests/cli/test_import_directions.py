@@ -1,0 +1,25 @@
+"""Imports follow the data: the condition engine knows no fields, the library never loads typer or boto3."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def _loaded_after(import_stmt: str) -> set[str]:
+    code = f"import sys; {import_stmt}; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_condition_engine_does_not_know_fields_or_cli():
+    mods = _loaded_after("import eksaudit.condition")
+    assert "eksaudit.fields" not in mods
+    assert "typer" not in mods
+    assert "boto3" not in mods
+
+
+def test_library_does_not_load_typer_or_boto3():
+    mods = _loaded_after("import eksaudit.fields, eksaudit.events, eksaudit.rules, eksaudit.pipeline")
+    assert "typer" not in mods
+    assert "boto3" not in mods
