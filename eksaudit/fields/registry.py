@@ -52,6 +52,9 @@ class FieldDef:
     string_ops: bool = False
     example: str | None = None  # an example reference, e.g. "ka.user.extra[arn]"
     deprecated: bool = False
+    # For key-argument fields whose argument is one more object key (`ka.annotation[KEY]`):
+    # maps the argument to the full JSON path of the bound field, or None when it is not a plain path.
+    arg_path: Callable[[str], tuple[str, ...] | None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def namespace(self) -> str:
@@ -65,6 +68,7 @@ class BoundField:
     defn: FieldDef
     arg: str | None
     extract: Callable[[Any], Any] = field(repr=False, compare=False)
+    bound_path: tuple[str, ...] | None = None  # the path with the argument, when the argument is a key
 
     @property
     def name(self) -> str:
@@ -85,7 +89,7 @@ class BoundField:
 
     @property
     def path(self) -> tuple[str, ...] | None:
-        return self.defn.path
+        return self.bound_path if self.bound_path is not None else self.defn.path
 
     @property
     def string_ops(self) -> bool:
@@ -154,7 +158,8 @@ class FieldRegistry:
         if defn.arg is ArgKind.KEY:
             if arg is None:
                 raise FieldError(f"field {name} requires an argument: {name}[KEY]")
-            return BoundField(defn, arg, lambda ev, _fn=fn, _a=arg: _fn(ev, _a))
+            bound_path = defn.arg_path(arg) if defn.arg_path is not None else None
+            return BoundField(defn, arg, lambda ev, _fn=fn, _a=arg: _fn(ev, _a), bound_path)
         # INDEX: optional [N], digits only, no leading zero unless exactly 0
         if arg is None:
             return BoundField(defn, None, lambda ev, _fn=fn: _fn(ev, None))

@@ -1,0 +1,229 @@
+"""Generate docs/fields.md from the field registry, so the reference cannot drift from the code.
+
+`python -m eksaudit.docsgen` (what `make docs` runs) rewrites the file; `--check` exits 1 when the
+committed file is stale. `describe_field` is also what `eksaudit fields --describe/--json` show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .fields.registry import ArgKind, FieldDef, FieldRegistry
+
+DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "fields.md"
+
+_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+_NAMESPACES = {
+    "ka": (
+        "Kubernetes audit fields",
+        "Falco's k8saudit fields (same names and meaning, including the deprecated ones) plus eksaudit's "
+        "additions `ka.level`, `ka.target.apigroup`, `ka.user.uid`, `ka.user.extra[KEY]`, "
+        "`ka.annotation[KEY]` and `ka.latency`. Every `ka.*` field needs an audit event: without an "
+        "`auditID` key none of them has a value.",
+    ),
+    "eks": (
+        "EKS identity fields",
+        "The IAM identity EKS records in `user.extra`, as plain strings (the first value of the key). "
+        "Like `ka.*` fields they need an audit event (an `auditID` key).",
+    ),
+    "cw": (
+        "CloudWatch metadata fields",
+        "Present only for events that came from CloudWatch Logs (`fetch`, `watch`, `-o cw` records, "
+        "AWS CLI output, exports and subscription envelopes); no value for plain audit files.",
+    ),
+    "jevt": (
+        "JSON fields (Falco json plugin)",
+        "Read any JSON event, with no `auditID` requirement.",
+    ),
+    "json": (
+        "JSON fields, json.* spelling",
+        "Identical to the `jevt.*` fields above.",
+    ),
+}
+
+_NOTES = """\
+## Values
+
+* String fields give text; `uint64` fields give integers; list fields give one or more values.
+  A JSON value that is not a string is shown as compact JSON (`true`, `1000`, `{"a":"b"}`).
+* Missing data is **no value**: every comparison on it is false (also `!=`); only `not` flips that.
+  An empty list is no value too. A JSON value of the wrong type gives no value, never an error.
+* Arguments: `[N]` is an optional index (digits, no leading zero) that selects one element;
+  `[KEY]` is a required key taken as written (`ka.uri.param[command]`, `jevt.value[/stage]`).
+  An index does not make a list field scalar.
+* List fields accept `in` (every value in the set), `intersects` (some value in the set) and `exists`.
+
+## Where eksaudit deliberately differs from the Falco plugin
+
+* `ka.response.code` is `uint64`, so `>= 400` works; string operators (`startswith 2`,
+  `in (401, 403)`) apply to its decimal text, so Falco's rules work unchanged.
+* `ka.sourceips` reads the top-level `sourceIPs` (the plugin reads a wrong path and is always empty).
+* `eff_run_as_user` / `eff_run_as_group`: the container's `securityContext`, else the pod's
+  `securityContext`, else `0` (the plugin skips `securityContext` and so always says 0).
+* `*.image.repository` keeps a registry port: `localhost:5000/app:1` gives `localhost:5000/app`.
+* `*.add_capabilities` is one value per capability (`NET_ADMIN`), not one JSON array per container.
+* `ka.req.service.ports` is one value per port (each port object as compact JSON); `[N]` selects.
+* `ka.req.binding.subject.has_name` always returns `N/A`.
+
+## Tolerated differences
+
+Falco re-emits non-string JSON with its original text; eksaudit re-serialises the parsed value.
+Key order is kept and integers are exact, but floats are re-spelled (`1e3` gives `1000.0`), string
+escapes are re-spelled (`\\u0026` gives `&`, non-ASCII stays UTF-8) and a duplicated key keeps its
+last value. This matters only for `contains` on JSON-valued fields such as `ka.req.configmap.obj`.
+Times (`jevt.rawtime`, `ka.latency`) also accept a space instead of `T` and a missing zone (UTC).
+"""
+
+
+def path_text(path: Sequence[str] | None) -> str | None:
+    """A JSON path for people: `user.username`, `annotations["authorization.k8s.io/decision"]`."""
+    if not path:
+        return None
+    out = ""
+    for i, k in enumerate(path):
+        if _IDENT_RE.match(k):
+            out += k if i == 0 else "." + k
+        else:
+            out += "[" + json.dumps(k, ensure_ascii=False) + "]"
+    return out
+
+
+def _display_path(defn: FieldDef) -> str | None:
+    if defn.path is not None:
+        return path_text(defn.path)
+    if defn.arg_path is not None:
+        keys = defn.arg_path("KEY")
+        if keys and len(keys) > 1:
+            return f"{path_text(keys[:-1])}[KEY]"
+    return None
+
+
+def argument_text(defn: FieldDef) -> str:
+    if defn.arg is ArgKind.INDEX:
+        return "[N] optional"
+    if defn.arg is ArgKind.KEY:
+        return "[KEY] required"
+    return ""
+
+
+_KEY_NAMES = {"jevt.value": "/POINTER", "json.value": "/POINTER"}
+
+
+def syntax(defn: FieldDef) -> str:
+    """How the field is written: `ka.verb`, `ka.sourceips[N]`, `ka.uri.param[KEY]`."""
+    if defn.arg is ArgKind.INDEX:
+        return f"{defn.name}[N]"
+    if defn.arg is ArgKind.KEY:
+        return f"{defn.name}[{_KEY_NAMES.get(defn.name, 'KEY')}]"
+    return defn.name
+
+
+def describe_field(defn: FieldDef) -> dict[str, Any]:
+    """A JSON-ready description of one field (for `fields --describe` / `--json` and these docs)."""
+    return {
+        "name": defn.name,
+        "syntax": syntax(defn),
+        "type": defn.type.value,
+        "list": defn.is_list,
+        "argument": defn.arg.value,
+        "argument_text": argument_text(defn),
+        "path": _display_path(defn),
+        "description": defn.description,
+        "example": defn.example,
+        "deprecated": defn.deprecated,
+        "string_ops": defn.string_ops,
+    }
+
+
+def _cell(text: str | None) -> str:
+    if not text:
+        return ""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str | None) -> str:
+    return f"`{_cell(text)}`" if text else ""
+
+
+def render_fields_md(registry: FieldRegistry) -> str:
+    """The whole docs/fields.md text: notes, then one table per namespace."""
+    groups: dict[str, list[FieldDef]] = {}
+    for defn in registry:
+        groups.setdefault(defn.namespace, []).append(defn)
+    lines = [
+        "# Field reference",
+        "",
+        "<!-- Generated from the field registry by `make docs` (python -m eksaudit.docsgen). Do not edit. -->",
+        "",
+        f"eksaudit knows {len(registry)} fields. Use them in conditions and rules "
+        "(`eksaudit filter 'ka.verb = delete'`), in `--fields` and `--count-by`, and with "
+        "`eksaudit fields NAME` on events.",
+        "",
+        "Namespaces: " + ", ".join(f"[`{ns}.*`](#{ns}) ({len(defs)})" for ns, defs in groups.items()) + ".",
+        "",
+        _NOTES,
+    ]
+    for ns, defs in groups.items():
+        title, intro = _NAMESPACES.get(ns, (f"{ns}.* fields", ""))
+        lines += [f'<a id="{ns}"></a>', "", f"## `{ns}.*`: {title}", ""]
+        if intro:
+            lines += [intro, ""]
+        lines += [
+            "| Field | Type | List | Argument | JSON path | Description | Example |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for d in defs:
+            info = describe_field(d)
+            desc = info["description"]
+            if d.deprecated and not desc.lower().startswith("deprecated"):
+                desc = "Deprecated. " + desc
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        _code(info["syntax"]),
+                        info["type"] + (" (string ops)" if d.string_ops else ""),
+                        "yes" if d.is_list else "",
+                        info["argument_text"],
+                        _code(info["path"]),
+                        _cell(desc),
+                        _code(info["example"]),
+                    ]
+                )
+                + " |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write docs/fields.md, or with `--check` exit 1 if it differs from what would be written."""
+    from .fields import default_registry
+
+    parser = argparse.ArgumentParser(prog="python -m eksaudit.docsgen", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale, write nothing")
+    parser.add_argument("--output", type=Path, default=DOCS_PATH, help=f"file to write (default {DOCS_PATH})")
+    args = parser.parse_args(argv)
+    text = render_fields_md(default_registry())
+    out: Path = args.output
+    if args.check:
+        current = out.read_text(encoding="utf-8") if out.exists() else None
+        if current != text:
+            print(f"{out} is stale: run `make docs`", file=sys.stderr)
+            return 1
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The json plugin's fields used by Falco's k8s audit rules: `jevt.*` and their `json.*` twins.
+
+They read any JSON event (no `auditID` gate): `jevt.value[/json/pointer]` is an RFC 6901 pointer
+into the event, `jevt.obj` the whole event indented, `jevt.rawtime` the event time
+(`stageTimestamp`) in nanoseconds, as decimal text.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import orjson
+
+from .jsonwalk import MISSING, as_string, compact_json
+from .registry import ArgKind, FieldDef, FieldType
+from .stamps import ts_ns
+
+_INDEX_RE = re.compile(r"[0-9]+\Z")
+
+
+@lru_cache(maxsize=1024)
+def parse_pointer(pointer: str) -> tuple[str, ...] | None:
+    """RFC 6901 pointer to reference tokens (`~1` -> `/`, then `~0` -> `~`); None = the whole document."""
+    if pointer == "":
+        return None
+    body = pointer[1:] if pointer.startswith("/") else pointer
+    return tuple(t.replace("~1", "/").replace("~0", "~") for t in body.split("/"))
+
+
+def resolve_pointer(doc: Any, tokens: tuple[str, ...]) -> Any:
+    """Walk objects by key and arrays by decimal index; MISSING when the pointer leads nowhere."""
+    v = doc
+    for t in tokens:
+        if isinstance(v, dict):
+            v = v.get(t, MISSING)
+            if v is MISSING:
+                return MISSING
+        elif type(v) is list:
+            if not _INDEX_RE.match(t):
+                return MISSING
+            i = int(t)
+            if i >= len(v):
+                return MISSING
+            v = v[i]
+        else:
+            return MISSING
+    return v
+
+
+def pointer_path(pointer: str) -> tuple[str, ...] | None:
+    """The object-key path of a pointer, or None if it may index an array (or is the whole event)."""
+    tokens = parse_pointer(pointer)
+    if not tokens or any(_INDEX_RE.match(t) for t in tokens):
+        return None
+    return tokens
+
+
+def _value(event: Any, pointer: Any) -> str | None:
+    doc = event.obj
+    if doc is None:
+        return None
+    tokens = parse_pointer(pointer)
+    if tokens is None:
+        return compact_json(doc)
+    v = resolve_pointer(doc, tokens)
+    if v is MISSING:
+        return None
+    return v if type(v) is str else as_string(v)
+
+
+def _obj(event: Any, arg: Any) -> str | None:
+    doc = event.obj
+    if doc is None:
+        return None
+    try:
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
+    except TypeError:  # objects built by hand with values orjson cannot write
+        import json
+
+        return json.dumps(doc, indent=2, ensure_ascii=False, default=str)
+
+
+def _rawtime(event: Any, arg: Any) -> str | None:
+    doc = event.obj
+    if not isinstance(doc, dict):
+        return None
+    ns = ts_ns(doc.get("stageTimestamp"))
+    return None if ns is None else str(ns)
+
+
+def fields() -> list[FieldDef]:
+    """`jevt.value`, `jevt.obj`, `jevt.rawtime` and the identical `json.*` fields."""
+    S = FieldType.STRING
+    out: list[FieldDef] = []
+    for ns in ("jevt", "json"):
+        twin = "" if ns == "jevt" else " Same as jevt.value."
+        out += [
+            FieldDef(
+                name=f"{ns}.value", type=S, arg=ArgKind.KEY, extract=_value,
+                description="The value at an RFC 6901 JSON pointer into the event (~1 = /, ~0 = ~);"
+                " an empty pointer gives the whole event." + twin,
+                example=f"{ns}.value[/user/extra/arn/0]",
+                arg_path=pointer_path,
+            ),
+            FieldDef(
+                name=f"{ns}.obj", type=S, extract=_obj,
+                description="The whole event as indented JSON." + twin.replace("value", "obj"),
+            ),
+            FieldDef(
+                name=f"{ns}.rawtime", type=S, extract=_rawtime,
+                description="The event time (stageTimestamp) in nanoseconds since the epoch, as decimal text."
+                + twin.replace("value", "rawtime"),
+            ),
+        ]
+    return out
