@@ -7,18 +7,16 @@ committed file is stale. `describe_field` is also what `eksaudit fields --descri
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from .fields.registry import ArgKind, FieldDef, FieldRegistry
+from .fields.describe import describe_field
+from .fields.registry import FieldDef, FieldRegistry
+
+__all__ = ["describe_field", "main", "render_fields_md"]
 
 DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "fields.md"
-
-_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 _NAMESPACES = {
     "ka": (
@@ -80,66 +78,6 @@ escapes are re-spelled (`\\u0026` gives `&`, non-ASCII stays UTF-8) and a duplic
 last value. This matters only for `contains` on JSON-valued fields such as `ka.req.configmap.obj`.
 Times (`jevt.rawtime`, `ka.latency`) also accept a space instead of `T` and a missing zone (UTC).
 """
-
-
-def path_text(path: Sequence[str] | None) -> str | None:
-    """A JSON path for people: `user.username`, `annotations["authorization.k8s.io/decision"]`."""
-    if not path:
-        return None
-    out = ""
-    for i, k in enumerate(path):
-        if _IDENT_RE.match(k):
-            out += k if i == 0 else "." + k
-        else:
-            out += "[" + json.dumps(k, ensure_ascii=False) + "]"
-    return out
-
-
-def _display_path(defn: FieldDef) -> str | None:
-    if defn.path is not None:
-        return path_text(defn.path)
-    if defn.arg_path is not None:
-        keys = defn.arg_path("KEY")
-        if keys and len(keys) > 1:
-            return f"{path_text(keys[:-1])}[KEY]"
-    return None
-
-
-def argument_text(defn: FieldDef) -> str:
-    if defn.arg is ArgKind.INDEX:
-        return "[N] optional"
-    if defn.arg is ArgKind.KEY:
-        return "[KEY] required"
-    return ""
-
-
-_KEY_NAMES = {"jevt.value": "/POINTER", "json.value": "/POINTER"}
-
-
-def syntax(defn: FieldDef) -> str:
-    """How the field is written: `ka.verb`, `ka.sourceips[N]`, `ka.uri.param[KEY]`."""
-    if defn.arg is ArgKind.INDEX:
-        return f"{defn.name}[N]"
-    if defn.arg is ArgKind.KEY:
-        return f"{defn.name}[{_KEY_NAMES.get(defn.name, 'KEY')}]"
-    return defn.name
-
-
-def describe_field(defn: FieldDef) -> dict[str, Any]:
-    """A JSON-ready description of one field (for `fields --describe` / `--json` and these docs)."""
-    return {
-        "name": defn.name,
-        "syntax": syntax(defn),
-        "type": defn.type.value,
-        "list": defn.is_list,
-        "argument": defn.arg.value,
-        "argument_text": argument_text(defn),
-        "path": _display_path(defn),
-        "description": defn.description,
-        "example": defn.example,
-        "deprecated": defn.deprecated,
-        "string_ops": defn.string_ops,
-    }
 
 
 def _cell(text: str | None) -> str:
