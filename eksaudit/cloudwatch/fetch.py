@@ -1,0 +1,374 @@
+"""Fetch a time window from CloudWatch Logs: parallel time slices, written in time order, exactly once.
+
+How (spec cloudwatch.md §4.3):
+
+* The half-open window is cut into contiguous half-open slices (a few minutes each, more slices than
+  workers, capped). Each slice is its own FilterLogEvents query, so every millisecond belongs to
+  exactly one slice and nothing at a slice edge is lost or repeated.
+* `workers` threads take slices in time order and page them through one shared client, one shared
+  token bucket and the outer retry (a retried request reuses the same nextToken).
+* The consumer (the caller's thread) streams the earliest unfinished slice as its pages arrive; later
+  slices wait in memory up to `memory_limit` bytes, then spill to temporary files (deleted on close).
+* Order is CloudWatch timestamp, then eventId (numeric order). Within a slice, events are deduplicated
+  by eventId at the newest millisecond seen, which covers query restarts (repeated nextToken, an
+  expired token, a resumed `--state`).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import orjson
+
+from ..errors import AwsError
+from ..events.event import AuditEvent, CwMeta
+from ..timewindow import Window
+from .checkpoint import Checkpoint
+from .client import AwsTarget, TokenExpiredError
+from .paging import FilterRequest, PageStats, iter_pages
+from .ratelimit import DEFAULT_FILTER_RPS, TokenBucket
+from .retry import RetryPolicy
+
+DEFAULT_WORKERS = 4
+DEFAULT_SLICE_MS = 5 * 60_000  # a few minutes: enough slices to keep the workers busy
+DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
+MAX_NO_PROGRESS_RESTARTS = 8
+
+# (timestamp, ingestionTime, logStreamName, eventId, message)
+Record = tuple[int, int, str, str, str]
+
+
+def plan_slices(
+    window: Window, workers: int = DEFAULT_WORKERS, *, slice_ms: int | None = None, max_slices: int | None = None
+) -> list[tuple[int, int]]:
+    """Cut `[start, end)` into contiguous half-open slices: ~`slice_ms` each, at least 2 per worker, capped."""
+    if window.end_ms is None:
+        raise ValueError("fetch needs a closed window")
+    start, end = window.start_ms, window.end_ms
+    span = end - start
+    if span <= 0:
+        return []
+    target = slice_ms or DEFAULT_SLICE_MS
+    cap = max_slices or max(64, 8 * workers)
+    n = max(math.ceil(span / target), 2 * max(1, workers))
+    n = max(1, min(n, cap, span))
+    bounds = [start + (span * i) // n for i in range(n + 1)]
+    return [(bounds[i], bounds[i + 1]) for i in range(n) if bounds[i + 1] > bounds[i]]
+
+
+def _id_key(event_id: str) -> tuple[int, str]:
+    """eventIds compare numerically (AWS ids are long digit strings; moto's are counters)."""
+    return (len(event_id), event_id)
+
+
+class _SliceBuffer:
+    """What one slice fetched so far: records in memory, then (once over budget) in a spill file."""
+
+    __slots__ = ("mem", "spill", "spilled", "read", "pos", "done", "mem_bytes")
+
+    def __init__(self) -> None:
+        self.mem: deque[Record] = deque()
+        self.spill: IO[bytes] | None = None
+        self.spilled = 0  # records written to the spill file
+        self.read = 0  # spilled records already handed to the consumer
+        self.pos = 0  # file offset of the next unread spilled record
+        self.done = False
+        self.mem_bytes = 0
+
+
+class FetchRun:
+    """An iterable of AuditEvents of one window, in time order; `close()` stops the workers.
+
+    Use `fetch_window(...)` to build one. `stats` counts requests, pages, throttles and retries.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        target: AwsTarget,
+        window: Window,
+        *,
+        pattern: str | None = None,
+        workers: int = DEFAULT_WORKERS,
+        max_rps: float = DEFAULT_FILTER_RPS,
+        limiter: TokenBucket | None = None,
+        retry: RetryPolicy | None = None,
+        stats: PageStats | None = None,
+        checkpoint: Checkpoint | None = None,
+        slices: list[tuple[int, int]] | None = None,
+        slice_ms: int | None = None,
+        memory_limit: int = DEFAULT_MEMORY_LIMIT,
+        page_limit: int | None = None,
+        spill_dir: str | None = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.target = target
+        self.pattern = pattern
+        self.workers = max(1, workers)
+        self.limiter = limiter or TokenBucket(max_rps)
+        self.stats = stats or PageStats()
+        self.checkpoint = checkpoint
+        self.memory_limit = memory_limit
+        self.page_limit = page_limit
+        self.spill_dir = spill_dir
+        self.on_warning = on_warning
+        self._stop = threading.Event()
+        self.retry = retry or RetryPolicy(sleep=self._stop.wait)
+        if checkpoint is not None and checkpoint.slices:
+            window = checkpoint.window
+            slices = checkpoint.slices
+        self.window = window
+        self.slices = slices if slices is not None else plan_slices(window, self.workers, slice_ms=slice_ms)
+        if checkpoint is not None:
+            checkpoint.set_slices(self.slices)
+        self.first = checkpoint.cursor.slice if checkpoint is not None else 0
+        self._cond = threading.Condition()
+        self._buffers = [_SliceBuffer() for _ in self.slices]
+        self._mem_used = 0
+        self._next_slice = self.first
+        self._error: BaseException | None = None
+        self._threads: list[threading.Thread] = []
+        self._pending: tuple[int, int, str] | None = None  # last yielded event, not yet acknowledged
+        self._closed = False
+        self.spilled_records = 0
+
+    # ---- workers -------------------------------------------------------------------------------
+    def _start(self) -> None:
+        if not self._threads:
+            hook_owner = self.client if hasattr(self.client, "on_retry") else None
+            if hook_owner is not None and getattr(hook_owner, "on_retry", None) is None:
+                hook_owner.on_retry = self._botocore_retry
+        n = min(self.workers, max(0, len(self.slices) - self.first))
+        for i in range(n):
+            t = threading.Thread(target=self._worker, name=f"eksaudit-fetch-{i}", daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _botocore_retry(self, kind: str) -> None:
+        if kind == "throttle":
+            self.limiter.on_throttle()
+        self.stats.record_retry(kind)
+
+    def _worker(self) -> None:
+        try:
+            while not self._stop.is_set():
+                with self._cond:
+                    i = self._next_slice
+                    if i >= len(self.slices):
+                        return
+                    self._next_slice += 1
+                self._fetch_slice(i)
+                with self._cond:
+                    self._buffers[i].done = True
+                    self._cond.notify_all()
+        except BaseException as e:  # handed to the consumer, which raises it in the caller's thread
+            with self._cond:
+                if self._error is None:
+                    self._error = e
+                self._cond.notify_all()
+
+    def _fetch_slice(self, i: int) -> None:
+        s, e = self.slices[i]
+        frontier: int | None = None
+        at_frontier: set[str] = set()
+        if self.checkpoint is not None and i == self.first and self.checkpoint.cursor.last_ts is not None:
+            frontier = int(self.checkpoint.cursor.last_ts)
+            at_frontier = set(self.checkpoint.cursor.ids)
+        start = frontier if frontier is not None else s
+        no_progress = 0
+        while not self._stop.is_set():
+            req = FilterRequest(
+                self.target.log_group, start, e, self.target.stream_prefix, pattern=self.pattern, limit=self.page_limit
+            )
+            repeated = False
+            appended_since_restart = 0
+            try:
+                for page in iter_pages(
+                    self.client, req, limiter=self.limiter, retry=self.retry, stats=self.stats, cancelled=self._stop.is_set
+                ):
+                    out: list[Record] = []
+                    for ev in page.events:
+                        ts = ev["timestamp"]
+                        eid = str(ev.get("eventId", ""))
+                        if frontier is None or ts > frontier:
+                            frontier = ts
+                            at_frontier = {eid}
+                        elif ts == frontier:
+                            if eid in at_frontier:
+                                continue
+                            at_frontier.add(eid)
+                        out.append((ts, int(ev.get("ingestionTime") or 0), ev.get("logStreamName") or "", eid, ev["message"]))
+                    if out:
+                        appended_since_restart += len(out)
+                        if not self._append(i, out):
+                            return
+                    repeated = page.repeated
+            except TokenExpiredError:
+                repeated = True  # same recovery: restart the query at the frontier
+            if not repeated:
+                return
+            # restart at the newest delivered millisecond; at_frontier makes the overlap invisible
+            self.stats.add(restarts=1)
+            no_progress = 0 if appended_since_restart else no_progress + 1
+            if no_progress >= MAX_NO_PROGRESS_RESTARTS:
+                if self.on_warning is not None:
+                    self.on_warning(
+                        f"slice {i + 1}/{len(self.slices)}: CloudWatch kept repeating its nextToken without new "
+                        "events; the slice may be incomplete"
+                    )
+                return
+            start = frontier if frontier is not None else s
+
+    def _append(self, i: int, records: list[Record]) -> bool:
+        size = sum(len(r[4]) + 96 for r in records)
+        with self._cond:
+            if self._stop.is_set():
+                return False
+            b = self._buffers[i]
+            if b.spill is None and self._mem_used + size <= self.memory_limit:
+                b.mem.extend(records)
+                b.mem_bytes += size
+                self._mem_used += size
+            else:
+                if b.spill is None:
+                    b.spill = tempfile.TemporaryFile(prefix="eksaudit-fetch-", dir=self.spill_dir)  # noqa: SIM115 - closed in _shutdown
+                f = b.spill
+                f.seek(0, 2)
+                f.write(b"".join(orjson.dumps(r) + b"\n" for r in records))
+                f.flush()
+                b.spilled += len(records)
+                self.spilled_records += len(records)
+            self._cond.notify_all()
+        return True
+
+    # ---- consumer ------------------------------------------------------------------------------
+    def _take(self, i: int) -> list[Record] | None:
+        """The next batch of slice i's records; [] never; None when the slice is finished."""
+        b = self._buffers[i]
+        with self._cond:
+            while True:
+                if self._error is not None:
+                    err = self._error
+                    raise err
+                if b.mem:
+                    batch = list(b.mem)
+                    b.mem.clear()
+                    self._mem_used -= b.mem_bytes
+                    b.mem_bytes = 0
+                    return batch
+                if b.read < b.spilled and b.spill is not None:
+                    return self._read_spill(b)
+                if b.done:
+                    return None
+                self._cond.wait(0.5)
+
+    @staticmethod
+    def _read_spill(b: _SliceBuffer) -> list[Record]:
+        """Up to 10,000 spilled records from where the last read ended (called with the lock held)."""
+        f = b.spill
+        assert f is not None
+        f.seek(b.pos)
+        n = min(10_000, b.spilled - b.read)
+        out: list[Record] = []
+        for _ in range(n):
+            t = orjson.loads(f.readline())
+            out.append((t[0], t[1], t[2], t[3], t[4]))
+        b.pos = f.tell()
+        b.read += n
+        return out
+
+    def __iter__(self) -> Iterator[AuditEvent]:
+        return self._events()
+
+    def _emit_group(self, group: list[Record], i: int) -> Iterator[AuditEvent]:
+        if len(group) > 1:
+            group.sort(key=lambda r: _id_key(r[3]))
+        group_name = self.target.log_group
+        ck = self.checkpoint
+        for ts, ingest, stream, eid, msg in group:
+            self._pending = (i, ts, eid)
+            yield AuditEvent(
+                msg.encode("utf-8"),
+                cw=CwMeta(log_stream=stream, timestamp=ts, ingestion_time=ingest, event_id=eid, log_group=group_name),
+            )
+            self._pending = None
+            if ck is not None:
+                ck.delivered_event(i, ts, eid)
+
+    def _events(self) -> Iterator[AuditEvent]:
+        if self.checkpoint is not None and self.checkpoint.complete:
+            return
+        self._start()
+        try:
+            for i in range(self.first, len(self.slices)):
+                group: list[Record] = []
+                group_ts: int | None = None
+                while True:
+                    batch = self._take(i)
+                    if batch is None:
+                        break
+                    for rec in batch:
+                        ts = rec[0]
+                        if ts == group_ts:
+                            group.append(rec)
+                            continue
+                        if group:
+                            yield from self._emit_group(group, i)
+                        group = [rec]
+                        group_ts = ts
+                if group:
+                    yield from self._emit_group(group, i)
+                if self.checkpoint is not None:
+                    self.checkpoint.slice_done(i)
+        finally:
+            self._shutdown()
+
+    def close(self, *, last_delivered: bool = True) -> None:
+        """Stop the workers and delete spill files; count the last yielded event as delivered or not."""
+        if self._pending is not None and last_delivered and self.checkpoint is not None:
+            i, ts, eid = self._pending
+            self.checkpoint.delivered_event(i, ts, eid)
+        self._pending = None
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        with self._cond:
+            for b in self._buffers:
+                if b.spill is not None:
+                    b.spill.close()
+                    b.spill = None
+                b.mem.clear()
+            self._cond.notify_all()
+        for t in self._threads:
+            t.join(timeout=0.2)
+        if self.checkpoint is not None:
+            self.checkpoint.save()
+
+    def __enter__(self) -> FetchRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(last_delivered=exc[0] is None)
+
+
+def fetch_window(client: Any, target: AwsTarget, window: Window, **kwargs: Any) -> FetchRun:
+    """Every event of `window` (FilterLogEvents on `target`), in time order, each exactly once.
+
+    Keyword options: pattern, workers, max_rps, limiter, retry, stats, checkpoint, slices, slice_ms,
+    memory_limit, page_limit, spill_dir, on_warning (see FetchRun). Iterate the result; close it (or
+    use it as a context manager) to stop early.
+    """
+    return FetchRun(client, target, window, **kwargs)
+
+
+__all__ = ["AwsError", "FetchRun", "fetch_window", "plan_slices"]

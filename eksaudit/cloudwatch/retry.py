@@ -1,0 +1,86 @@
+"""The outer retry: what botocore's own retries gave up on (throttling, 5xx, dropped connections).
+
+The caller retries the *same* request (same nextToken), so a retried page is neither lost nor
+repeated. Backoff is exponential with full jitter (sleep uniform(0, min(cap, base * 2**n))), bounded
+by a total time budget and optionally an attempt count; then the run ends with AwsError (exit 3).
+Sleep, clock and randomness are injected for tests.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from ..errors import AwsError
+from .client import TransientAwsError
+
+T = TypeVar("T")
+
+DEFAULT_GIVE_UP_AFTER = 600.0  # seconds of consecutive failures on one request
+
+
+class RetryPolicy:
+    """Retry a callable on TransientAwsError; `on_retry(kind, attempt, delay)` hears each retry."""
+
+    def __init__(
+        self,
+        *,
+        base: float = 0.5,
+        cap: float = 60.0,
+        give_up_after: float = DEFAULT_GIVE_UP_AFTER,
+        max_attempts: int | None = None,
+        sleep: Callable[[float], object] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.base = base
+        self.cap = cap
+        self.give_up_after = give_up_after
+        self.max_attempts = max_attempts
+        self.sleep = sleep
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.retries = 0
+
+    def delay(self, attempt: int) -> float:
+        """Full jitter: uniform(0, min(cap, base * 2**attempt)), attempt counted from 0."""
+        return self.rng.uniform(0.0, min(self.cap, self.base * (2 ** min(attempt, 30))))
+
+    def call(
+        self,
+        fn: Callable[[], T],
+        *,
+        on_retry: Callable[[str, int, float], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> T:
+        """Run `fn` until it succeeds, a non-transient error escapes, or the budget is spent."""
+        started = self.clock()
+        attempt = 0
+        while True:
+            try:
+                return fn()
+            except TransientAwsError as e:
+                elapsed = self.clock() - started
+                attempt += 1
+                if self.max_attempts is not None and attempt >= self.max_attempts:
+                    raise self._give_up(e, attempt, elapsed) from e
+                d = self.delay(attempt - 1)
+                if elapsed + d > self.give_up_after:
+                    raise self._give_up(e, attempt, elapsed) from e
+                self.retries += 1
+                if on_retry is not None:
+                    on_retry(e.kind, attempt, d)
+                if cancelled is not None and cancelled():
+                    raise
+                self.sleep(d)
+                if cancelled is not None and cancelled():
+                    raise
+
+    def _give_up(self, e: TransientAwsError, attempts: int, elapsed: float) -> AwsError:
+        what = "throttled out" if e.kind == "throttle" else f"gave up after {e.kind} errors"
+        return AwsError(
+            f"{what}: {attempts} attempts over {elapsed:.0f}s ({e}); lower --max-rps or --workers, "
+            "or retry later (FilterLogEvents' quota is shared by the whole AWS account)"
+        )
