@@ -1,0 +1,704 @@
+"""`watch`: a polling live tail of FilterLogEvents that never loses or repeats an event.
+
+Every peer tool (aws logs tail, saw, cw, utern, the Falco EKS plugin) restarts each poll at the
+newest timestamp it has seen. FilterLogEvents selects by event *timestamp*, so an event ingested
+after the poll went past its timestamp is never read. Here every time range is read twice:
+
+* a **fresh pass** every poll over `[max(confirm, fast - overlap), now]` prints new events at once;
+* a **confirming pass** once the range is older than the lag allowance L reads
+  `[confirm, now - L)` again and prints what the fresh pass could not see yet (late events).
+
+Events are deduplicated by eventId; ids are kept only while their timestamp can still be re-read
+(`>= confirm`), so memory stays bounded. L adapts to the observed `ingestionTime - timestamp`
+(a high percentile times a factor plus a margin, bounded). "now" is the server's clock (the HTTP
+`Date` header of the last response) so a skewed local clock cannot move the cursors past data.
+
+`Tail` is a library object: `fetch_range(start_ms, end_ms)` (a half-open range of FilterLogEvents
+records), `clock` and `sleep` are injected, so the algorithm is tested without AWS or real time.
+`cloudwatch_fetcher()` builds `fetch_range` on the shared client and pager.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import random
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from ..errors import UsageError
+from ..events.event import AuditEvent, CwMeta
+from .dedup import SeenIds
+
+FetchRange = Callable[[int, int], Iterable[Mapping[str, Any]]]
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+STATE_VERSION = 1
+_END: Any = object()
+
+
+# --- the server's clock ------------------------------------------------------------------------
+
+
+class ServerClock:
+    """Now as the server sees it: local time plus an offset learned from HTTP `Date` headers.
+
+    A `Date` header has whole seconds and is written before the response travels, so
+    `date - local_receive_time` never overestimates the true offset; the largest of the recent
+    samples is the tightest safe estimate. Without any sample it is the local clock.
+    """
+
+    def __init__(self, clock: Clock = time.time, *, samples: int = 32) -> None:
+        self._clock = clock
+        self._offsets: deque[float] = deque(maxlen=samples)
+
+    @property
+    def offset_s(self) -> float:
+        return max(self._offsets) if self._offsets else 0.0
+
+    @property
+    def synced(self) -> bool:
+        return bool(self._offsets)
+
+    def now(self) -> float:
+        return self._clock() + self.offset_s
+
+    def now_ms(self) -> int:
+        return int(self.now() * 1000)
+
+    def observe_date(self, value: str | None) -> None:
+        """Learn from one `Date` header value (RFC 7231); unreadable values are ignored."""
+        if not value:
+            return
+        try:
+            server = parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        self._offsets.append(server - self._clock())
+
+    def observe_response(self, response: Mapping[str, Any]) -> None:
+        """Learn from a botocore response dict (`ResponseMetadata.HTTPHeaders.date`)."""
+        meta = response.get("ResponseMetadata") or {}
+        headers = meta.get("HTTPHeaders") or {}
+        self.observe_date(headers.get("date") or headers.get("Date"))
+
+    def attach(self, client: Any) -> None:
+        """Learn from every response a botocore client receives (including errors and retries)."""
+
+        def _after_call(http_response: Any = None, **_: Any) -> None:
+            headers = getattr(http_response, "headers", None)
+            if headers is not None:
+                self.observe_date(headers.get("date") or headers.get("Date"))
+
+        client.meta.events.register("after-call.cloudwatch-logs", _after_call)
+        client.meta.events.register("after-call-error.cloudwatch-logs", _after_call)
+
+
+# --- the lag allowance ---------------------------------------------------------------------------
+
+
+class LagEstimator:
+    """The lag allowance L: fixed, or learned from `ingestionTime - timestamp` of recent events.
+
+    Adaptive L = clamp(factor x percentile + margin, min, max) over the samples of the last
+    `window_ms`; until `min_samples` are in, `initial_ms` (bounded) is used.
+    """
+
+    def __init__(
+        self,
+        *,
+        fixed_ms: int | None = None,
+        initial_ms: int = 60_000,
+        min_ms: int = 10_000,
+        max_ms: int = 600_000,
+        window_ms: int = 300_000,
+        percentile: float = 0.99,
+        factor: float = 2.0,
+        margin_ms: int = 1_000,
+        min_samples: int = 20,
+        max_samples: int = 4096,
+    ) -> None:
+        if min_ms > max_ms:
+            raise UsageError(f"lag bounds are inverted: min {min_ms} ms > max {max_ms} ms")
+        self.fixed_ms = fixed_ms
+        self.initial_ms = initial_ms
+        self.min_ms = min_ms
+        self.max_ms = max_ms
+        self.window_ms = window_ms
+        self.percentile = percentile
+        self.factor = factor
+        self.margin_ms = margin_ms
+        self.min_samples = min_samples
+        self._samples: deque[tuple[int, int]] = deque(maxlen=max_samples)  # (observed_at_ms, lag_ms)
+        self._cached: int | None = None
+
+    @property
+    def adaptive(self) -> bool:
+        return self.fixed_ms is None
+
+    def observe(self, lag_ms: int, at_ms: int) -> None:
+        """One event's `ingestionTime - timestamp` (negative values, from skewed clocks, count as 0)."""
+        if self.fixed_ms is not None:
+            return
+        self._samples.append((at_ms, max(0, lag_ms)))
+        self._cached = None
+
+    def percentile_ms(self, now_ms: int | None = None) -> int | None:
+        """The configured percentile of the recent samples, or None when there are none."""
+        lags = self._recent(now_ms)
+        if not lags:
+            return None
+        lags.sort()
+        idx = min(len(lags) - 1, int(self.percentile * len(lags)))
+        return lags[idx]
+
+    def current_ms(self, now_ms: int | None = None) -> int:
+        if self.fixed_ms is not None:
+            return self.fixed_ms
+        if self._cached is not None and now_ms is None:
+            return self._cached
+        lags = self._recent(now_ms)
+        if len(lags) < self.min_samples:
+            value = self.initial_ms
+        else:
+            lags.sort()
+            p = lags[min(len(lags) - 1, int(self.percentile * len(lags)))]
+            value = int(self.factor * p) + self.margin_ms
+        value = max(self.min_ms, min(self.max_ms, value))
+        self._cached = value
+        return value
+
+    def _recent(self, now_ms: int | None) -> list[int]:
+        if now_ms is not None:
+            cutoff = now_ms - self.window_ms
+            while self._samples and self._samples[0][0] < cutoff:
+                self._samples.popleft()
+        return [lag for _, lag in self._samples]
+
+    def samples(self) -> list[tuple[int, int]]:
+        return list(self._samples)
+
+    def load(self, samples: Iterable[Iterable[int]]) -> None:
+        for at, lag in samples:
+            self._samples.append((int(at), int(lag)))
+        self._cached = None
+
+
+# --- checkpoint ----------------------------------------------------------------------------------
+
+
+@dataclass
+class TailState:
+    """What a restart needs: both cursors, the learned lag and the ids that can still be re-read."""
+
+    confirm_ms: int
+    fast_ms: int
+    lag_ms: int
+    seen: list[tuple[str, int]] = field(default_factory=list)
+    lag_samples: list[tuple[int, int]] = field(default_factory=list)
+    query: str | None = None  # a hash of what is watched (group, streams, pattern)
+    delivered: int = 0
+    late: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "mode": "watch",
+            "query": self.query,
+            "confirm_ms": self.confirm_ms,
+            "fast_ms": self.fast_ms,
+            "lag_ms": self.lag_ms,
+            "delivered": self.delivered,
+            "late": self.late,
+            "seen": [[k, ts] for k, ts in self.seen],
+            "lag_samples": [[a, b] for a, b in self.lag_samples],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, source: str = "state file") -> TailState:
+        try:
+            if data.get("mode", "watch") != "watch":
+                raise UsageError(f"{source}: a {data.get('mode')} checkpoint, not a watch checkpoint")
+            if int(data.get("version", 0)) != STATE_VERSION:
+                raise UsageError(f"{source}: unsupported checkpoint version {data.get('version')!r}")
+            return cls(
+                confirm_ms=int(data["confirm_ms"]),
+                fast_ms=int(data["fast_ms"]),
+                lag_ms=int(data["lag_ms"]),
+                seen=[(str(k), int(ts)) for k, ts in data.get("seen", [])],
+                lag_samples=[(int(a), int(b)) for a, b in data.get("lag_samples", [])],
+                query=data.get("query"),
+                delivered=int(data.get("delivered", 0)),
+                late=int(data.get("late", 0)),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise UsageError(f"{source}: not a valid watch checkpoint ({e.__class__.__name__}: {e})") from None
+
+
+def query_hash(*parts: str | None) -> str:
+    """A short stable hash of what is watched, so a checkpoint is not resumed against other data."""
+    text = "\x1f".join("" if p is None else p for p in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def save_state(path: str, state: TailState) -> None:
+    """Write the checkpoint atomically: temp file in the same folder, fsync, rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".eksaudit-watch-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(state.to_json(), f, separators=(",", ":"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def load_state(path: str, *, query: str | None = None) -> TailState | None:
+    """The checkpoint at `path`, None if the file does not exist; refuses one for another query."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read the checkpoint: {e.strerror or e}") from None
+    if not text.strip():
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        raise UsageError(f"{path}: the checkpoint is not JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: not a valid watch checkpoint")
+    state = TailState.from_json(data, source=path)
+    if query is not None and state.query is not None and state.query != query:
+        raise UsageError(
+            f"{path}: this checkpoint was written for another log group, stream prefix or filter; "
+            "use another --state file"
+        )
+    return state
+
+
+# --- the tail ------------------------------------------------------------------------------------
+
+
+def event_key(rec: Mapping[str, Any]) -> str:
+    """The dedup key: eventId, else a content key (stream, timestamp, message digest)."""
+    eid = rec.get("eventId")
+    if eid:
+        return str(eid)
+    digest = hashlib.sha1(str(rec.get("message", "")).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{rec.get('logStreamName', '')}|{rec.get('timestamp', 0)}|{digest}"
+
+
+def to_audit_event(rec: Mapping[str, Any], log_group: str | None = None) -> AuditEvent:
+    """A FilterLogEvents record as an AuditEvent: the message bytes as received, plus CwMeta."""
+    message = rec.get("message", "")
+    raw = message.encode("utf-8") if isinstance(message, str) else bytes(message)
+    if raw.endswith(b"\n"):  # one line per event on output: drop a trailing line end
+        raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+    return AuditEvent(
+        raw,
+        cw=CwMeta(
+            log_stream=rec.get("logStreamName"),
+            timestamp=rec.get("timestamp"),
+            ingestion_time=rec.get("ingestionTime"),
+            event_id=rec.get("eventId"),
+            log_group=log_group,
+        ),
+    )
+
+
+def _default_transient(exc: BaseException) -> bool:
+    """Without a classifier from the client layer: network-ish errors are transient."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    return bool(getattr(exc, "transient", False))
+
+
+@dataclass
+class TailStats:
+    delivered: int = 0  # events yielded
+    late: int = 0  # first seen by a confirming pass
+    duplicates: int = 0  # re-read and suppressed
+    passes: int = 0
+    errors: int = 0  # transient failures survived
+
+
+class Tail:
+    """The polling tail. Iterate it to get `AuditEvent`s in arrival order, each exactly once.
+
+    Ends when the confirming cursor reaches `until_ms` (every event before it has been confirmed),
+    after `max_events`, or never. Transient errors (as told by `is_transient`) are retried with
+    capped exponential backoff and reported by one `on_warning` line per streak; anything else
+    propagates. `on_checkpoint(state)` is called after passes that changed the state.
+    """
+
+    def __init__(
+        self,
+        fetch_range: FetchRange,
+        *,
+        start_ms: int | None = None,
+        until_ms: int | None = None,
+        max_events: int | None = None,
+        poll_s: float = 2.0,
+        idle_poll_s: float | None = None,
+        lag: LagEstimator | None = None,
+        overlap_ms: int = 2_000,
+        clock: Clock = time.time,
+        sleep: Sleep = time.sleep,
+        server_clock: ServerClock | None = None,
+        is_transient: Callable[[BaseException], bool] | None = None,
+        on_warning: Callable[[str], None] | None = None,
+        on_checkpoint: Callable[[TailState], None] | None = None,
+        checkpoint_every_s: float = 0.0,
+        state: TailState | None = None,
+        query: str | None = None,
+        log_group: str | None = None,
+        backoff_base_s: float = 1.0,
+        backoff_max_s: float = 30.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._fetch = fetch_range
+        self._clock = clock
+        self._sleep = sleep
+        self.server_clock = server_clock or ServerClock(clock)
+        self.lag = lag or LagEstimator()
+        self.poll_s = poll_s
+        self.idle_poll_s = idle_poll_s if idle_poll_s is not None else min(max(poll_s, 10.0), 5 * poll_s)
+        self.overlap_ms = overlap_ms
+        self.until_ms = until_ms
+        self.max_events = max_events
+        self._is_transient = is_transient or _default_transient
+        self._warn = on_warning or (lambda _m: None)
+        self._on_checkpoint = on_checkpoint
+        self._checkpoint_every_s = checkpoint_every_s
+        self._last_checkpoint: float | None = None
+        self.query = query
+        self.log_group = log_group
+        self._backoff_base = backoff_base_s
+        self._backoff_max = backoff_max_s
+        self._rng = rng or random.Random()
+        self.stats = TailStats()
+        self._dirty = False
+        if state is not None:
+            self.confirm_ms = state.confirm_ms
+            self.fast_ms = max(state.fast_ms, state.confirm_ms)
+            self.seen = SeenIds(state.seen)
+            self.lag.load(state.lag_samples)
+            self.stats.delivered = state.delivered
+            self.stats.late = state.late
+        else:
+            if start_ms is None:
+                start_ms = self.server_clock.now_ms() - 60_000
+            self.confirm_ms = start_ms
+            self.fast_ms = start_ms
+            self.seen = SeenIds()
+        self._emitted_now = 0  # events yielded by this run (for max_events)
+        self._error_streak = 0
+        self.stop_requested = False
+        self.interruptible = False  # True while waiting (sleep, network): Ctrl-C may raise there
+
+    # -- state --------------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        if self.max_events is not None and self._emitted_now >= self.max_events:
+            return True
+        return self.until_ms is not None and self.confirm_ms >= self.until_ms
+
+    def state(self) -> TailState:
+        """A consistent snapshot (take it between two events, e.g. after closing the iterator)."""
+        return TailState(
+            confirm_ms=self.confirm_ms,
+            fast_ms=self.fast_ms,
+            lag_ms=self.lag.current_ms(),
+            seen=list(self.seen.items()),
+            lag_samples=self.lag.samples(),
+            query=self.query,
+            delivered=self.stats.delivered,
+            late=self.stats.late,
+        )
+
+    def checkpoint(self, *, force: bool = False) -> None:
+        """Hand the state to `on_checkpoint` if it changed (and the interval has passed)."""
+        if self._on_checkpoint is None or not (self._dirty or force):
+            return
+        t = self._clock()
+        if not force and self._last_checkpoint is not None and t - self._last_checkpoint < self._checkpoint_every_s:
+            return
+        self._on_checkpoint(self.state())
+        self._last_checkpoint = t
+        self._dirty = False
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask the loop to end at the next safe point (between events); for signal handlers."""
+        self.stop_requested = True
+
+    def __iter__(self) -> Iterator[AuditEvent]:
+        idle = 0
+        while not self.done and not self.stop_requested:
+            before = self.stats.delivered
+            now = self.server_clock.now_ms()
+            # pass 1: fresh, from just before the newest timestamp seen up to now
+            start = max(self.confirm_ms, min(self.fast_ms, now) - self.overlap_ms)
+            end = now + 1
+            if self.until_ms is not None:
+                end = min(end, self.until_ms)
+            if self.until_ms is not None and self.fast_ms >= self.until_ms - 1:
+                start = end  # the fresh passes reached --until: only confirming is left
+            if start < end:
+                complete = yield from self._pass(start, end, now, late=False)
+                if not complete or self.done or self.stop_requested:
+                    break
+                # read up to `now`: the next fresh pass starts there (less the overlap) even when
+                # nothing arrived; what shows up later with an older timestamp is the confirm
+                # pass's. Re-read now, as the first pass may just have synced the server clock.
+                self.fast_ms = max(self.fast_ms, min(end - 1, self.server_clock.now_ms()))
+            # pass 2: confirm the range that is now older than the lag allowance. "now" is read
+            # again: the fresh pass may have brought the first Date header (the server's clock)
+            now = self.server_clock.now_ms()
+            target = now - self.lag.current_ms(now)
+            if self.until_ms is not None:
+                target = min(target, self.until_ms)
+            if target > self.confirm_ms:
+                complete = yield from self._pass(self.confirm_ms, target, now, late=True)
+                if not complete:
+                    break
+                self.confirm_ms = target
+                self.fast_ms = max(self.fast_ms, self.confirm_ms)
+                self.seen.prune_before(self.confirm_ms)
+                self._dirty = True
+            self.checkpoint()
+            if self.done or self.stop_requested:
+                break
+            idle = idle + 1 if self.stats.delivered == before else 0
+            self._interruptible_sleep(self.poll_s if idle <= 3 else self.idle_poll_s)
+        self.checkpoint()
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        self.interruptible = True
+        try:
+            if self.stop_requested:
+                raise KeyboardInterrupt
+            self._sleep(seconds)
+        finally:
+            self.interruptible = False
+
+    def _next(self, it: Iterator[Mapping[str, Any]]) -> Any:
+        """The next record, with Ctrl-C allowed to interrupt the (network) wait."""
+        self.interruptible = True
+        try:
+            if self.stop_requested:
+                raise KeyboardInterrupt
+            return next(it, _END)
+        finally:
+            self.interruptible = False
+
+    def _pass(self, start: int, end: int, now: int, *, late: bool) -> Generator[AuditEvent, None, bool]:
+        """Read [start, end) once; True when the range was read to its end (not stopped early).
+
+        After a transient error the read resumes at the newest timestamp already read (pages come
+        in timestamp order), so a throttled pass over a busy range still makes progress.
+        """
+        resume = start
+        while True:
+            try:
+                it = iter(self._fetch(resume, end))
+                while True:
+                    rec = self._next(it)
+                    if rec is _END:
+                        break
+                    ts = int(rec.get("timestamp", 0))
+                    if ts < start or ts >= end:
+                        continue  # half-open ranges; the service's endTime may be inclusive
+                    resume = max(resume, ts)
+                    ev = self._accept(rec, ts, now, late=late)
+                    if ev is not None:
+                        yield ev
+                        if self.stop_requested or (
+                            self.max_events is not None and self._emitted_now >= self.max_events
+                        ):
+                            return False
+                self.stats.passes += 1
+                self._error_streak = 0
+                return True
+            except Exception as e:  # noqa: BLE001 - classified below; fatal errors re-raised
+                if not self._is_transient(e):
+                    raise
+                self._error_streak += 1
+                self.stats.errors += 1
+                delay = self._backoff(self._error_streak)
+                if self._error_streak == 1:
+                    self._warn(f"{_describe(e)}; backing off and retrying (watch never gives up on this)")
+                self._interruptible_sleep(delay)
+
+    def _accept(self, rec: Mapping[str, Any], ts: int, now: int, *, late: bool) -> AuditEvent | None:
+        key = event_key(rec)
+        if key in self.seen:
+            self.stats.duplicates += 1
+            return None
+        ev = to_audit_event(rec, self.log_group)
+        ingest = rec.get("ingestionTime")
+        if ingest is not None:
+            self.lag.observe(int(ingest) - ts, now)
+        self.seen.add(key, ts)
+        if ts > self.fast_ms:
+            self.fast_ms = ts
+        self.stats.delivered += 1
+        if late:
+            self.stats.late += 1
+        self._emitted_now += 1
+        self._dirty = True
+        return ev
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter in [cap/2, cap], capped at backoff_max_s."""
+        cap = min(self._backoff_max, self._backoff_base * (2 ** (attempt - 1)))
+        return cap / 2 + self._rng.random() * cap / 2
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    name = exc.__class__.__name__
+    return f"{name}: {text}" if text and name not in text else (text or name)
+
+
+# --- wiring to CloudWatch ------------------------------------------------------------------------
+
+
+class RestartPass(Exception):
+    """The service repeated a nextToken: the pass restarts at the newest timestamp it read."""
+
+    transient = True
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors `watch` outlives: throttling/5xx/connection errors that survived the retries,
+    rejected or repeated tokens; access denied, a missing log group and the like are fatal."""
+    from .client import TokenExpiredError, TransientAwsError
+
+    return isinstance(exc, (TransientAwsError, TokenExpiredError, RestartPass)) or _default_transient(exc)
+
+
+def watch_retry(on_warning: Callable[[str], None] | None = None, **kwargs: Any) -> Any:
+    """The shared RetryPolicy, set never to give up, reporting the first retry of each request."""
+    from .retry import RetryPolicy
+
+    class _WatchRetry(RetryPolicy):
+        def call(self, fn: Any, *, on_retry: Any = None, cancelled: Any = None) -> Any:
+            def report(kind: str, attempt: int, delay: float) -> None:
+                if on_retry is not None:
+                    on_retry(kind, attempt, delay)
+                if attempt == 1 and on_warning is not None:
+                    what = {"throttle": "throttled", "server": "server error", "connection": "connection problem"}
+                    on_warning(
+                        f"FilterLogEvents: {what.get(kind, kind)}; backing off and retrying the same page "
+                        "(watch keeps going)"
+                    )
+
+            return super().call(fn, on_retry=report, cancelled=cancelled)
+
+    kwargs.setdefault("give_up_after", float("inf"))
+    kwargs.setdefault("cap", 30.0)
+    return _WatchRetry(**kwargs)
+
+
+def cloudwatch_fetcher(
+    client: Any,
+    log_group: str,
+    *,
+    stream_prefix: str | None = None,
+    pattern: str | None = None,
+    limiter: Any = None,
+    retry: Any = None,
+    stats: Any = None,
+    page_limit: int | None = None,
+) -> FetchRange:
+    """`fetch_range` for `Tail` on the shared pager: FilterLogEvents over [start, end), all pages."""
+    from .paging import FilterRequest, iter_pages
+
+    def fetch_range(start_ms: int, end_ms: int) -> Iterator[Mapping[str, Any]]:
+        req = FilterRequest(log_group, start_ms, end_ms, stream_prefix=stream_prefix, pattern=pattern, limit=page_limit)
+        for page in iter_pages(client, req, limiter=limiter, retry=retry, stats=stats):
+            yield from page.events
+            if page.repeated:
+                raise RestartPass("FilterLogEvents returned the same nextToken twice; re-reading from the last event")
+
+    return fetch_range
+
+
+def watch_events(
+    client: Any,
+    log_group: str,
+    *,
+    stream_prefix: str | None = None,
+    pattern: str | None = None,
+    start_ms: int | None = None,
+    until_ms: int | None = None,
+    max_events: int | None = None,
+    poll_s: float = 2.0,
+    lag_s: float | None = None,
+    max_rps: float = 5.0,
+    state: TailState | None = None,
+    query: str | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    on_checkpoint: Callable[[TailState], None] | None = None,
+    clock: Clock = time.time,
+    sleep: Sleep = time.sleep,
+    lag: LagEstimator | None = None,
+    page_limit: int | None = None,
+) -> Tail:
+    """A `Tail` on a `LogsClient` (see client.make_client): iterate it for `AuditEvent`s.
+
+    The server's clock is learned from the client's responses; requests share one token bucket
+    (`max_rps`); transient errors are retried for ever, fatal ones (AwsError) propagate.
+    """
+    from .ratelimit import TokenBucket
+
+    server_clock = ServerClock(clock)
+    raw = getattr(client, "raw", client)
+    if getattr(raw, "meta", None) is not None:
+        server_clock.attach(raw)
+    if lag is None:
+        lag = LagEstimator(fixed_ms=int(lag_s * 1000)) if lag_s is not None else LagEstimator()
+    fetch = cloudwatch_fetcher(
+        client,
+        log_group,
+        stream_prefix=stream_prefix,
+        pattern=pattern,
+        limiter=TokenBucket(max_rps),
+        retry=watch_retry(on_warning, sleep=sleep),
+        page_limit=page_limit,
+    )
+    return Tail(
+        fetch,
+        start_ms=start_ms,
+        until_ms=until_ms,
+        max_events=max_events,
+        poll_s=poll_s,
+        lag=lag,
+        clock=clock,
+        sleep=sleep,
+        server_clock=server_clock,
+        is_transient=is_transient,
+        on_warning=on_warning,
+        on_checkpoint=on_checkpoint,
+        state=state,
+        query=query,
+        log_group=log_group,
+    )
