@@ -1,0 +1,687 @@
+"""Read audit events from files and stdin, whatever shape they come in, without flags.
+
+`read_events()` recognises, file by file and line by line: audit `Event` JSON lines; `EventList`
+objects; JSON arrays of events; CloudWatch records (`fetch -o cw`, `aws logs filter-log-events
+--query events`); whole `filter-log-events` / `get-log-events` pages (`{"events": [...]}`, also
+pretty-printed over many lines and several pages one after another); CloudWatch S3-export lines
+(`2026-11-30T10:00:00.000Z {json}`); subscription / Firehose envelopes (`{"logEvents": [...]}`,
+concatenated with or without separators); Lambda subscription events (`{"awslogs": {"data": ...}}`)
+and Firehose transformation batches (`{"records": [{"data": ...}]}`); gzip streams (detected by
+their magic bytes, nested up to three times) holding any of these. A UTF-8 BOM and CRLF are
+accepted; lines have no length limit.
+
+Speed: a line that is an audit event is NOT parsed here. It is yielded as raw bytes, so the
+condition's literal prefilter can reject it before any JSON parsing; only lines whose first key
+says "wrapper" are parsed, and the parsed object is handed on (`obj=`) so nothing is parsed twice.
+Memory stays flat for line-oriented input. A pretty-printed document is gathered until it closes;
+the items of its `events` / `logEvents` / `items` array (or of a top-level array) are emitted as
+each one closes, so a multi-gigabyte `filter-log-events` dump is streamed too. Any other open
+document is held up to `max_document_bytes`.
+
+Bad input never stops the read: `[Truncated...]` events (CloudWatch cuts events at its size
+limit), lines that are not JSON, wrapper items whose message is not a JSON object, broken gzip
+streams are reported to `on_bad(BadLine(source, line, reason))` and skipped; `strict=True` raises
+`InputError` at the first one instead. A document that never closes is reported at its first
+line and the lines after it are read again one by one (a stray `{` line loses nothing else).
+
+Lines that look like a JSON object are passed on without validation (that is the point of the fast
+path): such a line that is not valid JSON becomes an event whose `obj` is None and that matches no
+field. Callers that want it reported can call `unparsable(ev)` on events that reach them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import gzip
+import io
+import itertools
+import re
+import sys
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import orjson
+
+from ..errors import InputError
+from .event import AuditEvent, CwMeta
+from .sniff import (
+    BOM,
+    EVENT_PREFIX,
+    TRUNCATED,
+    LineKind,
+    classify,
+    is_gzip,
+    looks_like_object,
+    split_export,
+)
+
+STDIN_NAME = "<stdin>"
+DEFAULT_MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+_READ_BUFFER = 1 << 16
+_MAX_GZIP_NESTING = 3
+
+# structural characters outside strings; quote and backslash inside strings
+_OUT = re.compile(rb'[\[\]{}"]')
+_IN = re.compile(rb'["\\]')
+_NONWS = re.compile(rb"[^ \t\r\n]")
+_CONTAINER_KEY = re.compile(rb'"(events|logEvents|items)"\s*:\s*\Z')
+_STR_MEMBER = {
+    k: re.compile(rb'"' + k.encode() + rb'"\s*:\s*("(?:[^"\\]|\\.)*")')
+    for k in ("logGroup", "logStream", "messageType")
+}
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """An input line that could not be read as an event (line None: the whole source)."""
+
+    source: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line is not None else self.source
+        return f"{where}: {self.reason}"
+
+
+class ReadStats:
+    """Collects bad lines and unopenable files so the CLI can print one warning at the end.
+
+    Pass `on_bad=stats.on_bad, on_missing=stats.on_missing` to `read_events()`.
+    """
+
+    def __init__(self) -> None:
+        self.bad = 0
+        self.truncated = 0
+        self.first: BadLine | None = None
+        self.missing: list[InputError] = []
+
+    def on_bad(self, bad: BadLine) -> None:
+        self.bad += 1
+        if "[Truncated...]" in bad.reason:
+            self.truncated += 1
+        if self.first is None:
+            self.first = bad
+
+    def on_missing(self, err: InputError) -> None:
+        self.missing.append(err)
+
+    def warning(self) -> str | None:
+        """`3 unreadable lines skipped (first: file:12: reason)`, or None when all was read."""
+        if not self.bad:
+            return None
+        noun = "line" if self.bad == 1 else "lines"
+        extra = f", {self.truncated} truncated by CloudWatch" if self.truncated else ""
+        return f"{self.bad} unreadable {noun} skipped{extra} (first: {self.first})"
+
+
+def unparsable(ev: AuditEvent) -> BadLine | None:
+    """A BadLine for an event whose raw text turned out not to be JSON (None if it parses)."""
+    if ev.obj is not None:
+        return None
+    return BadLine(ev.source or "?", ev.line, "not valid JSON")
+
+
+def read_events(
+    inputs: Sequence[str] = (),
+    *,
+    strict: bool = False,
+    on_bad: Callable[[BadLine], None] | None = None,
+    stdin: BinaryIO | None = None,
+    on_missing: Callable[[InputError], None] | None = None,
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+) -> Iterator[AuditEvent]:
+    """Yield every event of `inputs` in order (no inputs, or `-`, is stdin read as bytes).
+
+    A file that cannot be opened raises `InputError` naming it, unless `on_missing` is given (and
+    not `strict`): then it is reported there and the other files are read, like grep does.
+    Bad lines go to `on_bad` (ignored when None) or raise `InputError` when `strict`.
+
+    >>> for ev in read_events(["audit.jsonl.gz"]):   # doctest: +SKIP
+    ...     print(ev.source, ev.line, ev.obj["verb"])
+    """
+    names = list(inputs) or ["-"]
+    for name in names:
+        if name == "-":
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            yield from _SourceReader(STDIN_NAME, strict, on_bad, max_document_bytes).read(stream)
+            continue
+        try:
+            f = open(name, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 (closed below, generator)
+        except OSError as e:
+            err = InputError(f"cannot open: {e.strerror or e}", name)
+            if strict or on_missing is None:
+                raise err from None
+            on_missing(err)
+            continue
+        with f:
+            yield from _SourceReader(name, strict, on_bad, max_document_bytes).read(f)
+
+
+def iter_source(
+    stream: BinaryIO,
+    source: str,
+    *,
+    strict: bool = False,
+    on_bad: Callable[[BadLine], None] | None = None,
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+) -> Iterator[AuditEvent]:
+    """Events of one already opened binary stream (any supported format, gzip included)."""
+    return _SourceReader(source, strict, on_bad, max_document_bytes).read(stream)
+
+
+class _Requeue:
+    """Lines to read again first (after a document that never closed), then the rest of the source."""
+
+    __slots__ = ("pending", "it")
+
+    def __init__(self, pending: deque[tuple[int, bytes]], it: Iterator[tuple[int, bytes]]) -> None:
+        self.pending = pending
+        self.it = it
+
+    def __iter__(self) -> _Requeue:
+        return self
+
+    def __next__(self) -> tuple[int, bytes]:
+        if self.pending:
+            return self.pending.popleft()
+        return next(self.it)
+
+
+class _Accumulator:
+    """Gathers the lines of multi-line (or concatenated) JSON documents and finds where each closes.
+
+    The scan only stops at structural characters (regex jumps), keeps its state between lines
+    (depth, inside a string, pending escape) so every byte is scanned once, and reports actions:
+    ("doc", a, b) a complete top-level value, ("elem", a, b) a complete item of a streamed array,
+    ("garbage", a, b) text between documents.
+    """
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.offs: list[int] = []  # start offset of each fed line in buf
+        self.nums: list[int] = []  # its line number
+        self.pos = 0
+        self.depth = 0
+        self.in_str = False
+        self.esc = False
+        self.start = -1  # offset of the open top-level value, -1 when none is open
+        self.start_line = 0
+        self.top = 0
+        self.container_depth = 0  # depth of the items of the streamed array (0: none)
+        self.container = ""
+        self.elem_start = -1
+        self.elem_index = 0
+        self.streamed = False  # items were (or will be) emitted one by one: never parse the whole
+        self.group: str | None = None
+        self.stream: str | None = None
+        self.control = False
+
+    def add(self, n: int, line: bytes) -> None:
+        self.offs.append(len(self.buf))
+        self.nums.append(n)
+        self.buf += line
+
+    def line_of(self, off: int) -> int:
+        i = bisect.bisect_right(self.offs, off) - 1
+        return self.nums[max(i, 0)]
+
+    def lines_after(self, lineno: int) -> list[tuple[int, bytes]]:
+        out = []
+        offs, buf = self.offs, self.buf
+        for i, num in enumerate(self.nums):
+            if num > lineno:
+                end = offs[i + 1] if i + 1 < len(offs) else len(buf)
+                out.append((num, bytes(buf[max(offs[i], 0) : end])))
+        return out
+
+    @property
+    def open(self) -> bool:
+        return self.start >= 0
+
+    def held_bytes(self) -> int:
+        """Bytes that must stay in memory: the open item when streaming, else the whole open value."""
+        if not self.streamed:
+            return len(self.buf)
+        return len(self.buf) - (self.elem_start if self.elem_start >= 0 else self.pos)
+
+    def _open_container(self, name: str, skeleton: bytes) -> None:
+        self.container_depth = 2 if self.top == 0x7B else 1
+        self.container = name
+        self.elem_index = 0
+        self.streamed = True
+        for key, rx in _STR_MEMBER.items():
+            m = rx.search(skeleton)
+            if m:
+                try:
+                    val = orjson.loads(m.group(1))
+                except orjson.JSONDecodeError:
+                    continue
+                if key == "logGroup":
+                    self.group = val
+                elif key == "logStream":
+                    self.stream = val
+                else:
+                    self.control = val == "CONTROL_MESSAGE"
+
+    def scan(self) -> list[tuple[str, int, int]]:
+        buf = self.buf
+        n = len(buf)
+        pos = self.pos
+        out: list[tuple[str, int, int]] = []
+        while pos < n:
+            if self.depth == 0:
+                m = _NONWS.search(buf, pos)
+                if m is None:
+                    pos = n
+                    break
+                p = m.start()
+                c = buf[p]
+                if c == 0x7B or c == 0x5B:  # { [
+                    self.start, self.start_line, self.top, self.depth = p, self.line_of(p), c, 1
+                    self.streamed = False
+                    self.container_depth = 0
+                    self.group = self.stream = None
+                    self.control = False
+                    if c == 0x5B:
+                        self._open_container("", b"")
+                    pos = p + 1
+                else:
+                    nl = buf.find(b"\n", p)
+                    end = n if nl < 0 else nl + 1
+                    out.append(("garbage", p, end))
+                    pos = end
+                continue
+            if self.esc:
+                self.esc = False
+                pos += 1
+                continue
+            if self.in_str:
+                m = _IN.search(buf, pos)
+                if m is None:
+                    pos = n
+                    break
+                if buf[m.start()] == 0x22:
+                    self.in_str = False
+                    pos = m.end()
+                elif m.end() < n:
+                    pos = m.end() + 1
+                else:
+                    self.esc = True
+                    pos = n
+                continue
+            m = _OUT.search(buf, pos)
+            if m is None:
+                pos = n
+                break
+            p = m.start()
+            c = buf[p]
+            pos = p + 1
+            if c == 0x22:
+                self.in_str = True
+            elif c == 0x7B or c == 0x5B:
+                if self.container_depth and self.depth == self.container_depth:
+                    if self.elem_start < 0:
+                        self.elem_start = p
+                elif c == 0x5B and self.depth == 1 and self.top == 0x7B and not self.container_depth:
+                    km = _CONTAINER_KEY.search(buf, max(self.start, p - 200), p)
+                    if km and not self.streamed:
+                        self._open_container(km.group(1).decode(), bytes(buf[self.start : p]))
+                self.depth += 1
+            else:
+                self.depth -= 1
+                if self.elem_start >= 0 and self.depth == self.container_depth:
+                    out.append(("elem", self.elem_start, pos))
+                    self.elem_start = -1
+                elif self.container_depth and self.depth < self.container_depth:
+                    self.container_depth = 0
+                if self.depth <= 0:
+                    self.depth = 0
+                    out.append(("doc", self.start, pos))
+                    self.start = -1
+        self.pos = pos
+        return out
+
+    def compact(self) -> None:
+        """Drop what is no longer needed (everything before the open value, or before the open item)."""
+        if self.start < 0:
+            keep = self.pos
+        elif self.streamed:
+            keep = self.elem_start if self.elem_start >= 0 else self.pos
+        else:
+            keep = self.start
+        if keep < (1 << 16):
+            return
+        del self.buf[:keep]
+        i = max(bisect.bisect_right(self.offs, keep) - 1, 0)
+        self.offs = [o - keep for o in self.offs[i:]]
+        self.nums = self.nums[i:]
+        self.pos -= keep
+        if self.start >= 0:
+            self.start = max(self.start - keep, 0)
+        if self.elem_start >= 0:
+            self.elem_start -= keep
+
+
+class _SourceReader:
+    """Reads one file or stream; holds the state of a multi-line document in progress."""
+
+    def __init__(
+        self, source: str, strict: bool, on_bad: Callable[[BadLine], None] | None, max_doc: int
+    ) -> None:
+        self.source = source
+        self.strict = strict
+        self.on_bad = on_bad
+        self.max_doc = max_doc
+        self.acc: _Accumulator | None = None
+        self.pending: deque[tuple[int, bytes]] = deque()
+        self.io_error: tuple[int | None, str] | None = None
+
+    # --- reporting --------------------------------------------------------------------------
+    def bad(self, line: int | None, reason: str) -> None:
+        if self.strict:
+            raise InputError(reason, self.source, line)
+        if self.on_bad is not None:
+            self.on_bad(BadLine(self.source, line, reason))
+
+    # --- the stream -------------------------------------------------------------------------
+    def read(self, stream: BinaryIO) -> Iterator[AuditEvent]:
+        f: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream, _READ_BUFFER)  # type: ignore[arg-type]
+        gz = False
+        try:
+            for _ in range(_MAX_GZIP_NESTING):
+                if not is_gzip(f.peek(2)[:2]):
+                    break
+                f = io.BufferedReader(gzip.GzipFile(fileobj=f, mode="rb"), _READ_BUFFER)  # type: ignore[arg-type]
+                gz = True
+            first = f.readline()
+        except (OSError, EOFError, zlib.error) as e:
+            self.bad(1, f"cannot decompress: {e}")
+            return
+        if not first:
+            return
+        if first.startswith(BOM):
+            first = first[len(BOM) :]
+        if gz:
+            lines: Iterable[tuple[int, bytes]] = self._guarded(f, first)
+        else:
+            lines = itertools.chain(((1, first),), enumerate(f, 2))
+        try:
+            yield from self._process(lines)
+        except OSError as e:  # a read error on a plain file (gzip errors are caught in _guarded)
+            self.io_error = (None, f"read error: {e}")
+        yield from self._finish()
+        if self.io_error is not None:
+            self.bad(*self.io_error)
+
+    def _guarded(self, f: Any, first: bytes) -> Iterator[tuple[int, bytes]]:
+        n = 1
+        yield 1, first
+        try:
+            for line in f:
+                n += 1
+                yield n, line
+        except (OSError, EOFError, zlib.error) as e:
+            self.io_error = (n + 1, f"cannot decompress: {e}")
+
+    def _finish(self) -> Iterator[AuditEvent]:
+        while self.acc is not None:
+            acc, self.acc = self.acc, None
+            if not acc.open:
+                break
+            if acc.streamed:
+                self.bad(acc.start_line, "unterminated JSON document (input ends inside it)")
+                break
+            self.bad(acc.start_line, "unterminated JSON document (input ends inside it)")
+            yield from self._process(iter(acc.lines_after(acc.start_line)))
+
+    def _process(self, numbered: Iterable[tuple[int, bytes]]) -> Iterator[AuditEvent]:
+        src = self.source
+        event = AuditEvent
+        prefix = EVENT_PREFIX
+        it: Iterator[tuple[int, bytes]] = iter(numbered)
+        while True:
+            for n, line in it:
+                # the fast path: an API server event line, passed on unparsed
+                if line.startswith(prefix) and self.acc is None:
+                    s = line.rstrip()
+                    if s.endswith(b"}"):
+                        yield event(s, source=src, line=n)
+                        continue
+                if self.acc is not None:
+                    yield from self._feed(n, line)
+                else:
+                    yield from self._slow(n, line)
+                if self.pending and not isinstance(it, _Requeue):
+                    it = _Requeue(self.pending, it)
+                    break
+            else:
+                return
+
+    # --- one line ---------------------------------------------------------------------------
+    def _slow(self, n: int, line: bytes) -> Iterator[AuditEvent]:
+        s = line.strip()
+        kind = classify(s)
+        if kind is LineKind.EVENT:
+            yield AuditEvent(s, source=self.source, line=n)
+        elif kind is LineKind.BLANK:
+            return
+        elif kind is LineKind.PARSE:
+            try:
+                obj = orjson.loads(s)
+            except orjson.JSONDecodeError:
+                self.acc = _Accumulator()
+                yield from self._feed(n, line)
+                return
+            yield from self._expand(obj, n, "", raw=s)
+        elif kind is LineKind.EXPORT:
+            ts, msg = split_export(s)  # type: ignore[misc]
+            if self._message_ok(msg, n, "export line: "):
+                yield AuditEvent(msg, cw=CwMeta(timestamp=ts), source=self.source, line=n)
+        elif kind is LineKind.TRUNCATED:
+            self.bad(n, "event truncated by CloudWatch ([Truncated...])")
+        else:
+            self.bad(n, f"not JSON: {_snippet(s)}")
+
+    def _message_ok(self, msg: bytes, n: int, where: str) -> bool:
+        if msg.endswith(TRUNCATED):
+            self.bad(n, f"{where}message truncated by CloudWatch ([Truncated...])")
+            return False
+        if not looks_like_object(msg):
+            self.bad(n, f"{where}message is not a JSON object: {_snippet(msg)}")
+            return False
+        return True
+
+    # --- documents over several lines ----------------------------------------------------------
+    def _feed(self, n: int, line: bytes) -> Iterator[AuditEvent]:
+        acc = self.acc
+        assert acc is not None
+        acc.add(n, line)
+        for kind, a, b in acc.scan():
+            if kind == "elem":
+                yield from self._element(acc, a, b)
+            elif kind == "doc":
+                if acc.streamed:
+                    continue
+                data = bytes(acc.buf[a:b])
+                try:
+                    obj = orjson.loads(data)
+                except orjson.JSONDecodeError as e:
+                    self.bad(acc.start_line, f"invalid JSON: {e}")
+                    if acc.line_of(b - 1) > acc.start_line:
+                        self._requeue(acc, acc.start_line)
+                        return
+                    continue
+                yield from self._expand(obj, acc.line_of(a), "", raw=None if b"\n" in data else data)
+            else:
+                self.bad(acc.line_of(a), f"not JSON: {_snippet(bytes(acc.buf[a:b]).strip())}")
+        if not acc.open:
+            self.acc = None
+            return
+        if acc.held_bytes() > self.max_doc:
+            if acc.streamed:
+                self.bad(acc.line_of(acc.elem_start), f"JSON item larger than {self.max_doc} bytes skipped")
+                self.acc = None
+            else:
+                self.bad(acc.start_line, f"JSON document not closed within {self.max_doc} bytes")
+                self._requeue(acc, acc.start_line)
+            return
+        acc.compact()
+
+    def _requeue(self, acc: _Accumulator, after: int) -> None:
+        """Forget the document; read the lines after its first one again, one by one."""
+        self.acc = None
+        self.pending.extendleft(reversed(acc.lines_after(after)))
+
+    def _element(self, acc: _Accumulator, a: int, b: int) -> Iterator[AuditEvent]:
+        i = acc.elem_index
+        acc.elem_index += 1
+        where = f"{acc.container}[{i}]"
+        line = acc.line_of(a)
+        try:
+            obj = orjson.loads(bytes(acc.buf[a:b]))
+        except orjson.JSONDecodeError as e:
+            self.bad(line, f"{where}: invalid JSON: {e}")
+            return
+        if acc.container == "logEvents":
+            if not acc.control:
+                yield from self._record(obj, line, where, acc.group, acc.stream)
+        else:
+            yield from self._expand(obj, line, where)
+
+    # --- parsed values --------------------------------------------------------------------------
+    def _expand(self, value: Any, n: int, where: str, raw: bytes | None = None) -> Iterator[AuditEvent]:
+        """Events of one parsed JSON value: an event, a wrapper of events, or a list of either."""
+        src = self.source
+        if isinstance(value, dict):
+            kind = value.get("kind")
+            if kind == "Event" or "auditID" in value:
+                yield _event(value, raw, src, n)
+                return
+            inner = value.get("logEvents")
+            if isinstance(inner, list):
+                if value.get("messageType") == "CONTROL_MESSAGE":
+                    return  # CloudWatch's "checking health of destination" ping, not a log event
+                group, stream = _str(value.get("logGroup")), _str(value.get("logStream"))
+                for i, item in enumerate(inner):
+                    yield from self._record(item, n, f"{where}logEvents[{i}]", group, stream)
+                return
+            inner = value.get("events")
+            if isinstance(inner, list):
+                for i, item in enumerate(inner):
+                    yield from self._expand(item, n, f"{where}events[{i}]")
+                return
+            inner = value.get("items")
+            if isinstance(inner, list) and isinstance(kind, str) and kind.endswith("List"):
+                for i, item in enumerate(inner):
+                    yield from self._expand(item, n, f"{where}items[{i}]")
+                return
+            if isinstance(value.get("message"), str):
+                yield from self._record(value, n, where, None, None)
+                return
+            inner = value.get("awslogs")
+            if isinstance(inner, dict) and isinstance(inner.get("data"), str):
+                yield from self._blob(inner["data"], n, f"{where}awslogs.data")
+                return
+            inner = value.get("records")
+            if isinstance(inner, list) and all(isinstance(r, dict) and "data" in r for r in inner):
+                for i, rec in enumerate(inner):
+                    yield from self._blob(rec.get("data"), n, f"{where}records[{i}].data")
+                return
+            yield _event(value, raw, src, n)  # some other JSON object: jevt.* fields still apply
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from self._expand(item, n, f"{where}[{i}]")
+        else:
+            label = f"{where}: " if where else ""
+            self.bad(n, f"{label}not an audit event (a JSON {type(value).__name__})")
+
+    def _record(
+        self, item: Any, n: int, where: str, group: str | None, stream: str | None
+    ) -> Iterator[AuditEvent]:
+        """A CloudWatch log event: its `message` is the audit event, exactly as stored."""
+        label = f"{where}: " if where else ""
+        if not isinstance(item, dict):
+            self.bad(n, f"{label}not a CloudWatch log event")
+            return
+        msg = item.get("message")
+        if not isinstance(msg, str):
+            if item.get("kind") == "Event" or "auditID" in item:
+                yield _event(item, None, self.source, n)
+            else:
+                self.bad(n, f"{label}CloudWatch log event without a message")
+            return
+        data = msg.encode("utf-8", "surrogateescape").rstrip(b"\r\n")
+        if not self._message_ok(data.strip(), n, label):
+            return
+        meta = CwMeta(
+            log_stream=_str(item.get("logStreamName")) or stream,
+            timestamp=_int(item.get("timestamp")),
+            ingestion_time=_int(item.get("ingestionTime")),
+            event_id=_str(item.get("eventId")) or _str(item.get("id")),
+            log_group=_str(item.get("logGroupName")) or group,
+        )
+        yield AuditEvent(data, cw=meta, source=self.source, line=n)
+
+    def _blob(self, data: Any, n: int, where: str) -> Iterator[AuditEvent]:
+        """Base64 (usually gzip) payload of a Lambda subscription event or Firehose record."""
+        try:
+            payload = base64.b64decode(data, validate=True)
+            for _ in range(_MAX_GZIP_NESTING):
+                if not is_gzip(payload):
+                    break
+                payload = gzip.decompress(payload)
+        except (TypeError, binascii.Error, OSError, EOFError, zlib.error) as e:
+            self.bad(n, f"{where}: cannot decode: {e}")
+            return
+        acc = _Accumulator()
+        acc.add(n, payload)
+        for kind, a, b in acc.scan():
+            if kind == "garbage":
+                self.bad(n, f"{where}: not JSON: {_snippet(bytes(acc.buf[a:b]).strip())}")
+                continue
+            try:
+                obj = orjson.loads(bytes(acc.buf[a:b]))
+            except orjson.JSONDecodeError as e:
+                self.bad(n, f"{where}: invalid JSON: {e}")
+                continue
+            if kind == "elem":
+                if acc.container == "logEvents":
+                    if not acc.control:
+                        yield from self._record(obj, n, where, acc.group, acc.stream)
+                else:
+                    yield from self._expand(obj, n, where)
+            elif not acc.streamed:
+                yield from self._expand(obj, n, where)
+        if acc.open:
+            self.bad(n, f"{where}: unterminated JSON document")
+
+
+def _event(obj: Any, raw: bytes | None, source: str, n: int) -> AuditEvent:
+    if raw is None:
+        return AuditEvent.from_obj(obj, source=source, line=n)
+    return AuditEvent(raw, obj=obj, source=source, line=n)
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def _int(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return None
+
+
+def _snippet(s: bytes, n: int = 40) -> str:
+    text = s[:n].decode("utf-8", "replace")
+    return repr(text + ("..." if len(s) > n else ""))
