@@ -62,6 +62,16 @@ class ListExpr(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class TransformerListExpr(Expr):
+    """`(a.b, tolower(c.d), "lit", 12)`: the list argument of `join`/`concat`/`getopt`.
+
+    Unlike ListExpr it may hold fields and transformers, so it is a separate node.
+    """
+
+    children: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FieldExpr(Expr):
     """`name` or `name[arg]`; `arg` is None when there are no brackets."""
 
@@ -98,3 +108,54 @@ class BinaryCheckExpr(Expr):
     op: str
     right: Expr
     modifier: str | None = None
+
+
+# --- canonical rendering (libsinsp `ast::as_string`) -------------------------------------------
+
+_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\", '"': '\\"', "\0": "\\x00"}
+_QUOTE_TRIGGERS = frozenset("\b\f\n\r\t =\\\"'\0")
+
+
+def escape_str(value: str) -> str:
+    """Falco's `escape_str`: quote only when the value holds a blank, `=`, a quote, `\\` or NUL.
+
+    Values with `(`, `)` or `,` stay bare, exactly as Falco renders them (so the output is not
+    always parseable again: that is Falco's behaviour, kept for comparable `compiled condition`s).
+    """
+    if not any(c in _QUOTE_TRIGGERS for c in value):
+        return value
+    return '"' + "".join(_ESCAPES.get(c, c) for c in value) + '"'
+
+
+def _field_arg(arg: str | None) -> str:
+    if arg is None:
+        return ""
+    return "[" + (escape_str(arg) if arg != "" else '""') + "]"
+
+
+def as_string(expr: Expr) -> str:
+    """Render an AST the way Falco prints `condition_compiled` (§1.8 of the spec)."""
+    if isinstance(expr, AndExpr):
+        return "(" + " and ".join(as_string(c) for c in expr.children) + ")"
+    if isinstance(expr, OrExpr):
+        return "(" + " or ".join(as_string(c) for c in expr.children) + ")"
+    if isinstance(expr, NotExpr):
+        return "not " + as_string(expr.child)
+    if isinstance(expr, IdentifierExpr):
+        return expr.name
+    if isinstance(expr, ValueExpr):
+        return escape_str(expr.value)
+    if isinstance(expr, ListExpr):
+        return "(" + ", ".join(escape_str(v.value) for v in expr.values) + ")"
+    if isinstance(expr, TransformerListExpr):
+        return "(" + ",".join(as_string(c) for c in expr.children) + ")"
+    if isinstance(expr, FieldExpr):
+        return expr.field + _field_arg(expr.arg)
+    if isinstance(expr, FieldTransformerExpr):
+        return expr.transformer + "(" + ",".join(as_string(a) for a in expr.args) + ")" + _field_arg(expr.arg)
+    if isinstance(expr, UnaryCheckExpr):
+        return as_string(expr.left) + " " + expr.op
+    if isinstance(expr, BinaryCheckExpr):
+        op = expr.op if expr.modifier is None else f"{expr.op} {expr.modifier}"
+        return f"{as_string(expr.left)} {op} {as_string(expr.right)}"
+    raise TypeError(f"not a condition node: {type(expr).__name__}")

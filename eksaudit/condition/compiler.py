@@ -1,0 +1,780 @@
+"""Compile a condition AST into one Python closure per node, checked once against the field types.
+
+The compiler is handed a FieldResolver (see resolver.py) and knows no field by name. At compile time
+it applies Falco's checks (operators allowed per type, list fields only with in/intersects/exists,
+RHS literals converted to the field type, regexes compiled); at run time each check is a small
+closure: extract, bail out on a missing value (every comparison is then false, only `not` flips),
+compare. Literal sets are frozensets, methods are bound once, and/or short-circuit.
+
+Extraction or comparison errors on odd event data never escape: a check that cannot be evaluated
+is false, as a failed plugin extraction is in Falco.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import FieldError
+from .ast import (
+    AndExpr,
+    BinaryCheckExpr,
+    Expr,
+    FieldExpr,
+    FieldTransformerExpr,
+    IdentifierExpr,
+    ListExpr,
+    NotExpr,
+    OrExpr,
+    Pos,
+    TransformerListExpr,
+    UnaryCheckExpr,
+    ValueExpr,
+    as_string,
+)
+from .errors import ConditionError
+from .lexer import RGX_FIELD_NAME
+from .operators import (
+    RegexError,
+    ascii_lower,
+    compile_glob,
+    compile_pmatch,
+    compile_regex,
+    regex_could_be_simpler,
+)
+from .parser import LHS_TRANSFORMERS, parse
+from .resolver import FieldResolver
+from .transformers import SCALAR_FUNCS, getopt, length
+
+Pred = Callable[[Any], bool]
+Getter = Callable[[Any], Any]
+
+NUMERIC_TYPES = frozenset({"uint64", "abstime", "reltime"})
+IP_TYPES = frozenset({"ipaddr", "ipnet"})
+STRING_LIKE_OPS = frozenset({"contains", "icontains", "startswith", "endswith", "glob", "iglob", "regex", "pmatch"})
+ALLOWED_OPS = {
+    "string": frozenset({"=", "==", "!=", "<", "<=", ">", ">=", "contains", "icontains", "startswith",
+                         "endswith", "glob", "iglob", "regex", "pmatch", "in", "intersects"}),
+    "numeric": frozenset({"=", "==", "!=", "<", "<=", ">", ">=", "in", "intersects"}),
+    "bool": frozenset({"=", "==", "!=", "in", "intersects"}),
+    "ip": frozenset({"=", "==", "!=", "in", "intersects"}),
+    "bytebuf": frozenset({"=", "==", "!=", "contains", "startswith", "endswith", "bcontains", "bstartswith",
+                          "in", "intersects"}),
+}
+_FAMILY_NAME = {"string": "string", "numeric": "numeric", "bool": "numeric", "ip": "ip address and network",
+                "bytebuf": "buffer"}
+_UINT64_MAX = (1 << 64) - 1
+
+
+def _family(type_: str) -> str:
+    if type_ in NUMERIC_TYPES:
+        return "numeric"
+    if type_ in IP_TYPES:
+        return "ip"
+    if type_ in ("string", "bool", "bytebuf"):
+        return type_
+    return "string"
+
+
+@dataclass(frozen=True)
+class Operand:
+    """A compiled left- or right-hand side: how to get its value and what that value is."""
+
+    get: Getter
+    type: str
+    is_list: bool
+    string_ops: bool
+    label: str
+    pos: Pos
+    is_field: bool = True
+
+
+class CompiledCondition:
+    """A condition compiled once, evaluated many times.
+
+    `matches(event) -> bool` evaluates it; `ast` is the macro-expanded AST; `source` the text;
+    `prefilter(raw: bytes) -> bool` (or None) rejects raw events that cannot match before any
+    JSON parsing; `required` lists the literal groups behind it; `warnings` are Falco's compile
+    warnings (a regex that could be a plain operator, a field name used as a string...).
+    """
+
+    __slots__ = ("source", "ast", "matches", "prefilter", "required", "warnings")
+
+    def __init__(self, source: str, ast: Expr, matches: Pred, prefilter: Callable[[bytes], bool] | None,
+                 required: tuple[frozenset[bytes], ...], warnings: list[str]) -> None:
+        self.source = source
+        self.ast = ast
+        self.matches = matches
+        self.prefilter = prefilter
+        self.required = required
+        self.warnings = warnings
+
+    def __repr__(self) -> str:
+        return f"CompiledCondition({self.source!r})"
+
+
+# --- macro expansion -------------------------------------------------------------------------------
+
+def expand_macros(expr: Expr, macros: Mapping[str, Expr] | None, *, source: str | None = None) -> Expr:
+    """Replace every IdentifierExpr by its macro's AST (recursively; loops and unknown names fail)."""
+    macros = macros or {}
+
+    def walk(e: Expr, stack: tuple[str, ...]) -> Expr:
+        if isinstance(e, IdentifierExpr):
+            if e.name in stack:
+                raise ConditionError(f"reference loop in macro '{e.name}'", source, _top_pos(e, stack))
+            body = macros.get(e.name)
+            if body is None:
+                raise ConditionError(f"undefined macro '{e.name}'", source, _top_pos(e, stack))
+            return walk(body, stack + (e.name,))
+        if isinstance(e, AndExpr):
+            return AndExpr(e.pos, tuple(walk(c, stack) for c in e.children))
+        if isinstance(e, OrExpr):
+            return OrExpr(e.pos, tuple(walk(c, stack) for c in e.children))
+        if isinstance(e, NotExpr):
+            return NotExpr(e.pos, walk(e.child, stack))
+        return e
+
+    try:
+        return walk(expr, ())
+    except RecursionError:
+        raise ConditionError("condition nested too deeply", source, expr.pos) from None
+
+
+def _top_pos(e: Expr, stack: tuple[str, ...]) -> Pos | None:
+    return e.pos if not stack else None
+
+
+# --- the compiler ----------------------------------------------------------------------------------
+
+class _Compiler:
+    def __init__(self, resolver: FieldResolver, macros: Mapping[str, Expr], source: str | None) -> None:
+        self.resolver = resolver
+        self.macros = macros
+        self.source = source
+        self.warnings: list[str] = []
+        self.macro_stack: list[str] = []
+
+    def error(self, message: str, pos: Pos | None, suggestions: list[str] | None = None) -> ConditionError:
+        return ConditionError(message, self.source, pos, suggestions)
+
+    # -- boolean structure -------------------------------------------------------------------------
+    def node(self, e: Expr) -> Pred:
+        if isinstance(e, AndExpr):
+            return _and([self.node(c) for c in e.children])
+        if isinstance(e, OrExpr):
+            return _or([self.node(c) for c in e.children])
+        if isinstance(e, NotExpr):
+            child = self.node(e.child)
+            return lambda ev: not child(ev)
+        if isinstance(e, IdentifierExpr):
+            return self.macro(e)
+        if isinstance(e, UnaryCheckExpr):
+            return self.unary(e)
+        if isinstance(e, BinaryCheckExpr):
+            return self.binary(e)
+        raise self.error(f"a {type(e).__name__} cannot be a condition by itself", e.pos)
+
+    def macro(self, e: IdentifierExpr) -> Pred:
+        if e.name in self.macro_stack:
+            raise self.error(f"reference loop in macro '{e.name}'", e.pos)
+        body = self.macros.get(e.name)
+        if body is None:
+            raise self.error(f"undefined macro '{e.name}'", e.pos)
+        self.macro_stack.append(e.name)
+        try:
+            return self.node(body)
+        except ConditionError as err:
+            if not hasattr(err, "macro_chain"):
+                err.macro_chain = list(self.macro_stack)  # type: ignore[attr-defined]
+            if len(self.macro_stack) > 1:
+                raise
+            # Positions inside the macro refer to the macro's own text: point at the reference.
+            chain = " > ".join(f"'{m}'" for m in err.macro_chain)  # type: ignore[attr-defined]
+            wrapped = self.error(f"{err.message} (in macro {chain})", e.pos, err.suggestions)
+            raise wrapped from None
+        finally:
+            self.macro_stack.pop()
+
+    # -- operands --------------------------------------------------------------------------------
+    def field(self, e: FieldExpr) -> Operand:
+        try:
+            rf = self.resolver.resolve(e.field, e.arg)
+        except FieldError as fe:
+            raise self.error(str(fe), e.pos, list(fe.suggestions)) from None
+        except ConditionError:
+            raise
+        except Exception as ex:  # a resolver bug must still be a clean error
+            raise self.error(f"cannot resolve field {as_string(e)}: {ex}", e.pos) from None
+        extract = rf.extract
+        if rf.is_list:
+            def get(ev: Any, _x: Getter = extract) -> Any:
+                v = _x(ev)
+                return v if v else None  # an empty list is missing
+        else:
+            get = extract
+        return Operand(get, rf.type, bool(rf.is_list), bool(getattr(rf, "string_ops", False)),
+                       as_string(e), e.pos)
+
+    def operand(self, e: Expr, *, rhs: bool = False) -> Operand:
+        if isinstance(e, FieldExpr):
+            return self.field(e)
+        if isinstance(e, FieldTransformerExpr):
+            return self.transformer(e, rhs=rhs)
+        if isinstance(e, ValueExpr):
+            value = e.value
+            self._no_nul(value, e.pos)
+            return Operand(lambda ev, _v=value: _v, "string", False, False, as_string(e), e.pos, is_field=False)
+        raise self.error(f"expected a field or a transformer, got {as_string(e)}", e.pos)
+
+    def transformer(self, e: FieldTransformerExpr, *, rhs: bool) -> Operand:
+        name = e.transformer
+        if e.arg is not None and name != "getopt":
+            raise self.error(f"transformer '{name}' does not support field arguments", e.pos)
+        if name == "val":
+            if not rhs:
+                raise self.error("'val' is only allowed on the right-hand side", e.pos)
+            child = e.args[0]
+            if len(e.args) != 1 or not isinstance(child, FieldExpr):
+                raise self.error("'val' takes exactly one field", e.pos)
+            return self.field(child)
+        label = as_string(e)
+        if name in SCALAR_FUNCS or name == "len":
+            if len(e.args) != 1 or isinstance(e.args[0], TransformerListExpr):
+                raise self.error(f"transformer '{name}' takes exactly one field or transformer", e.pos)
+            inner = self.operand(e.args[0])
+            if name == "len":
+                if not (inner.is_list or inner.type in ("string", "bytebuf")):
+                    raise self.error(f"transformer 'len' does not support fields of type {inner.type}", e.pos)
+                get = inner.get
+
+                def get_len(ev: Any, _g: Getter = get) -> Any:
+                    v = _g(ev)
+                    return None if v is None else length(v)
+                return Operand(get_len, "uint64", False, False, label, e.pos)
+            allowed = ("string", "bytebuf") if name == "b64" else ("string",)
+            if inner.type not in allowed:
+                raise self.error(f"transformer '{name}' does not support fields of type {inner.type}", e.pos)
+            fn = SCALAR_FUNCS[name]
+            return Operand(_map_getter(inner.get, fn, inner.is_list), inner.type, inner.is_list, False, label, e.pos)
+        if name == "join":
+            if len(e.args) != 2 or not isinstance(e.args[0], ValueExpr):
+                raise self.error("transformer 'join' takes a separator string and a list", e.pos)
+            sep = e.args[0].value
+            parts = self._list_parts(e.args[1], e.pos)
+            return Operand(_join_getter(sep, parts), "string", False, False, label, e.pos)
+        if name == "concat":
+            if len(e.args) < 2:
+                raise self.error("transformer 'concat' takes at least two arguments", e.pos)
+            ops = [self.operand(a) for a in e.args]
+            for o in ops:
+                if o.type != "string" or o.is_list:
+                    raise self.error(f"transformer 'concat' needs single string values, got {o.label}", o.pos)
+            return Operand(_join_getter("", [(o.get, False) for o in ops]), "string", False, False, label, e.pos)
+        if name == "getopt":
+            if len(e.args) != 2 or not isinstance(e.args[1], ValueExpr):
+                raise self.error("transformer 'getopt' takes an argument list and an option string", e.pos)
+            parts = self._list_parts(e.args[0], e.pos)
+            optstring = e.args[1].value
+            want = e.arg
+            args_get = _join_getter(None, parts)
+            if want is not None and len(want) != 1:
+                raise self.error("getopt()[opt] takes a single option letter", e.pos)
+
+            def get_opt(ev: Any) -> Any:
+                args = args_get(ev)
+                return None if args is None else getopt(args, optstring, want)
+            return Operand(get_opt, "string", want is None, False, label, e.pos)
+        raise self.error(f"unknown transformer '{name}'", e.pos)
+
+    def _list_parts(self, e: Expr, pos: Pos) -> list[tuple[Getter, bool]]:
+        items = e.children if isinstance(e, TransformerListExpr) else (e,)
+        parts = []
+        for item in items:
+            o = self.operand(item)
+            if o.type != "string":
+                # numbers and other scalars are joined as their text
+                parts.append((_map_getter(o.get, str, o.is_list), o.is_list))
+            else:
+                parts.append((o.get, o.is_list))
+        return parts
+
+    # -- checks ----------------------------------------------------------------------------------
+    def unary(self, e: UnaryCheckExpr) -> Pred:
+        get = self.operand(e.left).get
+
+        def exists(ev: Any) -> bool:
+            try:
+                return get(ev) is not None
+            except Exception:
+                return False
+        return exists
+
+    def binary(self, e: BinaryCheckExpr) -> Pred:
+        left = self.operand(e.left)
+        op = e.op
+        if op == "==":
+            op = "="
+        fam = _family(left.type)
+        if left.is_list:
+            if op not in ("in", "intersects") or e.modifier:
+                raise self.error(f"'{e.op}' operator not supported for list fields ({left.label}); "
+                                 "use in, intersects or exists", e.pos)
+        elif fam == "ip" and e.modifier and op not in ("=", "!="):
+            raise self.error(f"'{e.op} {e.modifier}' operator not supported for ip address and network filters",
+                             e.pos)
+        elif op not in ALLOWED_OPS[fam] and not (left.string_ops and op in STRING_LIKE_OPS):
+            raise self.error(f"'{e.op}' operator not supported for {_FAMILY_NAME[fam]} filters "
+                             f"({left.label} is {left.type})", e.pos)
+        right = e.right
+        if isinstance(right, FieldTransformerExpr):
+            return self.field_rhs(e, op, left)
+        if isinstance(right, ListExpr):
+            literals = [(v.value, v.pos) for v in right.values]
+        elif isinstance(right, ValueExpr):
+            literals = [(right.value, right.pos)]
+            self._warn_value(right)
+        else:
+            raise self.error(f"unexpected right-hand side {as_string(right)}", right.pos)
+        if e.modifier:
+            return self.modifier_check(e, op, e.modifier, left, literals)
+        if op in ("in", "intersects"):
+            return self.set_check(op, left, literals)
+        if op == "pmatch":
+            pats = [self.literal("string", v, p, op) for v, p in literals]
+            return _scalar_check(left.get, compile_pmatch(pats), self._coerce(left, op, True))
+        value, pos = literals[0]
+        return self.single_check(op, left, value, pos)
+
+    def _warn_value(self, v: ValueExpr) -> None:
+        text = v.value
+        m = RGX_FIELD_NAME.fullmatch(text.split("[", 1)[0]) if text else None
+        if m is not None:
+            name, _, rest = text.partition("[")
+            arg = rest[:-1] if rest.endswith("]") else None
+            try:
+                self.resolver.resolve(name, arg)
+            except Exception:
+                pass
+            else:
+                self.warnings.append(f"'{text}' may be a valid field misused as a const string value")
+                return
+        head, paren, tail = text.partition("(")
+        if paren and head in LHS_TRANSFORMERS + ("val",) and tail.endswith(")"):
+            self.warnings.append(f"'{text}' may be a valid field transformer misused as a const string value")
+
+    def _no_nul(self, value: str, pos: Pos) -> None:
+        if "\0" in value:
+            raise self.error("a string value cannot contain a NUL byte", pos)
+
+    def literal(self, type_: str, text: str, pos: Pos, op: str, string_ops: bool = False) -> Any:
+        """Convert a RHS literal to the field type once (spec §2.3)."""
+        if type_ == "bytebuf":
+            if op in ("bcontains", "bstartswith"):
+                if len(text) % 2 or any(c not in "0123456789abcdefABCDEF" for c in text):
+                    raise self.error("bcontains and bstartswith operator support hex strings only", pos)
+                return bytes.fromhex(text)
+            return text.encode("utf-8", "surrogateescape")
+        self._no_nul(text, pos)
+        if type_ in NUMERIC_TYPES and string_ops and op in STRING_LIKE_OPS:
+            type_ = "string"  # a string operator on the decimal text (ka.response.code startswith 4)
+        if type_ in NUMERIC_TYPES:
+            n = parse_uint64(text)
+            if n is None:
+                if string_ops and op in ("=", "!=", "in", "intersects"):
+                    return text  # compared with the value's decimal text
+                raise self.error(f"{text} is not a valid number", pos)
+            return n
+        if type_ == "bool":
+            if text == "true":
+                return True
+            if text == "false":
+                return False
+            raise self.error(f"unrecognized boolean value {text}", pos)
+        if type_ == "ipaddr":
+            try:
+                return ipaddress.IPv4Address(text) if "." in text else ipaddress.IPv6Address(text)
+            except ValueError:
+                raise self.error(f"{text} is not a valid IP address", pos) from None
+        if type_ == "ipnet":
+            if "/" not in text:
+                raise self.error(f"{text} is not a valid IP network (missing /len)", pos)
+            try:
+                return ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise self.error(f"{text} is not a valid IP network", pos) from None
+        if op == "regex":
+            try:
+                fn = compile_regex(text)
+            except RegexError as rx:
+                raise self.error(f"invalid regex pattern: {rx}", pos) from None
+            if regex_could_be_simpler(text):
+                self.warnings.append(f"regex '{text}' could be written with a simpler operator "
+                                     "(=, contains, startswith or endswith)")
+            return fn
+        return text
+
+    def _coerce(self, left: Operand, op: str, text_mode: bool) -> Callable[[Any], Any] | None:
+        """How to turn an extracted value into the comparable form (None = as extracted)."""
+        if left.type in NUMERIC_TYPES and text_mode:
+            return str
+        if left.type == "ipaddr":
+            return _as_ipaddr
+        if left.type == "ipnet":
+            return _as_ipnet
+        if left.type == "bytebuf":
+            return _as_bytes
+        if left.type == "bool":
+            return _as_bool
+        return None
+
+    def single_check(self, op: str, left: Operand, text: str, pos: Pos) -> Pred:
+        r = self.literal(left.type, text, pos, op, left.string_ops)
+        text_mode = left.type in NUMERIC_TYPES and (op in STRING_LIKE_OPS or isinstance(r, str))
+        coerce = self._coerce(left, op, text_mode)
+        get = left.get
+        if op == "=" and coerce is None:
+            def eq(ev: Any) -> bool:
+                try:
+                    return get(ev) == r
+                except Exception:
+                    return False
+            return eq
+        return _scalar_check(get, _pred(op, r), coerce)
+
+    def set_check(self, op: str, left: Operand, literals: list[tuple[str, Pos]]) -> Pred:
+        values = [self.literal(left.type, v, p, op, left.string_ops) for v, p in literals]
+        text_mode = left.type in NUMERIC_TYPES and any(isinstance(v, str) for v in values)
+        if text_mode:
+            values = [str(v) if isinstance(v, int) else v for v in values]
+        coerce = self._coerce(left, op, text_mode)
+        get = left.get
+        s = frozenset(values)
+        if left.type == "ipnet" or (left.type == "ipaddr" and any(isinstance(v, _IPNET) for v in values)):
+            return _scalar_check(get, lambda v: any(_ip_eq(v, x) for x in s), coerce)
+        if left.is_list:
+            if op == "in":
+                test = s.issuperset
+            else:
+                def test(vs: Any, _d: Callable = s.isdisjoint) -> bool:
+                    return not _d(vs)
+            if coerce is not None:
+                return _scalar_check(get, lambda vs: test([coerce(x) for x in vs]), None)
+            return _scalar_check(get, test, None)
+        contains = s.__contains__
+        if coerce is None:
+            def member(ev: Any) -> bool:
+                try:
+                    v = get(ev)
+                    return v is not None and contains(v)
+                except Exception:
+                    return False
+            return member
+        return _scalar_check(get, contains, coerce)
+
+    def modifier_check(self, e: BinaryCheckExpr, op: str, mod: str, left: Operand,
+                       literals: list[tuple[str, Pos]]) -> Pred:
+        if not literals:
+            return lambda ev: False
+        values = [self.literal(left.type, v, p, op, left.string_ops) for v, p in literals]
+        text_mode = left.type in NUMERIC_TYPES and (op in STRING_LIKE_OPS or any(isinstance(v, str) for v in values))
+        if text_mode:
+            values = [str(v) if isinstance(v, int) else v for v in values]
+        coerce = self._coerce(left, op, text_mode)
+        if op == "=" and mod == "anyof":
+            return _scalar_check(left.get, frozenset(values).__contains__, coerce)
+        if op == "!=" and mod == "allof":
+            s = frozenset(values)
+            return _scalar_check(left.get, lambda v: v not in s, coerce)
+        preds = [_pred(op, r) for r in values]
+        if mod == "anyof":
+            def test(v: Any) -> bool:
+                return any(p(v) for p in preds)
+        elif mod == "allof":
+            def test(v: Any) -> bool:
+                return all(p(v) for p in preds)
+        else:
+            def test(v: Any) -> bool:
+                n = 0
+                for p in preds:
+                    if p(v):
+                        n += 1
+                        if n > 1:
+                            return False
+                return n == 1
+        return _scalar_check(left.get, test, coerce)
+
+    def field_rhs(self, e: BinaryCheckExpr, op: str, left: Operand) -> Pred:
+        if op in ("pmatch", "regex"):
+            raise self.error(f"operator '{e.op}' doesn't support right-hand side fields", e.right.pos)
+        right = self.operand(e.right, rhs=True)
+        same_type = right.type == left.type or (left.type in NUMERIC_TYPES and right.type in NUMERIC_TYPES)
+        if not same_type or right.is_list != left.is_list:
+            def kind(o: Operand) -> str:
+                return o.type + (" (list)" if o.is_list else "")
+            raise self.error(f"field '{left.label}' has type '{kind(left)}' while the right-hand side field "
+                             f"'{right.label}' has incompatible type '{kind(right)}'", e.right.pos)
+        text_mode = left.type in NUMERIC_TYPES and op in STRING_LIKE_OPS
+        coerce = self._coerce(left, op, text_mode) or _identity
+        lget, rget = left.get, right.get
+        if left.is_list:
+            if op == "in":
+                def cmp(a: Any, b: Any) -> bool:
+                    return set(b).issuperset(a)
+            elif op == "intersects":
+                def cmp(a: Any, b: Any) -> bool:
+                    return not set(b).isdisjoint(a)
+            else:
+                raise self.error(f"'{e.op}' operator not supported for list fields", e.pos)
+        else:
+            cmp = _dynamic_op(op)
+
+        def check(ev: Any) -> bool:
+            try:
+                a = lget(ev)
+                if a is None:
+                    return False
+                b = rget(ev)
+                if b is None:
+                    return False
+                if left.is_list:
+                    return cmp([coerce(x) for x in a], [coerce(x) for x in b])
+                return cmp(coerce(a), coerce(b))
+            except Exception:
+                return False
+        return check
+
+
+# --- small building blocks -------------------------------------------------------------------------
+
+_IPNET = (ipaddress.IPv4Network, ipaddress.IPv6Network)
+
+
+def _identity(v: Any) -> Any:
+    return v
+
+
+def _as_ipaddr(v: Any) -> Any:
+    return ipaddress.ip_address(v) if isinstance(v, str) else v
+
+
+def _as_ipnet(v: Any) -> Any:
+    return ipaddress.ip_network(v, strict=False) if isinstance(v, str) else v
+
+
+def _as_bytes(v: Any) -> Any:
+    return v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v
+
+
+def _as_bool(v: Any) -> Any:
+    if isinstance(v, str):
+        return v == "true"
+    return v
+
+
+def _ip_eq(v: Any, x: Any) -> bool:
+    if isinstance(x, _IPNET) and not isinstance(v, _IPNET):
+        return v in x
+    return v == x
+
+
+def parse_uint64(text: str) -> int | None:
+    """C `sscanf("%lu%c")`: optional blanks and sign, decimal digits only, `-1` wraps."""
+    t = text.lstrip(" \t\n\v\f\r")
+    sign = 1
+    if t[:1] in ("+", "-"):
+        sign = -1 if t[0] == "-" else 1
+        t = t[1:]
+    if not t or not t.isascii() or not t.isdigit():
+        return None
+    n = int(t)
+    if n > _UINT64_MAX:
+        return None
+    return (-n) & _UINT64_MAX if sign < 0 else n
+
+
+def _pred(op: str, r: Any) -> Pred:
+    """A predicate on an extracted (present) value against a converted literal."""
+    if op == "=":
+        return lambda v: v == r
+    if op == "!=":
+        return lambda v: v != r
+    if op == "<":
+        return lambda v: v < r
+    if op == "<=":
+        return lambda v: v <= r
+    if op == ">":
+        return lambda v: v > r
+    if op == ">=":
+        return lambda v: v >= r
+    if op in ("contains", "bcontains"):
+        return lambda v: r in v
+    if op == "icontains":
+        rl = ascii_lower(r)
+        return lambda v: rl in ascii_lower(v)
+    if op in ("startswith", "bstartswith"):
+        return lambda v: v.startswith(r)
+    if op == "endswith":
+        return lambda v: v.endswith(r)
+    if op == "glob":
+        return compile_glob(r)
+    if op == "iglob":
+        return compile_glob(r, True)
+    if op == "regex":
+        return r  # already a compiled matcher
+    if op == "pmatch":
+        return compile_pmatch([r])
+    if op in ("in", "intersects"):
+        return lambda v: v == r
+    raise ValueError(op)
+
+
+def _dynamic_op(op: str) -> Callable[[Any, Any], bool]:
+    if op == "=":
+        return lambda a, b: a == b
+    if op == "!=":
+        return lambda a, b: a != b
+    if op == "<":
+        return lambda a, b: a < b
+    if op == "<=":
+        return lambda a, b: a <= b
+    if op == ">":
+        return lambda a, b: a > b
+    if op == ">=":
+        return lambda a, b: a >= b
+    if op in ("contains", "bcontains"):
+        return lambda a, b: b in a
+    if op == "icontains":
+        return lambda a, b: ascii_lower(b) in ascii_lower(a)
+    if op in ("startswith", "bstartswith"):
+        return lambda a, b: a.startswith(b)
+    if op == "endswith":
+        return lambda a, b: a.endswith(b)
+    if op == "glob":
+        return lambda a, b: compile_glob(b)(a)
+    if op == "iglob":
+        return lambda a, b: compile_glob(b, True)(a)
+    if op in ("in", "intersects"):
+        return lambda a, b: a == b
+    raise ValueError(op)
+
+
+def _scalar_check(get: Getter, test: Pred, coerce: Callable[[Any], Any] | None) -> Pred:
+    if coerce is None:
+        def check(ev: Any) -> bool:
+            try:
+                v = get(ev)
+                return v is not None and bool(test(v))
+            except Exception:
+                return False
+    else:
+        def check(ev: Any) -> bool:
+            try:
+                v = get(ev)
+                return v is not None and bool(test(coerce(v)))
+            except Exception:
+                return False
+    return check
+
+
+def _map_getter(get: Getter, fn: Callable[[Any], Any], is_list: bool) -> Getter:
+    if is_list:
+        def getl(ev: Any) -> Any:
+            vs = get(ev)
+            if vs is None:
+                return None
+            out = [fn(v) for v in vs]
+            return None if any(x is None for x in out) or not out else out
+        return getl
+
+    def get1(ev: Any) -> Any:
+        v = get(ev)
+        return None if v is None else fn(v)
+    return get1
+
+
+def _join_getter(sep: str | None, parts: list[tuple[Getter, bool]]) -> Getter:
+    """Collect the parts' values (lists flattened); any missing part makes the result missing.
+
+    With `sep` None the collected list itself is returned (getopt's argument list).
+    """
+    def get(ev: Any) -> Any:
+        out: list[str] = []
+        for g, is_list in parts:
+            v = g(ev)
+            if v is None:
+                return None
+            if is_list:
+                out.extend(v)
+            else:
+                out.append(v)
+        return out if sep is None else sep.join(out)
+    return get
+
+
+def _and(fs: list[Pred]) -> Pred:
+    if len(fs) == 2:
+        a, b = fs
+        return lambda ev: a(ev) and b(ev)
+    if len(fs) == 3:
+        a, b, c = fs
+        return lambda ev: a(ev) and b(ev) and c(ev)
+    tup = tuple(fs)
+
+    def all_(ev: Any) -> bool:
+        for f in tup:  # noqa: SIM110 - a plain loop beats all(<genexpr>) per event
+            if not f(ev):
+                return False
+        return True
+    return all_
+
+
+def _or(fs: list[Pred]) -> Pred:
+    if len(fs) == 2:
+        a, b = fs
+        return lambda ev: a(ev) or b(ev)
+    if len(fs) == 3:
+        a, b, c = fs
+        return lambda ev: a(ev) or b(ev) or c(ev)
+    tup = tuple(fs)
+
+    def any_(ev: Any) -> bool:
+        for f in tup:  # noqa: SIM110 - a plain loop beats any(<genexpr>) per event
+            if f(ev):
+                return True
+        return False
+    return any_
+
+
+# --- public entry point ----------------------------------------------------------------------------
+
+def compile_condition(source: str | Expr, resolver: FieldResolver, *, macros: Mapping[str, Expr] | None = None,
+                      max_depth: int = 100) -> CompiledCondition:
+    """Parse (if text), expand macros, type-check and compile a condition.
+
+    Raises ConditionError (with the position) for anything wrong; never another exception type.
+    """
+    from .prefilter import derive_prefilter  # local: prefilter imports this module's helpers
+
+    if isinstance(source, str):
+        text: str | None = source
+        expr = parse(source, max_depth=max_depth)
+    elif isinstance(source, Expr):
+        expr = source
+        text = None
+    else:
+        raise ConditionError(f"a condition must be text or an AST, not {type(source).__name__}")
+    macros = macros or {}
+    try:
+        comp = _Compiler(resolver, macros, text)
+        matches = comp.node(expr)  # first: its errors name the macro and point at the reference
+        expanded = expand_macros(expr, macros, source=text)
+        required, prefilter = derive_prefilter(expanded, resolver)
+    except ConditionError:
+        raise
+    except RecursionError:
+        raise ConditionError("condition nested too deeply", text, expr.pos) from None
+    return CompiledCondition(text if text is not None else as_string(expr), expanded, matches, prefilter,
+                             required, comp.warnings)

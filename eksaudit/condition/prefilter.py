@@ -1,0 +1,176 @@
+"""Literals every matching event's raw JSON must contain, to reject lines before parsing them.
+
+Most lines of a big audit log fail a typical condition, and parsing JSON costs far more than a
+bytes search. For checks on fields that are a plain JSON path (`ResolvedField.path`), a string
+value `v` appears in the raw text as `"v"`; so `ka.verb = delete` needs `"delete"`, `startswith
+v` needs `"v`, `contains v` needs `v`. The requirement is kept in conjunctive form: a tuple of
+groups, and an event passes when it contains at least one literal of every group.
+
+Soundness comes first (a rejected event must be one that cannot match):
+- only literals made of characters no JSON encoder escapes are used ([A-Za-z0-9 ._:/@-]);
+- a value that could also be a bare JSON scalar (a number, true/false/null) is required without
+  its quotes, in case the field holds a non-string JSON value rendered as text;
+- `not`, `!=`, icontains, glob, regex, transformers and anything unknown require nothing;
+- `or` requires one literal from each branch (one group per branch, unioned), or nothing when
+  any branch requires nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .ast import AndExpr, BinaryCheckExpr, Expr, FieldExpr, ListExpr, NotExpr, OrExpr, ValueExpr
+from .resolver import FieldResolver
+
+Groups = list[frozenset[bytes]]
+
+_SAFE = re.compile(r"[A-Za-z0-9 ._:/@-]*\Z")
+_SCALARISH = re.compile(r"[0-9+\-.eE]*\Z")
+_JSON_WORDS = ("true", "false", "null")
+_NUMERIC = frozenset({"uint64", "abstime", "reltime"})
+
+
+def _could_be_bare(lit: str) -> bool:
+    return bool(_SCALARISH.match(lit)) or any(w.startswith(lit) or w.endswith(lit) for w in _JSON_WORDS)
+
+
+def _string_needle(op: str, lit: str) -> bytes | None:
+    if not _SAFE.match(lit):
+        return None
+    if op == "contains" or _could_be_bare(lit):
+        return lit.encode("ascii") if lit else None
+    if op in ("=", "==", "in", "intersects"):
+        return b'"' + lit.encode("ascii") + b'"'
+    if op == "startswith":
+        return b'"' + lit.encode("ascii")
+    if op == "endswith":
+        return lit.encode("ascii") + b'"'
+    return None
+
+
+def _numeric_needle(op: str, lit: str, string_ops: bool) -> bytes | None:
+    if not _SAFE.match(lit):
+        return None
+    if op in ("=", "==", "in", "intersects"):
+        t = lit.strip()
+        if t.isascii() and t.isdigit():
+            return str(int(t)).encode("ascii")
+        if string_ops and t.isascii() and t.lstrip("+").isdigit() and t.lstrip("+"):
+            return str(int(t.lstrip("+"))).encode("ascii")
+        return None
+    if string_ops and op in ("contains", "startswith", "endswith") and lit:
+        return lit.encode("ascii")
+    return None
+
+
+class _Deriver:
+    def __init__(self, resolver: FieldResolver) -> None:
+        self.resolver = resolver
+
+    def groups(self, e: Expr) -> Groups:
+        if isinstance(e, AndExpr):
+            out: Groups = []
+            for c in e.children:
+                for g in self.groups(c):
+                    if g not in out:
+                        out.append(g)
+            return out
+        if isinstance(e, OrExpr):
+            union: set[bytes] = set()
+            for c in e.children:
+                gs = self.groups(c)
+                if not gs:
+                    return []
+                # the most selective group of the branch: longest shortest literal
+                union |= max(gs, key=lambda g: min(len(x) for x in g))
+            return [frozenset(union)]
+        if isinstance(e, NotExpr):
+            return []
+        if isinstance(e, BinaryCheckExpr):
+            return self.check(e)
+        return []
+
+    def check(self, e: BinaryCheckExpr) -> Groups:
+        if not isinstance(e.left, FieldExpr):
+            return []
+        try:
+            rf = self.resolver.resolve(e.left.field, e.left.arg)
+        except Exception:
+            return []
+        if getattr(rf, "path", None) is None:
+            return []
+        if isinstance(e.right, ListExpr):
+            lits = [v.value for v in e.right.values]
+        elif isinstance(e.right, ValueExpr):
+            lits = [e.right.value]
+        else:
+            return []
+        if not lits:
+            return []
+        op = e.op
+        mod = e.modifier
+        if op == "!=" or (op not in ("=", "==", "in", "intersects", "contains", "startswith", "endswith")):
+            return []
+        if rf.type == "string":
+            needles = [_string_needle(op, lit) for lit in lits]
+        elif rf.type in _NUMERIC:
+            needles = [_numeric_needle(op, lit, bool(getattr(rf, "string_ops", False))) for lit in lits]
+        else:
+            return []
+        if mod == "allof":
+            return [frozenset([n]) for n in needles if n is not None]
+        if any(n is None for n in needles):
+            return []
+        return [frozenset(n for n in needles if n is not None)]
+
+
+def _make(groups: tuple[tuple[bytes, ...], ...]) -> Callable[[bytes], bool]:
+    if len(groups) == 1 and len(groups[0]) == 1:
+        lit = groups[0][0]
+        return lambda raw: lit in raw
+    if all(len(g) == 1 for g in groups):
+        lits = tuple(g[0] for g in groups)
+
+        def all_of(raw: bytes) -> bool:
+            for lit in lits:  # noqa: SIM110 - a plain loop beats all(<genexpr>) per line
+                if lit not in raw:
+                    return False
+            return True
+        return all_of
+
+    def cnf(raw: bytes) -> bool:
+        for g in groups:
+            for lit in g:
+                if lit in raw:
+                    break
+            else:
+                return False
+        return True
+    return cnf
+
+
+def derive_prefilter(expr: Expr, resolver: FieldResolver) -> tuple[tuple[frozenset[bytes], ...],
+                                                                      Callable[[bytes], bool] | None]:
+    """(groups, predicate) for a macro-expanded AST; the predicate is None when nothing is required."""
+    groups = [g for g in _Deriver(resolver).groups(expr) if g]
+    if not groups:
+        return (), None
+    # cheapest and most selective first: long single literals reject soonest
+    groups.sort(key=lambda g: (len(g), -min(len(x) for x in g)))
+    ordered = tuple(tuple(sorted(g, key=len, reverse=True)) for g in groups)
+    return tuple(groups), _make(ordered)
+
+
+def prefilter_any(required: list[tuple[frozenset[bytes], ...]]) -> Callable[[bytes], bool] | None:
+    """A prefilter for "any of these conditions" (a ruleset): None if one of them requires nothing."""
+    fns: list[Any] = []
+    for groups in required:
+        if not groups:
+            return None
+        fns.append(_make(tuple(tuple(g) for g in groups)))
+    if not fns:
+        return None
+    tup = tuple(fns)
+    return lambda raw: any(f(raw) for f in tup)
