@@ -490,6 +490,13 @@ class Tail:
             self._interruptible_sleep(self.poll_s if idle <= 3 else self.idle_poll_s)
         self.checkpoint()
 
+    def note_transient(self, message: str) -> None:
+        """A transient failure (here or in the layers below): one warning line per streak; the
+        streak ends with the next pass that completes."""
+        self._error_streak += 1
+        if self._error_streak == 1:
+            self._warn(message)
+
     def _interruptible_sleep(self, seconds: float) -> None:
         self.interruptible = True
         try:
@@ -540,12 +547,9 @@ class Tail:
             except Exception as e:  # noqa: BLE001 - classified below; fatal errors re-raised
                 if not self._is_transient(e):
                     raise
-                self._error_streak += 1
                 self.stats.errors += 1
-                delay = self._backoff(self._error_streak)
-                if self._error_streak == 1:
-                    self._warn(f"{_describe(e)}; backing off and retrying (watch never gives up on this)")
-                self._interruptible_sleep(delay)
+                self.note_transient(f"{_describe(e)}; backing off and retrying (watch keeps going)")
+                self._interruptible_sleep(self._backoff(self._error_streak))
 
     def _accept(self, rec: Mapping[str, Any], ts: int, now: int, *, late: bool) -> AuditEvent | None:
         key = event_key(rec)
@@ -595,8 +599,8 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (TransientAwsError, TokenExpiredError, RestartPass)) or _default_transient(exc)
 
 
-def watch_retry(on_warning: Callable[[str], None] | None = None, **kwargs: Any) -> Any:
-    """The shared RetryPolicy, set never to give up, reporting the first retry of each request."""
+def watch_retry(on_failure: Callable[[str], None] | None = None, **kwargs: Any) -> Any:
+    """The shared RetryPolicy set never to give up; `on_failure(kind)` hears each retry."""
     from .retry import RetryPolicy
 
     class _WatchRetry(RetryPolicy):
@@ -604,18 +608,17 @@ def watch_retry(on_warning: Callable[[str], None] | None = None, **kwargs: Any) 
             def report(kind: str, attempt: int, delay: float) -> None:
                 if on_retry is not None:
                     on_retry(kind, attempt, delay)
-                if attempt == 1 and on_warning is not None:
-                    what = {"throttle": "throttled", "server": "server error", "connection": "connection problem"}
-                    on_warning(
-                        f"FilterLogEvents: {what.get(kind, kind)}; backing off and retrying the same page "
-                        "(watch keeps going)"
-                    )
+                if on_failure is not None:
+                    on_failure(kind)
 
             return super().call(fn, on_retry=report, cancelled=cancelled)
 
     kwargs.setdefault("give_up_after", float("inf"))
     kwargs.setdefault("cap", 30.0)
     return _WatchRetry(**kwargs)
+
+
+_KIND_TEXT = {"throttle": "throttled (Rate exceeded)", "server": "server error", "connection": "connection problem"}
 
 
 def cloudwatch_fetcher(
@@ -676,16 +679,30 @@ def watch_events(
         server_clock.attach(raw)
     if lag is None:
         lag = LagEstimator(fixed_ms=int(lag_s * 1000)) if lag_s is not None else LagEstimator()
+    limiter = TokenBucket(max_rps)
+    tail: Tail | None = None
+
+    def on_failure(kind: str) -> None:
+        if tail is not None:
+            tail.note_transient(f"FilterLogEvents: {_KIND_TEXT.get(kind, kind)}; backing off and retrying (watch keeps going)")
+
+    def on_client_retry(kind: str) -> None:  # retries botocore made itself
+        if kind == "throttle":
+            limiter.on_throttle()
+        on_failure(kind)
+
+    if hasattr(client, "on_retry"):
+        client.on_retry = on_client_retry
     fetch = cloudwatch_fetcher(
         client,
         log_group,
         stream_prefix=stream_prefix,
         pattern=pattern,
-        limiter=TokenBucket(max_rps),
-        retry=watch_retry(on_warning, sleep=sleep),
+        limiter=limiter,
+        retry=watch_retry(on_failure, sleep=sleep),
         page_limit=page_limit,
     )
-    return Tail(
+    tail = Tail(
         fetch,
         start_ms=start_ms,
         until_ms=until_ms,
@@ -702,3 +719,4 @@ def watch_events(
         query=query,
         log_group=log_group,
     )
+    return tail
