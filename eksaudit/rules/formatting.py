@@ -1,0 +1,196 @@
+"""Falco output format strings (`output:`): `%field` substitution for text and JSON alerts (spec §4.1-4.2).
+
+A format is compiled once per rule at load time (unknown fields fail the load, as in Falco) and
+rendered per alert. Text rendering follows Falco: `<NA>` for a missing value, lists as `(a,b)`,
+an optional width pads or truncates. `output_fields` keeps typed values for JSON: None for missing,
+lists as lists, numbers as numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..condition.resolver import FieldResolver, ResolvedField
+from ..condition.transformers import SCALAR_FUNCS, length
+from ..errors import EksauditError
+
+NA = "<NA>"
+
+_NAME_CHARS_RE = re.compile(r"[A-Za-z0-9_.]+")
+_TRANSFORMER_RE = re.compile(r"(tolower|toupper|b64|basename|len)\(")
+_WIDTH_RE = re.compile(r"[0-9]+")
+
+
+class FormatError(EksauditError):
+    """An output format that cannot be compiled; `unknown_field` marks Falco's "unknown filter" class."""
+
+    def __init__(self, message: str, *, unknown_field: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.unknown_field = unknown_field
+
+
+def render_value(v: Any) -> str:
+    """One value as Falco prints it in text: `<NA>`, decimal numbers, `true`/`false`, lists `(a,b)`."""
+    if v is None:
+        return NA
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (list, tuple)):
+        return "(" + ",".join(render_value(x) for x in v) + ")"
+    return str(v)
+
+
+def _apply_transformer(name: str, v: Any) -> Any:
+    """tolower/toupper/b64/basename per value (lists element-wise), len of a string or list."""
+    if v is None:
+        return None
+    if name == "len":
+        return length(v)
+    fn = SCALAR_FUNCS[name]
+    if isinstance(v, list):
+        out = [x for x in (fn(e) for e in v) if x is not None]
+        return out or None
+    return fn(v if isinstance(v, str) else str(v))
+
+
+@dataclass
+class _Token:
+    """One `%...` reference: how to get its value, and the plain fields it shows in output_fields."""
+
+    text: str
+    width: int | None
+    get: Callable[[Any], Any]
+    fields: list[tuple[str, ResolvedField]]
+
+
+class OutputFormatter:
+    """A compiled `output:` string; `render(event)` gives (message, output_fields)."""
+
+    def __init__(self, fmt: str, resolver: FieldResolver) -> None:
+        self.format = fmt
+        self._resolver = resolver
+        self._name_set = set(resolver.names())
+        self.parts: list[str | _Token] = []
+        self._parse()
+
+    # --- parsing
+    def _longest_field(self, text: str, i: int) -> str | None:
+        """The longest known field name that is a prefix of text[i:] (Falco's greedy-then-shorter)."""
+        m = _NAME_CHARS_RE.match(text, i)
+        if not m:
+            return None
+        cand = m.group(0)
+        while cand:
+            if cand in self._name_set:
+                return cand
+            cand = cand[:-1]
+        return None
+
+    def _field_at(self, text: str, i: int) -> tuple[int, Callable[[Any], Any], list[tuple[str, ResolvedField]]]:
+        """Parse a field (`name` or `name[arg]`) at text[i]; returns (end, getter, fields)."""
+        name = self._longest_field(text, i)
+        if name is None:
+            raise FormatError(f"invalid formatting token: unknown filter: {text[i:i + 40]!r}", unknown_field=True)
+        j = i + len(name)
+        arg: str | None = None
+        if j < len(text) and text[j] == "[":
+            if j + 1 < len(text) and text[j + 1] in "\"'":
+                q = text[j + 1]
+                close = text.find(q + "]", j + 2)
+                if close < 0:
+                    raise FormatError(f"unbalanced argument brackets after %{name}", unknown_field=True)
+                arg = text[j + 2:close]
+                j = close + 2
+            else:
+                close = text.find("]", j + 1)
+                if close < 0:
+                    raise FormatError(f"unbalanced argument brackets after %{name}", unknown_field=True)
+                arg = text[j + 1:close]
+                j = close + 1
+        try:
+            bound = self._resolver.resolve(name, arg)
+        except EksauditError as e:
+            raise FormatError(f"nonexistent field {name}: {e}", unknown_field=True) from None
+        key = name if arg is None else f"{name}[{arg}]"
+        return j, bound.extract, [(key, bound)]
+
+    def _expr_at(self, text: str, i: int) -> tuple[int, Callable[[Any], Any], list[tuple[str, ResolvedField]]]:
+        m = _TRANSFORMER_RE.match(text, i)
+        if not m:
+            return self._field_at(text, i)
+        name = m.group(1)
+        j, inner, fields = self._expr_at(text, m.end())
+        while j < len(text) and text[j] in " \t":
+            j += 1
+        if j >= len(text) or text[j] != ")":
+            raise FormatError(f"expected a ')' token closing the transformer {name}(")
+        return j + 1, (lambda ev, _g=inner, _n=name: _apply_transformer(_n, _g(ev))), fields
+
+    def _parse(self) -> None:
+        text = self.format
+        lit: list[str] = []
+        i = 0
+        n = len(text)
+        while i < n:
+            c = text[i]
+            if c != "%":
+                lit.append(c)
+                i += 1
+                continue
+            if i + 1 >= n:
+                raise FormatError("formatting cannot end with a %")
+            start = i
+            i += 1
+            width = None
+            m = _WIDTH_RE.match(text, i)
+            if m:
+                width = int(m.group(0))
+                i = m.end()
+            if i >= n or text[i] in " \t\n(%":
+                raise FormatError(f"invalid formatting token: unknown filter: {text[start:start + 20]!r}", unknown_field=True)
+            end, get, fields = self._expr_at(text, i)
+            if lit:
+                self.parts.append("".join(lit))
+                lit = []
+            self.parts.append(_Token(text[start:end], width, get, fields))
+            i = end
+        if lit:
+            self.parts.append("".join(lit))
+
+    # --- rendering
+    @property
+    def field_keys(self) -> list[str]:
+        """The output_fields keys, in format order, without duplicates."""
+        keys: list[str] = []
+        for p in self.parts:
+            if isinstance(p, _Token):
+                for k, _ in p.fields:
+                    if k not in keys:
+                        keys.append(k)
+        return keys
+
+    def render(self, event: Any) -> tuple[str, dict[str, Any]]:
+        out: list[str] = []
+        fields: dict[str, Any] = {}
+        for p in self.parts:
+            if isinstance(p, str):
+                out.append(p)
+                continue
+            s = render_value(p.get(event))
+            if p.width is not None:
+                s = s[: p.width].ljust(p.width)
+            out.append(s)
+            for key, bound in p.fields:
+                if key not in fields:
+                    v = bound.extract(event)
+                    fields[key] = list(v) if isinstance(v, (list, tuple)) else v
+        return "".join(out), fields
+
+    def render_text(self, event: Any) -> str:
+        return self.render(event)[0]

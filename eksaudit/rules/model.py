@@ -1,0 +1,263 @@
+"""What a rules file is made of (lists, macros, rules, exceptions) and what a match produces (Alert).
+
+The collected items keep their file and YAML line, so every load error can say where it is. `Alert`
+renders exactly as Falco prints alerts: the text line `HH:MM:SS.nnnnnnnnn: Priority output` and the
+JSON object with sorted keys, so tools written for Falco's output read eksaudit's unchanged.
+"""
+
+from __future__ import annotations
+
+import calendar
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import orjson
+
+
+class Priority(IntEnum):
+    """Falco's priorities, most severe first (a lower value is more severe)."""
+
+    EMERGENCY = 0
+    ALERT = 1
+    CRITICAL = 2
+    ERROR = 3
+    WARNING = 4
+    NOTICE = 5
+    INFORMATIONAL = 6
+    DEBUG = 7
+
+    @classmethod
+    def parse(cls, text: str) -> Priority:
+        """Falco's parsing: the long names, case-insensitive, plus `info` for Informational."""
+        t = str(text).strip().lower()
+        if t == "info":
+            return cls.INFORMATIONAL
+        for p in cls:
+            if p.name.lower() == t:
+                return p
+        raise ValueError(f"invalid priority {text!r}: use one of {', '.join(p.long_name for p in cls)}")
+
+    @property
+    def long_name(self) -> str:
+        """As in alert lines and JSON: `Warning`, `Informational`."""
+        return self.name.capitalize()
+
+    @property
+    def short_name(self) -> str:
+        """As in the end-of-run summary: `WARNING`, `INFO`."""
+        return "INFO" if self is Priority.INFORMATIONAL else self.name
+
+
+@dataclass
+class Where:
+    """Where an item was read: file name, YAML line, and the item's kind and name for messages."""
+
+    file: str
+    line: int
+    kind: str = ""
+    name: str | None = None
+
+    def describe(self) -> str:
+        if not self.kind:
+            return ""
+        return f"{self.kind} '{self.name}'" if self.name is not None else self.kind
+
+    def prefix(self, line: int | None = None) -> str:
+        ln = line or self.line
+        loc = f"{self.file}:{ln}" if ln else self.file
+        what = self.describe()
+        return f"{loc}: {what}: " if what else f"{loc}: "
+
+
+@dataclass
+class ExceptionEntry:
+    """An exception's `fields`, `comps` or one `values` element: a scalar or a sequence of entries."""
+
+    is_list: bool
+    item: str = ""
+    items: list[ExceptionEntry] = field(default_factory=list)
+
+
+@dataclass
+class ExceptionInfo:
+    name: str
+    where: Where
+    fields: ExceptionEntry | None = None
+    comps: ExceptionEntry | None = None
+    values: list[ExceptionEntry] = field(default_factory=list)
+
+
+@dataclass
+class ListInfo:
+    name: str
+    items: list[str]
+    where: Where
+    index: int = 0
+    visibility: int = 0
+    used: bool = False
+
+
+@dataclass
+class MacroInfo:
+    name: str
+    cond: str
+    where: Where
+    cond_line: int = 0
+    index: int = 0
+    visibility: int = 0
+    used: bool = False
+
+
+@dataclass
+class RuleInfo:
+    """A rule as collected: after append/replace, before list, macro and exception expansion."""
+
+    name: str
+    cond: str
+    output: str
+    desc: str
+    priority: Priority
+    where: Where
+    source: str = "syscall"
+    enabled: bool = True
+    tags: set[str] = field(default_factory=set)
+    exceptions: list[ExceptionInfo] = field(default_factory=list)
+    warn_evttypes: bool = True
+    skip_if_unknown_filter: bool = False
+    capture: bool = False
+    capture_duration: int = 0
+    cond_line: int = 0
+    output_line: int = 0
+    unknown_source: bool = False
+    index: int = 0
+    visibility: int = 0
+
+
+@dataclass(frozen=True)
+class RuleSummary:
+    """A loaded rule as `Ruleset.rules` lists it (also Falco's `rule_info` keys)."""
+
+    name: str
+    priority: Priority
+    enabled: bool
+    source: str
+    file: str
+    line: int
+    desc: str
+    condition: str
+    output: str
+    tags: tuple[str, ...]
+    capture: bool = False
+    capture_duration: int = 0
+
+
+# ---------------------------------------------------------------------------------------- alerts
+
+_TS_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))\Z"
+)
+
+
+def parse_rfc3339_ns(text: Any) -> int | None:
+    """RFC 3339 (any number of fraction digits, `Z` or an offset) to ns since the epoch, else None."""
+    if not isinstance(text, str):
+        return None
+    m = _TS_RE.match(text.strip())
+    if not m:
+        return None
+    y, mo, d, h, mi, s, frac, z, sign, oh, om = m.groups()
+    try:
+        secs = calendar.timegm((int(y), int(mo), int(d), int(h), int(mi), int(s), 0, 0, 0))
+    except (ValueError, OverflowError):
+        return None
+    if not z:
+        off = int(oh) * 3600 + int(om) * 60
+        secs -= off if sign == "+" else -off
+    ns = int((frac or "")[:9].ljust(9, "0")) if frac else 0
+    return secs * 1_000_000_000 + ns
+
+
+def event_time_ns(event: Any) -> int:
+    """The event time Falco gives a k8s audit event: its `stageTimestamp` (k8saudit-fields §2.4).
+
+    The k8saudit plugin drops events without a readable `stageTimestamp`; eksaudit keeps them, so it
+    falls back to `requestReceivedTimestamp`, the v1beta1 `timestamp`, then the CloudWatch timestamp,
+    and finally 0.
+    """
+    obj = getattr(event, "obj", event)
+    if isinstance(obj, dict):
+        for key in ("stageTimestamp", "requestReceivedTimestamp", "timestamp"):
+            ns = parse_rfc3339_ns(obj.get(key))
+            if ns is not None:
+                return ns
+    cw = getattr(event, "cw", None)
+    if cw is not None and cw.timestamp is not None:
+        return int(cw.timestamp) * 1_000_000
+    return 0
+
+
+def default_hostname() -> str:
+    """`$FALCO_HOSTNAME`, else the machine's host name (as Falco does)."""
+    return os.environ.get("FALCO_HOSTNAME") or socket.gethostname()
+
+
+def format_time_text(time_ns: int, *, iso8601: bool = False) -> str:
+    """`%evt.time`: local `HH:MM:SS.nnnnnnnnn`; with iso8601 `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+0000` (UTC)."""
+    secs, ns = divmod(time_ns, 1_000_000_000)
+    if iso8601:
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ns:09d}+0000"
+    return time.strftime("%H:%M:%S", time.localtime(secs)) + f".{ns:09d}"
+
+
+def format_time_json(time_ns: int) -> str:
+    """The JSON alert's `time`: UTC ISO 8601 with nanoseconds and `Z`."""
+    secs, ns = divmod(time_ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ns:09d}Z"
+
+
+@dataclass
+class Alert:
+    """One rule match, as Falco reports it.
+
+    `output` is the rendered rule output (the message); `output_fields` maps each field token of the
+    output format to its value (None when missing, a list for list fields). `time_ns` is the event
+    time (`stageTimestamp`, see `event_time_ns`).
+    """
+
+    rule: str
+    priority: Priority
+    source: str
+    output: str
+    output_fields: dict[str, Any]
+    tags: tuple[str, ...]
+    time_ns: int
+    hostname: str
+    event: Any = field(default=None, repr=False, compare=False)
+
+    def format_text(self, *, iso8601: bool = False) -> str:
+        """Falco's text alert line, without the newline: `HH:MM:SS.nnnnnnnnn: Priority output`."""
+        return f"{format_time_text(self.time_ns, iso8601=iso8601)}: {self.priority.long_name} {self.output}"
+
+    def to_dict(self, *, iso8601: bool = False) -> dict[str, Any]:
+        """Falco's JSON alert as a dict (`output_fields` also holds `evt.time` in ns, as Falco's does)."""
+        fields = dict(self.output_fields)
+        fields["evt.time.iso8601" if iso8601 else "evt.time"] = self.time_ns
+        return {
+            "hostname": self.hostname,
+            "output": self.format_text(iso8601=iso8601),
+            "output_fields": fields,
+            "priority": self.priority.long_name,
+            "rule": self.rule,
+            "source": self.source,
+            "tags": sorted(self.tags),
+            "time": format_time_json(self.time_ns),
+        }
+
+    def to_json(self, *, iso8601: bool = False) -> str:
+        """One compact JSON line with keys sorted (as nlohmann::json prints them), non-ASCII kept."""
+        return orjson.dumps(self.to_dict(iso8601=iso8601), option=orjson.OPT_SORT_KEYS).decode()
