@@ -193,6 +193,16 @@ class _Requeue:
         return next(self.it)
 
 
+@dataclass(frozen=True)
+class _Container:
+    """The array whose items are streamed, and the envelope metadata that applies to them."""
+
+    name: str  # events, logEvents, items, or "" for a top-level array
+    group: str | None = None
+    stream: str | None = None
+    control: bool = False
+
+
 class _Accumulator:
     """Gathers the lines of multi-line (or concatenated) JSON documents and finds where each closes.
 
@@ -221,6 +231,7 @@ class _Accumulator:
         self.group: str | None = None
         self.stream: str | None = None
         self.control = False
+        self.ctx = _Container("")
 
     def add(self, n: int, line: bytes) -> None:
         self.offs.append(len(self.buf))
@@ -255,6 +266,8 @@ class _Accumulator:
         self.container = name
         self.elem_index = 0
         self.streamed = True
+        self.group = self.stream = None
+        self.control = False
         for key, rx in _STR_MEMBER.items():
             m = rx.search(skeleton)
             if m:
@@ -263,17 +276,20 @@ class _Accumulator:
                 except orjson.JSONDecodeError:
                     continue
                 if key == "logGroup":
-                    self.group = val
+                    self.group = _str(val)
                 elif key == "logStream":
-                    self.stream = val
+                    self.stream = _str(val)
                 else:
                     self.control = val == "CONTROL_MESSAGE"
+        self.ctx = _Container(name, self.group, self.stream, self.control)
 
-    def scan(self) -> list[tuple[str, int, int]]:
+    def scan(self) -> list[tuple[str, int, int, Any]]:
+        """Actions found in the bytes added since the last scan, each with the context it needs
+        (several documents may close in one scan, so nothing is read from `self` afterwards)."""
         buf = self.buf
         n = len(buf)
         pos = self.pos
-        out: list[tuple[str, int, int]] = []
+        out: list[tuple[str, int, int, Any]] = []
         while pos < n:
             if self.depth == 0:
                 m = _NONWS.search(buf, pos)
@@ -294,7 +310,7 @@ class _Accumulator:
                 else:
                     nl = buf.find(b"\n", p)
                     end = n if nl < 0 else nl + 1
-                    out.append(("garbage", p, end))
+                    out.append(("garbage", p, end, None))
                     pos = end
                 continue
             if self.esc:
@@ -336,13 +352,14 @@ class _Accumulator:
             else:
                 self.depth -= 1
                 if self.elem_start >= 0 and self.depth == self.container_depth:
-                    out.append(("elem", self.elem_start, pos))
+                    out.append(("elem", self.elem_start, pos, (self.ctx, self.elem_index)))
+                    self.elem_index += 1
                     self.elem_start = -1
                 elif self.container_depth and self.depth < self.container_depth:
                     self.container_depth = 0
                 if self.depth <= 0:
                     self.depth = 0
-                    out.append(("doc", self.start, pos))
+                    out.append(("doc", self.start, pos, (self.streamed, self.start_line)))
                     self.start = -1
         self.pos = pos
         return out
@@ -397,7 +414,9 @@ class _SourceReader:
             for _ in range(_MAX_GZIP_NESTING):
                 if not is_gzip(f.peek(2)[:2]):
                     break
-                f = io.BufferedReader(gzip.GzipFile(fileobj=f, mode="rb"), _READ_BUFFER)  # type: ignore[arg-type]
+                # not wrapped in another BufferedReader: on a truncated stream its multi-chunk
+                # reads would drop the data already decompressed; GzipFile returns it line by line
+                f = gzip.GzipFile(fileobj=f, mode="rb")
                 gz = True
             first = f.readline()
         except (OSError, EOFError, zlib.error) as e:
@@ -502,19 +521,20 @@ class _SourceReader:
         acc = self.acc
         assert acc is not None
         acc.add(n, line)
-        for kind, a, b in acc.scan():
+        for kind, a, b, extra in acc.scan():
             if kind == "elem":
-                yield from self._element(acc, a, b)
+                yield from self._element(acc, a, b, *extra)
             elif kind == "doc":
-                if acc.streamed:
+                streamed, start_line = extra
+                if streamed:
                     continue
                 data = bytes(acc.buf[a:b])
                 try:
                     obj = orjson.loads(data)
                 except orjson.JSONDecodeError as e:
-                    self.bad(acc.start_line, f"invalid JSON: {e}")
-                    if acc.line_of(b - 1) > acc.start_line:
-                        self._requeue(acc, acc.start_line)
+                    self.bad(start_line, f"invalid JSON: {e}")
+                    if acc.line_of(b - 1) > start_line:
+                        self._requeue(acc, start_line)
                         return
                     continue
                 yield from self._expand(obj, acc.line_of(a), "", raw=None if b"\n" in data else data)
@@ -538,19 +558,20 @@ class _SourceReader:
         self.acc = None
         self.pending.extendleft(reversed(acc.lines_after(after)))
 
-    def _element(self, acc: _Accumulator, a: int, b: int) -> Iterator[AuditEvent]:
-        i = acc.elem_index
-        acc.elem_index += 1
-        where = f"{acc.container}[{i}]"
+    def _element(self, acc: _Accumulator, a: int, b: int, ctx: _Container, i: int) -> Iterator[AuditEvent]:
+        where = f"{ctx.name}[{i}]"
         line = acc.line_of(a)
         try:
             obj = orjson.loads(bytes(acc.buf[a:b]))
         except orjson.JSONDecodeError as e:
             self.bad(line, f"{where}: invalid JSON: {e}")
             return
-        if acc.container == "logEvents":
-            if not acc.control:
-                yield from self._record(obj, line, where, acc.group, acc.stream)
+        yield from self._item(obj, line, where, ctx)
+
+    def _item(self, obj: Any, line: int, where: str, ctx: _Container) -> Iterator[AuditEvent]:
+        if ctx.name == "logEvents":
+            if not ctx.control:
+                yield from self._record(obj, line, where, ctx.group, ctx.stream)
         else:
             yield from self._expand(obj, line, where)
 
@@ -641,22 +662,21 @@ class _SourceReader:
             return
         acc = _Accumulator()
         acc.add(n, payload)
-        for kind, a, b in acc.scan():
+        for kind, a, b, extra in acc.scan():
             if kind == "garbage":
                 self.bad(n, f"{where}: not JSON: {_snippet(bytes(acc.buf[a:b]).strip())}")
                 continue
+            if kind == "doc" and extra[0]:
+                continue  # its items were already emitted
             try:
                 obj = orjson.loads(bytes(acc.buf[a:b]))
             except orjson.JSONDecodeError as e:
                 self.bad(n, f"{where}: invalid JSON: {e}")
                 continue
             if kind == "elem":
-                if acc.container == "logEvents":
-                    if not acc.control:
-                        yield from self._record(obj, n, where, acc.group, acc.stream)
-                else:
-                    yield from self._expand(obj, n, where)
-            elif not acc.streamed:
+                ctx, i = extra
+                yield from self._item(obj, n, f"{where}: {ctx.name}[{i}]", ctx)
+            else:
                 yield from self._expand(obj, n, where)
         if acc.open:
             self.bad(n, f"{where}: unterminated JSON document")

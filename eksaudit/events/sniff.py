@@ -81,6 +81,8 @@ def classify(s: bytes) -> LineKind:
     if not s:
         return LineKind.BLANK
     c = s[:1]
+    if c.isdigit() and _EXPORT_RE.match(s):
+        return LineKind.EXPORT
     if s.endswith(TRUNCATED):
         return LineKind.TRUNCATED
     if c == b"{":
@@ -98,8 +100,6 @@ def classify(s: bytes) -> LineKind:
         return LineKind.EVENT
     if c == b"[":
         return LineKind.PARSE
-    if c.isdigit() and _EXPORT_RE.match(s):
-        return LineKind.EXPORT
     return LineKind.GARBAGE
 
 
