@@ -36,7 +36,7 @@ class ArgKind(str, Enum):
 # extract(event, arg) -> None (no value) | scalar | non-empty list. For INDEX fields `arg` is an int.
 Extractor = Callable[[Any, Any], Any]
 
-_INDEX_RE = re.compile(r"0|[1-9][0-9]*\Z")
+_INDEX_RE = re.compile(r"(?:0|[1-9][0-9]*)\Z")
 _REF_RE = re.compile(r"([A-Za-z0-9_.]+)(?:\[(.*)\])?\Z", re.S)
 
 
