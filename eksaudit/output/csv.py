@@ -1,0 +1,56 @@
+"""`-o csv`: a header, then one row per match (`--fields`, or the table's default columns).
+
+RFC 4180 quoting by the standard `csv` module, with `\\n` line ends (what Unix tools expect). No
+value is an empty cell; list values are joined with commas inside one (quoted) cell. The header
+is printed even when nothing matched, so a consumer always gets the column names.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from ..events.event import AuditEvent
+from .columns import Column, cell_text
+from .console import Console
+
+
+class _RowFormatter:
+    def __init__(self) -> None:
+        self._buf = io.StringIO()
+        self._w = csv.writer(self._buf, lineterminator="\n")
+
+    def line(self, cells: Sequence[Any]) -> bytes:
+        self._buf.seek(0)
+        self._buf.truncate()
+        self._w.writerow(cells)
+        return self._buf.getvalue()[:-1].encode()
+
+
+class CsvWriter:
+    def __init__(self, console: Console, columns: Sequence[Column]) -> None:
+        self.console = console
+        self.columns = list(columns)
+        self._fmt = _RowFormatter()
+        self._header_done = False
+
+    def _header(self) -> None:
+        self._header_done = True
+        self.console.write_line(self._fmt.line([h for h, _ in self.columns]))
+
+    def event(self, ev: AuditEvent) -> None:
+        if not self._header_done:
+            self._header()
+        self.console.write_line(self._fmt.line([cell_text(get(ev)) for _, get in self.columns]))
+
+    def close(self) -> None:
+        if not self._header_done:
+            self._header()
+
+
+def csv_rows(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[bytes]:
+    """Header and rows as CSV lines (used by the counts writer)."""
+    fmt = _RowFormatter()
+    return [fmt.line(list(headers))] + [fmt.line([cell_text(v) for v in r]) for r in rows]

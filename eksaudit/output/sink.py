@@ -1,0 +1,169 @@
+"""The one output facade commands use: `open_sink(...)` → `.event(ev)` / `.alert(a)` … `.close()`.
+
+It checks option combinations (UsageError, before anything is printed), resolves `--fields` /
+`--count-by` through the registry (FieldError before any output), compiles `--query` once, picks
+the writer, and applies `--limit` (`.done` turns True once reached) and `-q` (count, print nothing).
+
+With rules, a match is an alert: `.count` counts alerts and `--limit` stops after N alerts. Writers
+that print events (jsonl, cw, table, csv, --fields, --count-by) print an event once even when it
+triggers several rules in a row.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ..errors import UsageError
+from ..events.event import AuditEvent
+from .columns import DEFAULT_COLUMNS, field_columns
+from .console import Console
+from .counts import CountsWriter
+from .csv import CsvWriter
+from .cw import CwWriter
+from .falco import FalcoJsonWriter, FalcoTextWriter
+from .jsonl import FieldsJsonlWriter, JsonlWriter
+from .options import OutputFormat, OutputOptions
+from .query import compile_query
+from .table import TableWriter
+
+_ALERT_FORMATS = (OutputFormat.FALCO, OutputFormat.FALCO_JSON)
+_JSON_FORMATS = (OutputFormat.JSONL, OutputFormat.CW, OutputFormat.FALCO_JSON)
+
+
+class _Writer(Protocol):
+    def close(self) -> None: ...
+
+
+def resolve_format(opts: OutputOptions, default_format: OutputFormat, has_rules: bool) -> OutputFormat:
+    """The format to use: `-o`, else falco with rules (unless --fields/--count-by ask for values)."""
+    if opts.format is not None:
+        return OutputFormat(opts.format)
+    if has_rules and not opts.fields and not opts.count_by:
+        return OutputFormat.FALCO
+    return OutputFormat(default_format)
+
+
+def check_options(opts: OutputOptions, fmt: OutputFormat, has_rules: bool) -> None:
+    """Reject combinations that cannot mean anything, with the fix in the message."""
+    if fmt in _ALERT_FORMATS and not has_rules:
+        raise UsageError(f"-o {fmt.value} prints rule alerts: it needs rules (-r RULES)")
+    if opts.top is not None and not opts.count_by:
+        raise UsageError("--top needs --count-by")
+    if opts.top is not None and opts.top < 1:
+        raise UsageError("--top must be at least 1")
+    if opts.limit is not None and opts.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    if opts.fields and opts.count_by:
+        raise UsageError("--fields and --count-by cannot be used together (--count-by prints its fields)")
+    for flag, given in (("--fields", opts.fields), ("--count-by", opts.count_by)):
+        if given and fmt not in (OutputFormat.JSONL, OutputFormat.TABLE, OutputFormat.CSV):
+            raise UsageError(f"{flag} prints field values: use it with -o jsonl, table or csv, not -o {fmt.value}")
+    if opts.query and fmt not in _JSON_FORMATS:
+        raise UsageError(f"--query reshapes JSON output: use it with -o jsonl, cw or falco-json, not -o {fmt.value}")
+
+
+class Sink:
+    """Accepts matches, prints them in the chosen format, stops accepting at `--limit`."""
+
+    def __init__(self, writer: Any, *, limit: int | None, quiet: bool, console: Console, alerts: bool) -> None:
+        self._writer = writer
+        self._limit = limit
+        self._quiet = quiet
+        self._console = console
+        self._alert_writer = alerts
+        self._last_event: AuditEvent | None = None
+        self.count = 0
+        self.done = False
+        self.format: OutputFormat | None = None
+        if not quiet and limit is None and isinstance(writer, JsonlWriter) and writer.query is None:
+            self.event = self._fast_event_writer(console)  # type: ignore[method-assign]
+
+    def _fast_event_writer(self, console: Console) -> Any:
+        """`-o jsonl` with nothing else: the raw bytes to the buffered stream, nothing more."""
+        write = console.stdout.write
+        flush = console.stdout.flush if console.line_buffered else None
+
+        def event(ev: AuditEvent) -> None:
+            self.count += 1
+            write(ev.raw + b"\n")
+            if flush is not None:
+                flush()
+
+        return event
+
+    def event(self, ev: AuditEvent) -> None:
+        """A matching event (no rules)."""
+        if self.done:
+            return
+        self.count += 1
+        if not self._quiet:
+            if self._alert_writer:
+                raise UsageError("this output format prints rule alerts, not events")
+            self._writer.event(ev)
+        if self._limit is not None and self.count >= self._limit:
+            self.done = True
+
+    def alert(self, alert: Any) -> None:
+        """A rule alert: printed as an alert (falco formats), else as its event (once per event)."""
+        if self.done:
+            return
+        self.count += 1
+        if not self._quiet:
+            if self._alert_writer:
+                self._writer.alert(alert)
+            else:
+                ev = alert.event
+                if ev is not self._last_event:
+                    self._last_event = ev
+                    self._writer.event(ev)
+        if self._limit is not None and self.count >= self._limit:
+            self.done = True
+
+    def close(self) -> None:
+        """Print what was held back (tables' first batch, counts) and flush stdout."""
+        if not self._quiet:
+            self._writer.close()
+        self._console.flush()
+
+
+def open_sink(
+    opts: OutputOptions,
+    console: Console,
+    registry: Any,
+    *,
+    default_format: OutputFormat = OutputFormat.JSONL,
+    has_rules: bool = False,
+) -> Sink:
+    """Validate the options and build the sink; raises UsageError / FieldError before any output."""
+    fmt = resolve_format(opts, default_format, has_rules)
+    check_options(opts, fmt, has_rules)
+    fields = field_columns(opts.fields, registry) if opts.fields else None
+    count_by = field_columns(opts.count_by, registry) if opts.count_by else None
+    query = compile_query(opts.query)
+
+    writer: Any
+    if count_by is not None:
+        writer = CountsWriter(console, count_by, fmt, top=opts.top, query=query)
+    elif fmt is OutputFormat.FALCO:
+        writer = FalcoTextWriter(console)
+    elif fmt is OutputFormat.FALCO_JSON:
+        writer = FalcoJsonWriter(console, query)
+    elif fmt is OutputFormat.CW:
+        writer = CwWriter(console, query)
+    elif fmt is OutputFormat.TABLE:
+        writer = TableWriter(console, fields or DEFAULT_COLUMNS)
+    elif fmt is OutputFormat.CSV:
+        writer = CsvWriter(console, fields or DEFAULT_COLUMNS)
+    elif fields is not None:
+        writer = FieldsJsonlWriter(console, fields, query)
+    else:
+        writer = JsonlWriter(console, query)
+    sink = Sink(
+        writer,
+        limit=opts.limit,
+        quiet=opts.quiet,
+        console=console,
+        alerts=count_by is None and fmt in _ALERT_FORMATS,
+    )
+    sink.format = fmt
+    return sink
