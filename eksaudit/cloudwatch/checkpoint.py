@@ -68,6 +68,8 @@ class Checkpoint:
         self._clock = clock
         self._last_save = float("-inf")
         self._lock = threading.Lock()
+        # flushes the output before progress is recorded, so a crash never records unprinted events
+        self.before_save: Callable[[], None] | None = None
 
     # ---- loading -------------------------------------------------------------------------------
     @classmethod
@@ -160,6 +162,8 @@ class Checkpoint:
 
     def save(self) -> None:
         """Write atomically: a crash leaves either the old or the new file, never half of one."""
+        if self.before_save is not None:
+            self.before_save()
         data = json.dumps(self.to_json(), indent=1).encode()
         self._last_save = self._clock()
         d = self.path.parent if str(self.path.parent) else Path(".")

@@ -145,6 +145,7 @@ class LogsClient:
         self.endpoint_url = endpoint_url
         self.on_retry: Callable[[str], None] | None = None
         raw.meta.events.register("needs-retry.logs", self._needs_retry_hook)
+        raw.meta.events.register("before-parse.cloudwatch-logs", _check_complete_body)
 
     def _needs_retry_hook(self, response: Any = None, caught_exception: Any = None, attempts: int = 0, **_: Any) -> None:
         cb = self.on_retry
@@ -184,11 +185,31 @@ class LogsClient:
         return lambda **params: self.call(name, **params)
 
 
+def _check_complete_body(response_dict: Any = None, operation_model: Any = None, **_: Any) -> None:
+    """Refuse a 200 response whose body was cut short (a connection dropped mid-response).
+
+    botocore parses an unreadable JSON body as an empty result, so a FilterLogEvents page cut in
+    half would look like "no events, no nextToken": the end of the query, silently losing the rest.
+    """
+    if not response_dict or response_dict.get("status_code") != 200:
+        return
+    body = response_dict.get("body")
+    if not isinstance(body, (bytes, bytearray)):
+        return
+    headers = response_dict.get("headers") or {}
+    expected = headers.get("content-length") or headers.get("Content-Length")
+    name = getattr(operation_model, "name", "request")
+    if expected is not None and expected.isdigit() and int(expected) != len(body):
+        raise TransientAwsError("connection", f"{name}: response cut short ({len(body)} of {expected} bytes)")
+    if not body.rstrip().endswith(b"}"):
+        raise TransientAwsError("connection", f"{name}: response cut short (incomplete JSON)")
+
+
 def make_client(
     target: AwsTarget,
     *,
     max_pool: int = 10,
-    max_attempts: int = 3,
+    max_attempts: int = 3,  # total attempts botocore makes per request before our outer retry
     connect_timeout: float = 5.0,
     read_timeout: float = 60.0,
 ) -> LogsClient:
@@ -220,7 +241,7 @@ def make_client(
         if region not in known and not _REGION_RE.match(region):
             raise AwsError(f"unknown AWS region {region!r}: use --region with a region such as us-east-1")
     cfg = Config(
-        retries={"mode": "standard", "max_attempts": max(1, max_attempts)},
+        retries={"mode": "standard", "total_max_attempts": max(1, max_attempts)},
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         max_pool_connections=max(10, max_pool),
@@ -256,6 +277,8 @@ def translate_error(
     """Map a botocore/urllib3 exception to TransientAwsError, TokenExpiredError or a fatal AwsError."""
     import botocore.exceptions as bex
 
+    if isinstance(exc, AwsError):
+        return exc
     group = params.get("logGroupName") or target.log_group
     where = f"log group {group} in {region or 'the configured region'}"
     if isinstance(exc, bex.ClientError):

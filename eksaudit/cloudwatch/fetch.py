@@ -331,10 +331,16 @@ class FetchRun:
 
     def close(self, *, last_delivered: bool = True) -> None:
         """Stop the workers and delete spill files; count the last yielded event as delivered or not."""
+        marked = False
         if self._pending is not None and last_delivered and self.checkpoint is not None:
             i, ts, eid = self._pending
             self.checkpoint.delivered_event(i, ts, eid)
+            marked = True
         self._pending = None
+        if self._closed:  # the generator was finalised first (e.g. `break` out of a for loop)
+            if marked and self.checkpoint is not None:
+                self.checkpoint.save()
+            return
         self._shutdown()
 
     def _shutdown(self) -> None:

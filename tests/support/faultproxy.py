@@ -8,6 +8,7 @@ Faults (names used in plans and in `FaultProxy.injected`):
 * ``drop_mid``   moto answers, the proxy sends the headers and half the body, then closes
 * ``empty``      an empty page that still carries a (synthetic) nextToken; following it resumes
                  exactly where the original request would have
+* ``denied``     400 AccessDeniedException (a fatal error)
 * ``repeat``     moto's page is returned with nextToken = the token the client sent (the
                  "same next token twice" case); only applies to requests that carry a token
 
@@ -31,7 +32,7 @@ from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAULTS = ("throttle", "500", "503", "drop", "drop_mid", "empty", "repeat")
+FAULTS = ("throttle", "500", "503", "drop", "drop_mid", "empty", "repeat", "denied")
 _EMPTY_TOKEN = "eksaudit-fault-empty|"
 
 
@@ -259,6 +260,9 @@ class FaultProxy:
                 self.injected[fault] += 1
         if fault == "throttle":
             self._error(h, 400, "ThrottlingException", "Rate exceeded")
+            return
+        if fault == "denied":
+            self._error(h, 400, "AccessDeniedException", "User is not authorized to perform: logs:FilterLogEvents")
             return
         if fault in ("500", "503"):
             code = "InternalFailure" if fault == "500" else "ServiceUnavailableException"

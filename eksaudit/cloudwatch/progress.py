@@ -1,0 +1,80 @@
+"""A one-line progress display on stderr, refreshed in place (only when stderr is a terminal).
+
+People watching a long fetch want to know it is alive and whether throttling is the bottleneck;
+pipelines and log files must not receive carriage-return noise, so the caller enables it only on a TTY.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from .paging import PageStats
+
+
+def format_progress(stats: PageStats, delivered: int, elapsed: float) -> str:
+    rate = delivered / elapsed if elapsed > 0 else 0.0
+    parts = [f"{delivered:,} events", f"{stats.pages:,} pages", f"{rate:,.0f} ev/s"]
+    if stats.empty_pages:
+        parts.append(f"{stats.empty_pages:,} empty")
+    if stats.throttles:
+        parts.append(f"{stats.throttles:,} throttles")
+    errors = stats.server_errors + stats.connection_errors
+    if errors:
+        parts.append(f"{errors:,} retried errors")
+    return "eksaudit: " + ", ".join(parts)
+
+
+class ProgressLine:
+    """Redraw `format_progress` every `interval` seconds from a daemon thread; `stop()` erases it."""
+
+    def __init__(
+        self,
+        stats: PageStats,
+        delivered: Callable[[], int],
+        stream: TextIO,
+        *,
+        interval: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stats = stats
+        self.delivered = delivered
+        self.stream = stream
+        self.interval = interval
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = clock()
+        self._drawn = False
+
+    def draw(self) -> None:
+        text = format_progress(self.stats, self.delivered(), self.clock() - self._started)
+        try:
+            self.stream.write("\r\x1b[K" + text)
+            self.stream.flush()
+            self._drawn = True
+        except (OSError, ValueError):
+            self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.draw()
+
+    def start(self) -> ProgressLine:
+        self._started = self.clock()
+        self._thread = threading.Thread(target=self._loop, name="eksaudit-progress", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1)
+        if self._drawn:
+            try:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass
