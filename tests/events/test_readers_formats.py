@@ -259,9 +259,47 @@ def test_conformance_datasets_read_cleanly(conformance):
         assert all(isinstance(e.obj, dict) for e in out)
 
 
-@pytest.mark.parametrize("chunk", [1, 7])
-def test_pretty_document_split_inside_strings(chunk):
-    """Lines that end inside a JSON string (escapes across the line end) still assemble correctly."""
-    body = json.dumps({"events": [cw_record(1), cw_record(2)]}, indent=1)
-    out, st = read_bytes(body.encode())
-    assert ids(out) == ["id-1", "id-2"] and st.bad == 0
+@pytest.mark.parametrize("chunk", [1, 2, 7, 64])
+def test_scanner_state_survives_any_chunking(chunk):
+    """The document scanner keeps depth / in-string / pending-escape state between feeds."""
+    from eksaudit.events.readers import _Accumulator
+
+    tricky = ev(1, requestURI='/x?q={"a":[1,2]}\\"}]', note="\\\\", u="\\u005d")
+    docs = [{"events": [cw_record(0, message=orjson.dumps(tricky).decode()), cw_record(2)]}, [ev(3)], ev(4)]
+    data = b" ".join(orjson.dumps(d) for d in docs)
+    acc = _Accumulator()
+    actions = []
+    for k in range(0, len(data), chunk):
+        acc.add(1, data[k : k + chunk])
+        actions += [(kind, bytes(acc.buf[a:b])) for kind, a, b, _ in acc.scan()]
+    elems = [orjson.loads(x) for kind, x in actions if kind == "elem"]
+    whole = [orjson.loads(x) for kind, x in actions if kind == "doc"]
+    assert elems == docs[0]["events"] + docs[1]
+    assert whole == docs
+    assert not acc.open
+
+
+def test_large_pretty_page_is_streamed_with_exact_item_lines():
+    """Past 64 KiB the gathered text is compacted: items keep the line where each one starts."""
+    from eksaudit.events import readers
+
+    page = {"events": [cw_record(i) for i in range(1500)], "searchedLogStreams": []}
+    text = json.dumps(page, indent=2)
+    held: list[int] = []
+    orig = readers._Accumulator.compact
+
+    def spy(self):
+        orig(self)
+        held.append(len(self.buf))
+
+    readers._Accumulator.compact = spy
+    try:
+        out, st = read_bytes(text.encode())
+    finally:
+        readers._Accumulator.compact = orig
+    assert ids(out) == [f"id-{i}" for i in range(1500)] and st.bad == 0
+    lines = text.splitlines()
+    for e in out[::250]:
+        assert lines[e.line - 1].strip() == "{" and f'"eventId": "e{e.obj["auditID"][3:]}"' in "".join(
+            lines[e.line - 1 : e.line + 6])
+    assert max(held) < len(text) // 4  # not held whole
