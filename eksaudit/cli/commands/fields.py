@@ -53,18 +53,26 @@ def fields_command(
     color: o.Color = o.ColorMode.AUTO,
     quiet: o.Quiet = False,
 ) -> ExitStatus:
-    from ...fields import default_registry
+    from ...fields import default_registry, parse_field_ref
 
     registry = default_registry()
     field_refs, files = split_fields_and_files(list(args or []))
-    bound = [registry.resolve_ref(ref) for ref in field_refs]  # unknown names: FieldError with did-you-mean
     if not field_refs:
         if files:
             raise FieldError(f"{files[0]!r} is not a field name (fields are ka.*, eks.*, cw.*, jevt.*, json.*)")
         return _print_catalogue(registry, json_out, quiet)
+    defs = []
+    for ref in field_refs:
+        name, _arg = parse_field_ref(ref)
+        defn = registry.get(name)
+        if defn is None:
+            raise FieldError(f"unknown field {name!r}", registry.suggest(name))
+        defs.append(defn)
     extract = not describe and (bool(files) or not sys.stdin.isatty())
     if not extract:
-        return _print_descriptions(bound, json_out, quiet)
+        return _print_descriptions(defs, json_out, quiet)
+    for ref in field_refs:
+        registry.resolve_ref(ref)  # extraction needs valid arguments: a key field needs its [KEY]
     return _extract(field_refs, files, registry, strict, output, limit, query, color, quiet)
 
 
@@ -93,15 +101,15 @@ def _print_catalogue(registry, json_out: bool, quiet: bool) -> ExitStatus:
     return ExitStatus.MATCHED
 
 
-def _print_descriptions(bound, json_out: bool, quiet: bool) -> ExitStatus:
+def _print_descriptions(defs, json_out: bool, quiet: bool) -> ExitStatus:
     from ...fields.describe import describe_field, describe_text
 
     if quiet:
         return ExitStatus.MATCHED
     if json_out:
-        _write("".join(orjson.dumps(describe_field(b.defn)).decode() + "\n" for b in bound))
+        _write("".join(orjson.dumps(describe_field(d)).decode() + "\n" for d in defs))
     else:
-        _write("\n".join(describe_text(b.defn) for b in bound))
+        _write("\n".join(describe_text(d) for d in defs))
     return ExitStatus.MATCHED
 
 
