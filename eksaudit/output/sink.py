@@ -38,9 +38,12 @@ def resolve_format(opts: OutputOptions, default_format: OutputFormat, has_rules:
     """The format to use: `-o`, else falco with rules (unless --fields/--count-by ask for values)."""
     if opts.format is not None:
         return OutputFormat(opts.format)
-    if has_rules and not opts.fields and not opts.count_by:
+    default = OutputFormat(default_format)
+    if opts.fields or opts.count_by:
+        return OutputFormat.JSONL if default in _ALERT_FORMATS else default
+    if has_rules:
         return OutputFormat.FALCO
-    return OutputFormat(default_format)
+    return default
 
 
 def check_options(opts: OutputOptions, fmt: OutputFormat, has_rules: bool) -> None:

@@ -148,6 +148,8 @@ def test_rules_default_to_falco_text_and_count_alerts():
 
 
 def test_rules_with_fields_default_to_jsonl_and_print_each_event_once():
+    s, _ = sink(OutputOptions(count_by=["ka.verb"]), has_rules=True, default_format=OutputFormat.FALCO)
+    assert s.format is OutputFormat.JSONL
     s, out = sink(OutputOptions(fields=["ka.verb"]), has_rules=True)
     assert s.format is OutputFormat.JSONL
     ev = event(1)
