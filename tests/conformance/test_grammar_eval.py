@@ -8,6 +8,7 @@ are registered as uint64. Field values come from each section's `context`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,13 @@ import yaml
 from eksaudit.condition import ConditionError, compile_condition
 from eksaudit.errors import FieldError
 
-try:
-    from conftest import conformance_dir  # tests/conftest.py: same lookup as the fixture
-except ImportError:  # pragma: no cover - run from an unusual rootdir
-    def conformance_dir() -> Path | None:
-        return None
+
+def conformance_dir() -> Path | None:
+    """The lookup of tests/conftest.py's `conformance` fixture, usable at collection time."""
+    env = os.environ.get("EKSAUDIT_CONFORMANCE_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parents[2].parent / "shared" / "conformance")
+    return next((c for c in candidates if c.is_dir()), None)
 
 EVAL_FILE = Path("falco-grammar") / "compiler_eval_cases.yaml"
 

@@ -6,6 +6,7 @@ file skips with a reason when the shared folder is absent.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,13 @@ from eksaudit.condition.ast import (
 )
 from eksaudit.condition.parser import parse_with_end
 
-try:
-    from conftest import conformance_dir  # tests/conftest.py: same lookup as the fixture
-except ImportError:  # pragma: no cover - run from an unusual rootdir
-    def conformance_dir() -> Path | None:
-        return None
+
+def conformance_dir() -> Path | None:
+    """The lookup of tests/conftest.py's `conformance` fixture, usable at collection time."""
+    env = os.environ.get("EKSAUDIT_CONFORMANCE_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parents[2].parent / "shared" / "conformance")
+    return next((c for c in candidates if c.is_dir()), None)
 
 PARSER_FILE = Path("falco-grammar") / "parser_cases.yaml"
 
