@@ -268,7 +268,7 @@ def _run_insights(
         summary = Summary()
     console, sink = _open_output(opts, registry, ruleset is not None)
     expr = condition.ast if condition is not None and not no_pushdown else None
-    events = run_insights(client, target, window, expr=expr, resolver=registry, on_warning=None if quiet else warn)
+    events = run_insights(client, target, window, expr, registry, on_warning=None if quiet else warn)
     try:
         st = scan(events, sink, condition=condition, rules=ruleset, on_alert=summary.add if summary is not None else None)
         sink.close()
