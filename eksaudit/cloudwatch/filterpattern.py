@@ -201,6 +201,8 @@ class _JsonParser:
                     steps.append(("star", None))
                     self.wildcards += 1
                     continue
+                if self.s.startswith("[", self.i):  # $.['key.with.dots']
+                    continue
                 m = _KEY_RE.match(self.s, self.i)
                 if not m:
                     raise self.err("expected a key after '.'")

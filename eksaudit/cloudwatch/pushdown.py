@@ -468,8 +468,8 @@ def _pat_eq_any(sel: str, v: str, score: int, wc: int) -> Any:
         return _or([leaf, _Leaf(f"{sel} IS {v.upper()}", score, wc)])
     if _JSON_NUMBER_RE.match(v):
         return _or([leaf, _Leaf(f"{sel} = {v}", score, wc)])
-    if v == "null":
-        raise _Skip("null is a missing value")
+    if v == "null":  # the field library renders a JSON null as "null"
+        return _or([leaf, _Leaf(f"{sel} IS NULL", score, wc)])
     return leaf
 
 
@@ -497,6 +497,26 @@ def _segment(v: str, where: str) -> str:
     return seg
 
 
+def _null_ok(op: str, v: str) -> bool:
+    """Whether the check accepts a JSON null (the field library renders it as the value "null")."""
+    if op in ("=", "in", "intersects"):
+        return v == "null"
+    if op == "!=":
+        return v != "null"
+    if op == "startswith":
+        return "null".startswith(v)
+    if op == "endswith":
+        return "null".endswith(v)
+    if op == "contains":
+        return v in "null"
+    if op == "icontains":
+        return v.lower() in "null"
+    if op in ("glob", "iglob"):
+        prefix, literal = _glob_prefix(v.lower() if op == "iglob" else v)
+        return prefix == "null" if literal else "null".startswith(prefix)
+    return True
+
+
 def _pattern_check(check: BinaryCheckExpr, t: _Target) -> Any:
     op = _base_op(check)
     values = _values(check)
@@ -505,7 +525,11 @@ def _pattern_check(check: BinaryCheckExpr, t: _Target) -> Any:
             raise _Skip(f"'{op}' on a list field")
         sel = _selector(t.path, star=True)
         if t.kind == "strlist":
-            return _or([_pat_eq_string(sel, v, t.score, 1) for v in values])
+            return _or([
+                _or([_pat_eq_string(sel, v, t.score, 1), _Leaf(f"{sel} IS NULL", t.score, 1)])
+                if v == "null" else _pat_eq_string(sel, v, t.score, 1)
+                for v in values
+            ])
         return _or([_pat_eq_any(sel, v, t.score, 1) for v in values])
     sel = _selector(t.path)
     if t.kind == "number":
@@ -540,6 +564,9 @@ def _pattern_check(check: BinaryCheckExpr, t: _Target) -> Any:
         raise _Skip(f"'{op}' is evaluated client-side")
     else:
         raise _Skip(f"'{op}' on strings compares bytes; evaluated client-side")
+    # a JSON null renders as "null": keep such events when the check would accept that text
+    parts = [_or([p, _Leaf(f"{sel} IS NULL", p.score)]) if _null_ok(op, v) else p
+             for p, v in zip(parts, values, strict=True)]
     return _modifier_combine(check, parts)
 
 
@@ -630,6 +657,8 @@ def _insights_check(check: BinaryCheckExpr, t: _Target) -> Any:
         else:
             raise _Skip(f"'{op}' on the decimal text of a number")
         return _modifier_combine(check, parts)
+    if any(_null_ok(op, v) for v in values):
+        raise _Skip("the check also accepts a JSON null, which Insights may not show as \"null\"")
     if op in ("in", "intersects") and len(values) > 1:
         return _Leaf(f"{f} in [{', '.join(_ql_plain_value(v) for v in values)}]", t.score)
     if op in ("=", "in", "intersects"):
