@@ -8,8 +8,9 @@ groups, and an event passes when it contains at least one literal of every group
 
 Soundness comes first (a rejected event must be one that cannot match):
 - only literals made of characters no JSON encoder escapes are used ([A-Za-z0-9 ._:/@-]);
-- a value that could also be a bare JSON scalar (a number, true/false/null) is required without
-  its quotes, in case the field holds a non-string JSON value rendered as text;
+- a string field may hold a non-string JSON value rendered as text (compact JSON, numbers
+  re-spelled): literals that could be (part of) a number or start with `:` require nothing, and
+  true/false/null are required without quotes;
 - `not`, `!=`, icontains, glob, regex, transformers and anything unknown require nothing;
 - `or` requires one literal from each branch (one group per branch, unioned), or nothing when
   any branch requires nothing.
@@ -33,11 +34,15 @@ _NUMERIC = frozenset({"uint64", "abstime", "reltime"})
 
 
 def _could_be_bare(lit: str) -> bool:
-    return bool(_SCALARISH.match(lit)) or any(w.startswith(lit) or w.endswith(lit) for w in _JSON_WORDS)
+    return any(w.startswith(lit) or w.endswith(lit) for w in _JSON_WORDS)
 
 
 def _string_needle(op: str, lit: str) -> bytes | None:
     if not _SAFE.match(lit):
+        return None
+    if _SCALARISH.match(lit) or lit.startswith(":"):
+        # A string field may hold a re-spelled JSON number (1e3 -> 1000.0) or compact JSON of an
+        # object (`{"a":1}` where the raw text has `"a": 1`): such literals prove nothing.
         return None
     if op == "contains" or _could_be_bare(lit):
         return lit.encode("ascii") if lit else None
