@@ -22,6 +22,25 @@ MAX_EVENT_BYTES = MAX_BATCH_BYTES - EVENT_OVERHEAD
 MAX_BATCH_SPAN_MS = 24 * 3_600_000
 
 
+def local_client(endpoint: str, region: str = "us-east-1") -> Any:
+    """A plain boto3 client for loading a local endpoint (any credentials are accepted there).
+
+    Kept apart from the query client (cloudwatch/client.py): loading needs none of its retry or
+    error translation, and must not pick up the user's AWS profile.
+    """
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "logs",
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(inject_host_prefix=False, retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=8),
+    )
+
+
 def batches(events: Iterable[tuple[int, str]], *, stream: str = "") -> Iterable[list[dict[str, Any]]]:
     """Split `(timestamp_ms, message)` pairs (sorted here, stably) into PutLogEvents batches."""
     ordered = sorted(events, key=lambda e: e[0])
@@ -91,7 +110,7 @@ def load_to_cloudwatch(
 ) -> dict[str, int]:
     """Create `log_group` and its streams and put every `(timestamp_ms, message)`; returns counts per stream.
 
-    `client` is a boto3 CloudWatch Logs client (this module never imports boto3).
+    `client` is a boto3 CloudWatch Logs client (e.g. `local_client(endpoint)`).
     """
     _create(client.create_log_group, logGroupName=log_group)
     streams = list(events_by_stream.items())
