@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import pytest
+from condition_toy import ToyResolver  # tests/condition is on sys.path (no __init__.py)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,11 @@ EVENT: dict[str, Any] = {
     "req": {"pod": {"containers": {"image": ["nginx:1.25", "busybox"]}, "host_network": True}},
     "useragent": "kubectl/v1.29.0 (linux/amd64)",
 }
+
+
+@pytest.fixture(scope="module")
+def toy() -> ToyResolver:
+    return ToyResolver()
 
 
 def m(cond: str, toy: Any, event: Any = None, **kw: Any) -> bool:

@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
+from condition_toy import ToyResolver  # tests/condition is on sys.path (no __init__.py)
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from eksaudit.condition import ConditionError, compile_condition
 from eksaudit.condition.prefilter import prefilter_any
+
+
+@pytest.fixture(scope="module")
+def toy() -> ToyResolver:
+    return ToyResolver()
 
 
 def req(cond: str, toy: Any) -> set[frozenset[bytes]]:

@@ -1,10 +1,11 @@
-"""A toy field resolver for the condition tests: dotted paths into a dict event, ka.*-like names."""
+"""A toy field resolver for the condition tests: dotted paths into a dict event, ka.*-like names.
+
+Not a conftest.py on purpose: other test folders import `conftest` by name.
+"""
 
 from __future__ import annotations
 
 from typing import Any
-
-import pytest
 
 from eksaudit.errors import FieldError
 
@@ -60,8 +61,3 @@ class ToyResolver:
 
     def names(self) -> list[str]:
         return list(TOY_FIELDS)
-
-
-@pytest.fixture(scope="session")
-def toy() -> ToyResolver:
-    return ToyResolver()
