@@ -70,12 +70,15 @@ def scan(
     rules: Rules | None = None,
     window: Window | None = None,
     on_alert: Callable[[Any], None] | None = None,
+    on_unparsable: Callable[[AuditEvent], None] | None = None,
     stats: ScanStats | None = None,
 ) -> ScanStats:
     """Feed matching events (or, with rules, their alerts) to `sink` until the input or `--limit` ends.
 
     With both a condition and rules, an event must pass the condition before the rules see it.
-    `on_alert` sees every alert (the end-of-run summary counts them).
+    `on_alert` sees every alert (the end-of-run summary counts them). `on_unparsable` hears of
+    events that turned out not to be JSON when they were evaluated (readers do not parse event
+    lines, so this is where a broken line is found).
     """
     st = stats if stats is not None else ScanStats()
     prefilters = [p for p in (getattr(condition, "prefilter", None), getattr(rules, "prefilter", None)) if p]
@@ -92,10 +95,14 @@ def scan(
             if window is not None and not in_window(ev, window):
                 continue
             if cond_match is not None and not cond_match(ev):
+                if on_unparsable is not None and ev.failed_to_parse:
+                    on_unparsable(ev)
                 continue
             if rules_match is not None:
                 alerts = rules_match(ev)
                 if not alerts:
+                    if on_unparsable is not None and ev.failed_to_parse:
+                        on_unparsable(ev)
                     continue
                 st.matched += 1
                 for a in alerts:

@@ -75,6 +75,11 @@ class AuditEvent:
         return isinstance(o, dict) and "auditID" in o
 
     @property
+    def failed_to_parse(self) -> bool:
+        """True when the JSON was parsed (by someone) and is not valid; never parses by itself."""
+        return self._obj is None
+
+    @property
     def text(self) -> str:
         return self.raw.decode("utf-8", "replace")
 

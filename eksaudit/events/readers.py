@@ -135,8 +135,14 @@ def read_events(
     stdin: BinaryIO | None = None,
     on_missing: Callable[[InputError], None] | None = None,
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+    required: Sequence[Iterable[bytes]] | None = None,
 ) -> Iterator[AuditEvent]:
     """Yield every event of `inputs` in order (no inputs, or `-`, is stdin read as bytes).
+
+    `required` is an optional hint from the condition's prefilter: groups of literals, every
+    matching event holding at least one literal of each group. When given, blocks of plain event
+    lines are searched for the first group at C speed and only the lines that hold one of its
+    literals become events; the others are skipped unread. Other lines are read as usual.
 
     A file that cannot be opened raises `InputError` naming it, unless `on_missing` is given (and
     not `strict`): then it is reported there and the other files are read, like grep does.
@@ -146,10 +152,11 @@ def read_events(
     ...     print(ev.source, ev.line, ev.obj["verb"])
     """
     names = list(inputs) or ["-"]
+    anchor = _anchor_pattern(required)
     for name in names:
         if name == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
-            yield from _SourceReader(STDIN_NAME, strict, on_bad, max_document_bytes).read(stream)
+            yield from _SourceReader(STDIN_NAME, strict, on_bad, max_document_bytes, anchor).read(stream)
             continue
         try:
             f = open(name, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 (closed below, generator)
@@ -160,7 +167,7 @@ def read_events(
             on_missing(err)
             continue
         with f:
-            yield from _SourceReader(name, strict, on_bad, max_document_bytes).read(f)
+            yield from _SourceReader(name, strict, on_bad, max_document_bytes, anchor).read(f)
 
 
 def iter_source(
@@ -385,13 +392,80 @@ class _Accumulator:
             self.elem_start -= keep
 
 
+_BLOCK = 1 << 20
+
+
+def _anchor_pattern(required: Sequence[Iterable[bytes]] | None) -> re.Pattern[bytes] | None:
+    """An alternation of the first group's literals (the prefilter sorts its most selective first)."""
+    if not required:
+        return None
+    first = sorted(set(next(iter(required))), key=len, reverse=True)
+    if not first or not all(first):
+        return None
+    return re.compile(b"|".join(re.escape(lit) for lit in first))
+
+
+def _anchored_lines(f: Any, anchor: re.Pattern[bytes]) -> Iterator[tuple[int, bytes]]:
+    """Numbered lines from line 2 on, skipping plain event lines that lack every anchor literal.
+
+    A block qualifies for skipping only when every line in it is an API server event line
+    (`{"kind":"Event",...`) and none was cut short by CloudWatch: wrappers, documents over several
+    lines and truncated events are all passed through, so nothing but certain non-matches is
+    skipped, and line numbers stay exact.
+    """
+    n = 1  # lines already numbered
+    rest = b""
+    prefix_after_nl = b"\n" + EVENT_PREFIX
+    while True:
+        chunk = f.read(_BLOCK)
+        if not chunk:
+            if rest:
+                yield n + 1, rest
+            return
+        buf = rest + chunk if rest else chunk
+        cut = buf.rfind(b"\n")
+        if cut < 0:
+            rest = buf
+            continue
+        block, rest = buf[: cut + 1], buf[cut + 1 :]
+        lines_in_block = block.count(b"\n")
+        if (
+            block.startswith(EVENT_PREFIX)
+            and block.count(prefix_after_nl) == lines_in_block - 1
+            and TRUNCATED not in block
+        ):
+            pos = 0  # start of the first line not yet passed over
+            search = anchor.search
+            while True:
+                m = search(block, pos)
+                if m is None:
+                    break
+                start = block.rfind(b"\n", 0, m.start()) + 1
+                end = block.index(b"\n", m.end()) + 1
+                n += block.count(b"\n", pos, start)
+                n += 1
+                yield n, block[start:end]
+                pos = end
+            n += block.count(b"\n", pos)
+        else:
+            for line in block.split(b"\n")[:-1]:
+                n += 1
+                yield n, line + b"\n"
+
+
 class _SourceReader:
     """Reads one file or stream; holds the state of a multi-line document in progress."""
 
     def __init__(
-        self, source: str, strict: bool, on_bad: Callable[[BadLine], None] | None, max_doc: int
+        self,
+        source: str,
+        strict: bool,
+        on_bad: Callable[[BadLine], None] | None,
+        max_doc: int,
+        anchor: re.Pattern[bytes] | None = None,
     ) -> None:
         self.source = source
+        self.anchor = anchor
         self.strict = strict
         self.on_bad = on_bad
         self.max_doc = max_doc
@@ -428,6 +502,8 @@ class _SourceReader:
             first = first[len(BOM) :]
         if gz:
             lines: Iterable[tuple[int, bytes]] = self._guarded(f, first)
+        elif self.anchor is not None:
+            lines = itertools.chain(((1, first),), _anchored_lines(f, self.anchor))
         else:
             lines = itertools.chain(((1, first),), enumerate(f, 2))
         try:

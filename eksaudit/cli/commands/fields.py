@@ -125,8 +125,10 @@ def _extract(field_refs, files, registry, strict, output, limit, query, color, q
     sink = open_sink(opts, console, registry, default_format=OutputFormat.JSONL)
     bad = BadLineReporter(quiet=quiet)
     try:
-        stats = scan(read_events(files, strict=strict, on_bad=bad), sink)
+        stats = scan(read_events(files, strict=strict, on_bad=bad, on_missing=bad.on_missing), sink)
         sink.close()
     finally:
         bad.finish()
+    if bad.missing:
+        return ExitStatus.ERROR
     return ExitStatus.MATCHED if stats.matched else ExitStatus.NO_MATCH

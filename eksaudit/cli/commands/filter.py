@@ -80,7 +80,10 @@ def filter_command(
     sink = open_sink(opts, console, registry, default_format=default_format, has_rules=ruleset is not None)
     stats = None
     try:
-        events = read_events(positional, strict=strict, on_bad=bad)
+        events = read_events(
+            positional, strict=strict, on_bad=bad, on_missing=bad.on_missing,
+            required=getattr(condition, "required", None) if ruleset is None else None,
+        )
         stats = scan(
             events,
             sink,
@@ -88,6 +91,7 @@ def filter_command(
             rules=ruleset,
             window=window,
             on_alert=summary.add if summary is not None else None,
+            on_unparsable=bad.on_unparsable,
         )
         sink.close()
     except KeyboardInterrupt:
@@ -98,4 +102,6 @@ def filter_command(
         bad.finish()
     if summary is not None and not quiet:
         print_summary(summary)
+    if bad.missing:
+        return ExitStatus.ERROR
     return ExitStatus.MATCHED if stats.matched else ExitStatus.NO_MATCH
