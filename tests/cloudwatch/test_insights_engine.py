@@ -230,3 +230,20 @@ def test_parse_insights_time_formats() -> None:
     assert parse_insights_time("2026-01-02 03:04:05.678") == 1767323045678
     assert parse_insights_time("1767323045678") == 1767323045678
     assert parse_insights_time("garbage") is None
+
+
+def test_insights_moto_with_a_pushed_filter(loaded: tuple[str, int, list[tuple[int, str]]]) -> None:
+    """moto ignores `filter`, so every event comes back; the query string must still be accepted."""
+    from eksaudit.condition import compile_condition, parse
+    from eksaudit.fields import default_registry
+
+    endpoint, base, events = loaded
+    reg = default_registry()
+    cond = compile_condition(parse("ka.verb = delete and ka.target.resource startswith po"), reg)
+    rec = Recorder(_client(endpoint))
+    out = list(run_insights(rec, AwsTarget(GROUP), Window(base, base + 600_000), cond.ast, reg, slices=2,
+                            sleep=lambda s: None))
+    q = next(p["queryString"] for n, p in rec.calls if n == "start_query")
+    assert 'filter verb = "delete" and objectRef.resource like /^po/' in q
+    kept = [e for e in out if cond.matches(e)]
+    assert len(kept) == 20 and len(out) == len(_expected(events, base, base + 600_000))

@@ -177,3 +177,19 @@ def test_insights_query_shapes() -> None:
     assert 'filter verb = "a\\"b\\\\c"' in q
     # numeric-looking strings may be typed as numbers by Insights: client-side only
     assert "filter" not in insights_query(chk("ka.target.name", "=", "123"), REG)
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("ka.verb==get and ka.response.code>=400", '{ $.verb = "get" && $.responseStatus.code >= 400 }'),
+        ('ka.target.namespace startswith kube- and not ka.user.name startswith "system:"',
+         '{ $.objectRef.namespace = "kube-*" }'),
+        ("ka.user.groups intersects (system:masters) or ka.impuser.name exists", None),
+        ("ka.verb = anyof (get, list)", '{ $.verb = "get" || $.verb = "list" }'),
+    ],
+)
+def test_pushdown_from_parsed_conditions(text: str, pattern: str | None) -> None:
+    from eksaudit.condition import parse
+
+    assert filter_pattern(parse(text), REG).pattern == pattern

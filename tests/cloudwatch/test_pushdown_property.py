@@ -244,7 +244,7 @@ def _engine_matches() -> Any:
 ENGINE = _engine_matches()
 
 
-@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conditions, st.lists(events(), min_size=1, max_size=6))
 def test_pushdown_pattern_is_a_sound_superset(expr: Expr, evs: list[dict[str, Any]]) -> None:
     pd = filter_pattern(expr, REG)
