@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -204,11 +206,28 @@ def serve(out: TextIO, *, seed: int = 0, port: int = 0, wait: Callable[[], None]
             "Press Ctrl-C to stop.\n"
         )
         out.flush()
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how --serve is meant to end
+        with contextlib.suppress(KeyboardInterrupt), _term_as_interrupt():  # Ctrl-C is how --serve is meant to end
             (wait or _sleep_forever)()
         out.write("Stopping the local endpoint.\n")
         out.flush()
     return scenario
+
+
+@contextlib.contextmanager
+def _term_as_interrupt() -> Iterator[None]:
+    """SIGTERM (kill, a service manager) stops --serve as cleanly as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _sleep_forever() -> None:

@@ -44,10 +44,10 @@ def test_shape_window_and_streams(scenario, audit):
 
 
 def test_deterministic_and_relative_to_now():
-    a = build_scenario(now_ms=NOW, seed=4)
-    b = build_scenario(now_ms=NOW, seed=4)
+    a = build_scenario(now_ms=NOW, seed=4, total=2000)
+    b = build_scenario(now_ms=NOW, seed=4, total=2000)
     assert [e.message for e in a.events] == [e.message for e in b.events]
-    c = build_scenario(now_ms=NOW + 3_600_000, seed=4)
+    c = build_scenario(now_ms=NOW + 3_600_000, seed=4, total=2000)
     assert c.step_times["exec"] - a.step_times["exec"] == 3_600_000
 
 
