@@ -218,3 +218,24 @@ def test_import_stays_light() -> None:
             "bad = [m for m in ('typer', 'boto3', 'eksaudit.fields') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+_PIECES = st.sampled_from([
+    "ka.verb", "ka.response.code", "ka.user.groups", "ka.req.pod.host_network", "ka.nope", " = ", " != ", " in ",
+    " intersects ", " contains ", " startswith ", " glob ", " regex ", " pmatch ", " exists", " >= ", " and ",
+    " or ", "not ", "(", ")", ", ", "anyof ", "'x'", "4", "-1", "0x10", "1.5", "true", "\\d", "[", "val(", "len(",
+    "b64(", "tolower(", "join(',', ", "macro1", "'\\x00'", "'(?i)a'", "[0]",
+])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=12).map("".join), _json)
+def test_fuzzed_conditions_compile_or_fail_cleanly(toy: Any, cond: str, event: Any) -> None:
+    try:
+        c = compile_condition(cond, toy, macros={"macro1": parse("ka.verb exists")})
+    except ConditionError as e:
+        assert e.render()
+        return
+    assert c.matches(event) in (True, False)
+    if c.prefilter is not None:
+        assert c.prefilter(b"{}") in (True, False)
