@@ -116,6 +116,7 @@ class FaultProxy:
         *,
         rps: float | None = None,
         page_bytes: int | None = None,
+        upstream_limit: int | None = None,
     ) -> None:
         u = urllib.parse.urlsplit(upstream)
         self.upstream_host = u.hostname or "127.0.0.1"
@@ -123,6 +124,8 @@ class FaultProxy:
         self.plan = plan or FaultPlan()
         self.bucket = _Bucket(rps) if rps else None
         self.page_bytes = page_bytes
+        self.upstream_limit = upstream_limit  # cap the `limit` forwarded to moto (bounds its work per page)
+        self.request_times: list[float] = []  # time.monotonic() of each FilterLogEvents request
         self.injected: collections.Counter[str] = collections.Counter()
         self.requests = 0  # FilterLogEvents requests seen
         self.rate_throttled = 0
@@ -233,6 +236,7 @@ class FaultProxy:
                 self.requests += 1
                 n = self.requests
                 self.request_log.append(dict(req))
+                self.request_times.append(time.monotonic())
                 for i, (at, fn) in enumerate(list(self._hooks)):
                     if at <= n:
                         hooks.append(fn)
@@ -241,6 +245,10 @@ class FaultProxy:
                 fn()
             # unwrap a synthetic "empty page" token back into the real one
             tok = req.get("nextToken")
+            if self.upstream_limit and int(req.get("limit") or 10_000) > self.upstream_limit:
+                req["limit"] = self.upstream_limit
+                body = json.dumps(req).encode()
+                headers["Content-Length"] = str(len(body))
             if isinstance(tok, str) and tok.startswith(_EMPTY_TOKEN):
                 real = tok.split("|", 2)[2]
                 if real:
