@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from support.conformance import conformance_dir
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def conformance_dir() -> Path | None:
-    """`$EKSAUDIT_CONFORMANCE_DIR`, else `../shared/conformance` beside the repository; None if absent."""
-    env = os.environ.get("EKSAUDIT_CONFORMANCE_DIR")
-    candidates = [Path(env)] if env else []
-    candidates.append(REPO.parent / "shared" / "conformance")
-    for c in candidates:
-        if c.is_dir():
-            return c
-    return None
+__all__ = ["conformance_dir"]
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,10 +25,3 @@ def cli():
         return runner.invoke(app, list(args), input=input, prog_name="eksaudit")
 
     return invoke
-
-
-def run_eksaudit(*args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run the installed program as a user would (a real process, real pipes)."""
-    return subprocess.run(
-        [sys.executable, "-m", "eksaudit", *args], input=input, capture_output=True, timeout=timeout
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_eksaudit
+from support.cli import run_eksaudit
 
 
 def test_catalogue_lists_every_namespace(cli):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 
-from conftest import run_eksaudit
+from support.cli import run_eksaudit
 
 
 def lines(text: str) -> list[str]:
