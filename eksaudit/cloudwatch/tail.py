@@ -4,7 +4,8 @@ Every peer tool (aws logs tail, saw, cw, utern, the Falco EKS plugin) restarts e
 newest timestamp it has seen. FilterLogEvents selects by event *timestamp*, so an event ingested
 after the poll went past its timestamp is never read. Here every time range is read twice:
 
-* a **fresh pass** every poll over `[max(confirm, fast - overlap), now]` prints new events at once;
+* a **fresh pass** every poll over `[max(confirm, fast - overlap), now]` prints new events at once
+  (`fast` is where the previous fresh pass ended; the overlap follows the usual ingestion delay);
 * a **confirming pass** once the range is older than the lag allowance L reads
   `[confirm, now - L)` again and prints what the fresh pass could not see yet (late events).
 
@@ -43,6 +44,9 @@ Sleep = Callable[[float], None]
 
 STATE_VERSION = 1
 _END: Any = object()
+_FRESH_AHEAD_MS = 1_001
+_WARMUP_SAMPLES = 5
+_WARMUP_OVERLAP_MS = 10_000
 
 
 # --- the server's clock ------------------------------------------------------------------------
@@ -146,19 +150,27 @@ class LagEstimator:
 
     def observe(self, lag_ms: int, at_ms: int) -> None:
         """One event's `ingestionTime - timestamp` (negative values, from skewed clocks, count as 0)."""
-        if self.fixed_ms is not None:
-            return
         self._samples.append((at_ms, max(0, lag_ms)))
         self._cached = None
 
-    def percentile_ms(self, now_ms: int | None = None) -> int | None:
-        """The configured percentile of the recent samples, or None when there are none."""
+    def percentile_ms(self, now_ms: int | None = None, q: float | None = None) -> int | None:
+        """The `q` (default: the configured) percentile of the recent samples; None without any."""
         lags = self._recent(now_ms)
         if not lags:
             return None
         lags.sort()
-        idx = min(len(lags) - 1, int(self.percentile * len(lags)))
+        idx = min(len(lags) - 1, int((self.percentile if q is None else q) * len(lags)))
         return lags[idx]
+
+    def overlap_ms(self, floor_ms: int, now_ms: int | None = None) -> int:
+        """How far back a fresh pass re-reads: the usual ingestion delay (p90 + 0.5 s), at least
+        `floor_ms`, at most the lag allowance. Events delayed more than this still come, from
+        the confirming pass, only later."""
+        lag = self.current_ms(now_ms)
+        if len(self._recent(now_ms)) < _WARMUP_SAMPLES:  # nothing learned yet: look further back
+            return max(floor_ms, min(lag, _WARMUP_OVERLAP_MS))
+        p90 = self.percentile_ms(now_ms, 0.9) or 0
+        return min(max(floor_ms, p90 + 500), max(floor_ms, lag))
 
     def current_ms(self, now_ms: int | None = None) -> int:
         if self.fixed_ms is not None:
@@ -455,20 +467,18 @@ class Tail:
             before = self.stats.delivered
             now = self.server_clock.now_ms()
             # pass 1: fresh, from just before the newest timestamp seen up to now
-            start = max(self.confirm_ms, min(self.fast_ms, now) - self.overlap_ms)
-            end = now + 1
+            start = max(self.confirm_ms, min(self.fast_ms, now) - self.lag.overlap_ms(self.overlap_ms, now))
+            end = now + _FRESH_AHEAD_MS  # the Date header has whole seconds: "now" may lag by one
             if self.until_ms is not None:
                 end = min(end, self.until_ms)
-            if self.until_ms is not None and self.fast_ms >= self.until_ms - 1:
-                start = end  # the fresh passes reached --until: only confirming is left
-            if start < end:
+            if start < end:  # (once past --until plus the overlap, only confirming is left)
                 complete = yield from self._pass(start, end, now, late=False)
                 if not complete or self.done or self.stop_requested:
                     break
                 # read up to `now`: the next fresh pass starts there (less the overlap) even when
                 # nothing arrived; what shows up later with an older timestamp is the confirm
                 # pass's. Re-read now, as the first pass may just have synced the server clock.
-                self.fast_ms = max(self.fast_ms, min(end - 1, self.server_clock.now_ms()))
+                self.fast_ms = max(self.fast_ms, min(now, self.server_clock.now_ms()))
             # pass 2: confirm the range that is now older than the lag allowance. "now" is read
             # again: the fresh pass may have brought the first Date header (the server's clock)
             now = self.server_clock.now_ms()
