@@ -12,6 +12,7 @@ and only rules whose guards accept the event are evaluated at all.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +36,7 @@ from ..errors import EksauditError, RulesError
 from .expand import MacroError, exceptions_to_text, expand_list_items, expand_macros, substitute_lists
 from .formatting import FormatError, OutputFormatter
 from .loader import Collector
-from .model import Alert, Priority, RuleInfo, RuleSummary, Where, default_hostname, event_time_ns
+from .model import Alert, Priority, RuleInfo, RuleSummary, Where, default_hostname
 
 MAX_DEPTH = 1000  # Falco's loader sets the parser's depth limit to 1000 (libsinsp alone: 100)
 
@@ -88,10 +89,12 @@ class _CompiledRule:
     ast: Expr
     matches: Callable[[Any], bool]
     prefilter: Callable[[bytes], bool] | None
+    required: tuple[frozenset[bytes], ...]
     formatter: OutputFormatter
     enabled: bool
     tags: tuple[str, ...]
     guards: list[_Guard] = field(default_factory=list)
+    residual: Callable[[Any], bool] | None = None  # the condition minus its guards (None: nothing left)
     position: int = 0
 
 
@@ -197,11 +200,18 @@ class Ruleset:
         self.prefilter: Callable[[bytes], bool] | None
         if not pfs:
             self.prefilter = _never
-        elif any(p is None for p in pfs):
+        elif any(p is None for p in pfs) or any(not c.required for c in self._enabled):
             self.prefilter = None
         else:
             funcs = tuple(p for p in pfs if p is not None)
-            self.prefilter = lambda raw, _f=funcs: any(p(raw) for p in _f)
+
+            def exact(raw: bytes, _f: tuple[Callable[[bytes], bool], ...] = funcs) -> bool:
+                for p in _f:  # noqa: SIM110 - a plain loop beats any(<genexpr>) per event
+                    if p(raw):
+                        return True
+                return False
+
+            self.prefilter = CombinedPrefilter([c.required for c in self._enabled], exact)
 
     # --- introspection
     @property
@@ -235,11 +245,20 @@ class Ruleset:
         """
         keys: dict[str, ResolvedField] = {}
         distinct: dict[str, set[str]] = {}
+        users: dict[str, int] = {}
         for c in self._enabled:
             for g in c.guards:
                 keys.setdefault(g.key, g.bound)
                 distinct.setdefault(g.key, set()).update(g.values)
+                users[g.key] = users.get(g.key, 0) + 1
+        # Each indexed field costs one extraction per event; a field that guards only a few rules
+        # saves about one check of each of them: not worth it, those rules check it themselves.
+        floor = max(2, len(self._enabled) // 10)
+        keys = {k: b for k, b in keys.items() if users[k] >= floor or len(self._enabled) == 1}
         self._all_mask = (1 << len(self._enabled)) - 1
+        self._checks: list[tuple[tuple[_Guard, ...], Callable[[Any], bool] | None]] = [
+            (tuple(g for g in c.guards if g.key not in keys), c.residual) for c in self._enabled
+        ]
         index: list[tuple[str, ResolvedField, dict[str, int], int]] = []
         for key, bound in keys.items():
             default = 0
@@ -275,25 +294,117 @@ class Ruleset:
     def match(self, event: Any) -> list[Alert]:
         """Alerts for one event: the first matching rule (`rule_matching='first'`), or all of them."""
         alerts: list[Alert] = []
+        cache: dict[str, Any] = {}
         for pos in self.candidates(event):
-            c = self._enabled[pos]
-            if not c.matches(event):
+            guards, residual = self._checks[pos]
+            ok = True
+            for g in guards:
+                key = g.key
+                if key in cache:
+                    v = cache[key]
+                else:
+                    v = cache[key] = g.bound.extract(event)
+                if v not in g.values:
+                    ok = False
+                    break
+            if not ok or (residual is not None and not residual(event)):
                 continue
-            alerts.append(self._alert(c, event))
+            alerts.append(self._alert(self._enabled[pos], event))
             if self.rule_matching == "first":
                 break
         return alerts
 
     def _alert(self, c: _CompiledRule, event: Any) -> Alert:
-        message, fields = c.formatter.render(event)
-        return Alert(
-            rule=c.info.name, priority=c.info.priority, source=c.info.source, output=message,
-            output_fields=fields, tags=c.tags, time_ns=event_time_ns(event), hostname=self.hostname, event=event,
-        )
+        return Alert(c.info.name, c.info.priority, c.info.source, tags=c.tags, hostname=self.hostname, event=event,
+                     renderer=c.formatter.render)
 
 
 def _never(raw: bytes) -> bool:
     return False
+
+
+class CombinedPrefilter:
+    """"Could any enabled rule match this raw event?" in one pass over the bytes, most of the time.
+
+    Each rule's prefilter (from the condition engine) is a conjunction of literal groups: the event
+    must contain a literal of every group. Calling all of them costs more than parsing the JSON. But
+    one group per rule is enough for a sound first stage: if the event contains no literal of any
+    rule's chosen group, no rule can match. The chosen groups are searched with one RE2 pattern; only
+    events that pass it go through the exact per-rule check.
+
+    Which group is most selective depends on the data (`"ResponseComplete"` is in every event), so
+    the first `learn` events are checked exactly while noting which groups each contains; then each
+    rule keeps its rarest group. When the sample shows that nearly every event passes anyway, the
+    filter stops filtering (it would only cost time). Answers are sound in every phase: False only
+    when no rule can match.
+    """
+
+    def __init__(self, rules: list[tuple[frozenset[bytes], ...]], exact: Callable[[bytes], bool], learn: int = 400):
+        self._rules: list[list[tuple[int, tuple[bytes, ...]]]] = []
+        k = 0
+        for groups in rules:
+            self._rules.append([(k + i, tuple(g)) for i, g in enumerate(groups)])
+            k += len(groups)
+        self._exact = exact
+        self._learn = learn
+        self._samples: list[int] = []
+        self._passed = 0
+        self.mode = "learning"
+        self._search: Callable[[bytes], Any] | None = None
+
+    def __call__(self, raw: bytes) -> bool:
+        search = self._search
+        if search is not None:
+            return search(raw) is not None and self._exact(raw)
+        if self.mode == "learning":
+            return self._learning(raw)
+        if self.mode == "exact":
+            return self._exact(raw)
+        return True
+
+    def _learning(self, raw: bytes) -> bool:
+        bits = 0
+        result = False
+        for groups in self._rules:
+            ok = True
+            for k, g in groups:
+                for lit in g:
+                    if lit in raw:
+                        bits |= 1 << k
+                        break
+                else:
+                    ok = False
+            result = result or ok
+        self._samples.append(bits)
+        self._passed += result
+        if len(self._samples) >= self._learn:
+            self._build()
+        return result
+
+    def _build(self) -> None:
+        n = len(self._samples)
+        chosen: set[bytes] = set()
+        mask = 0
+        for groups in self._rules:
+            k, g = min(groups, key=lambda kg: (sum(1 for b in self._samples if b >> kg[0] & 1), len(kg[1])))
+            chosen.update(g)
+            mask |= 1 << k
+        first_stage = sum(1 for b in self._samples if b & mask)
+        self._samples = []
+        if self._passed > 0.8 * n:
+            self.mode = "off"  # nearly everything can match: parsing is cheaper than filtering
+            return
+        if first_stage > 0.8 * n:
+            self.mode = "exact"
+            return
+        pattern = b"|".join(re.escape(lit) for lit in sorted(chosen, key=len, reverse=True))
+        try:
+            import re2
+
+            self._search = re2.compile(pattern).search
+        except Exception:  # pragma: no cover - google-re2 is a dependency; `re` is the fallback
+            self._search = re.compile(pattern).search
+        self.mode = "two-stage"
 
 
 class _Compiler:
@@ -402,15 +513,29 @@ class _Compiler:
             self.warn(str(w), r.where, r.cond_line, "compile")
         enabled = r.enabled and r.priority <= self.min_priority
         c = _CompiledRule(
-            info=r, ast=expanded, matches=compiled.matches, prefilter=getattr(compiled, "prefilter", None),
+            info=r, ast=expanded, matches=compiled.matches, residual=compiled.matches, prefilter=compiled.prefilter, required=tuple(compiled.required),
             formatter=formatter, enabled=enabled, tags=tuple(sorted(r.tags)),
         )
         seen: set[str] = set()
+        rest: list[Expr] = []
         for conj in _conjuncts(expanded):
             g = _guard_of(conj, resolver)
             if g is not None and g[0] not in seen:
                 seen.add(g[0])
                 c.guards.append(_Guard(*g))
+            else:
+                rest.append(conj)
+        # The matcher checks every guard itself (index or cached lookup), so the rule's remaining
+        # work is the conjunction of the other conjuncts (`and` has no order semantics to keep).
+        if c.guards:
+            if not rest:
+                c.residual = None
+            else:
+                residual = rest[0] if len(rest) == 1 else AndExpr(expanded.pos, tuple(rest))
+                try:
+                    c.residual = compile_condition(residual, resolver).matches
+                except EksauditError:  # cannot happen for parts of a compiled condition; stay exact
+                    c.guards = []
         return c
 
 

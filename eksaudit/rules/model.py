@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -220,24 +221,80 @@ def format_time_json(time_ns: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ns:09d}Z"
 
 
-@dataclass
+_UNSET: Any = object()
+
+
 class Alert:
     """One rule match, as Falco reports it.
 
     `output` is the rendered rule output (the message); `output_fields` maps each field token of the
     output format to its value (None when missing, a list for list fields). `time_ns` is the event
-    time (`stageTimestamp`, see `event_time_ns`).
+    time (`stageTimestamp`, see `event_time_ns`). The rules engine builds alerts with a `renderer`
+    instead of `output`/`output_fields`, so nothing is formatted unless someone reads them (counting
+    alerts for a summary, or `-q`, costs no formatting).
     """
 
-    rule: str
-    priority: Priority
-    source: str
-    output: str
-    output_fields: dict[str, Any]
-    tags: tuple[str, ...]
-    time_ns: int
-    hostname: str
-    event: Any = field(default=None, repr=False, compare=False)
+    __slots__ = ("rule", "priority", "source", "tags", "hostname", "event", "_output", "_fields", "_time_ns",
+                 "_renderer")
+
+    def __init__(
+        self,
+        rule: str,
+        priority: Priority,
+        source: str,
+        output: str | None = None,
+        output_fields: dict[str, Any] | None = None,
+        tags: tuple[str, ...] = (),
+        time_ns: int | None = None,
+        hostname: str = "",
+        event: Any = None,
+        *,
+        renderer: Callable[[Any], tuple[str, dict[str, Any]]] | None = None,
+    ) -> None:
+        self.rule = rule
+        self.priority = priority
+        self.source = source
+        self.tags = tuple(tags)
+        self.hostname = hostname
+        self.event = event
+        self._output = _UNSET if output is None and renderer is not None else (output or "")
+        self._fields = _UNSET if output_fields is None and renderer is not None else dict(output_fields or {})
+        self._time_ns = _UNSET if time_ns is None else time_ns
+        self._renderer = renderer
+
+    def _render(self) -> None:
+        assert self._renderer is not None
+        self._output, self._fields = self._renderer(self.event)
+
+    @property
+    def output(self) -> str:
+        if self._output is _UNSET:
+            self._render()
+        return self._output
+
+    @property
+    def output_fields(self) -> dict[str, Any]:
+        if self._fields is _UNSET:
+            self._render()
+        return self._fields
+
+    @property
+    def time_ns(self) -> int:
+        if self._time_ns is _UNSET:
+            self._time_ns = event_time_ns(self.event)
+        return self._time_ns
+
+    def __repr__(self) -> str:
+        return f"Alert(rule={self.rule!r}, priority={self.priority.long_name})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Alert):
+            return NotImplemented
+        return (self.rule, self.priority, self.source, self.output, self.output_fields, self.tags, self.time_ns,
+                self.hostname) == (other.rule, other.priority, other.source, other.output, other.output_fields,
+                                   other.tags, other.time_ns, other.hostname)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def format_text(self, *, iso8601: bool = False) -> str:
         """Falco's text alert line, without the newline: `HH:MM:SS.nnnnnnnnn: Priority output`."""
