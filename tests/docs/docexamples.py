@@ -3,7 +3,8 @@
 Every `$ ` line (with `\\` continuations) runs in bash, in one working directory per document,
 against the demo scenario loaded into a local CloudWatch endpoint (the environment points the AWS
 SDK at it). The lines after a command, up to the next command or the end of the block, are its
-exact stdout; a line `...` stands for any number of lines. Set EKSAUDIT_UPDATE_DOCS=1 to rewrite
+exact stdout; a line `...` stands for any number of lines, and `HH:MM:SS.nnnnnnnnn` for the time
+of a Falco alert (the demo's events are relative to now). Set EKSAUDIT_UPDATE_DOCS=1 to rewrite
 the documented outputs from what the commands print (then review the diff).
 """
 
@@ -15,6 +16,17 @@ from pathlib import Path
 
 FENCE_RE = re.compile(r"^```(\w*)\s*$")
 PLACEHOLDER_RE = re.compile(r"\b[A-Z][A-Z0-9_]{1,}\b|\[|\.\.\.")
+TIME_PLACEHOLDER = "HH:MM:SS.nnnnnnnnn"
+_FALCO_TIME_RE = re.compile(r"^\d\d:\d\d:\d\d\.\d{9}(?=: )")
+
+
+def generalise(line: str) -> str:
+    """What update mode writes for an output line: Falco alert times become the placeholder."""
+    return _FALCO_TIME_RE.sub(TIME_PLACEHOLDER, line)
+
+
+def line_matches(expected: str, actual: str) -> bool:
+    return expected == actual or (TIME_PLACEHOLDER in expected and generalise(actual) == expected)
 
 
 @dataclass
@@ -72,10 +84,10 @@ def parse(doc: Path) -> tuple[list[Example], list[tuple[int, str]]]:
 def output_matches(expected: list[str], actual: list[str]) -> bool:
     """Exact, line by line, where a `...` line matches any run of lines."""
     if "..." not in expected:
-        return expected == actual
+        return len(expected) == len(actual) and all(map(line_matches, expected, actual))
     k = expected.index("...")
     head, tail = expected[:k], expected[k + 1 :]
-    if len(head) + len(tail) > len(actual) or actual[: len(head)] != head:
+    if len(head) + len(tail) > len(actual) or not output_matches(head, actual[: len(head)]):
         return False
     return output_matches(tail, actual[len(actual) - len(tail) :]) if tail else True
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from docexamples import output_matches, parse, rewrite
+from docexamples import generalise, output_matches, parse, rewrite
 
 from eksaudit.demo.loader import load_to_cloudwatch, local_client
 from eksaudit.demo.scenario import build_scenario
@@ -16,6 +16,8 @@ from eksaudit.demo.server import LocalCloudWatch
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+# docs/cli.md is `--help` text, generated: its examples illustrate options rather than run
+GENERATED = {"cli.md"}
 UPDATE = os.environ.get("EKSAUDIT_UPDATE_DOCS") == "1"
 REGION = "us-east-1"
 
@@ -39,6 +41,8 @@ def demo_env():
 def test_commands_outside_console_blocks_are_synopses(doc):
     from docexamples import is_synopsis
 
+    if doc.name in GENERATED:
+        pytest.skip(f"{doc.name} is generated from --help")
     _, loose = parse(doc)
     runnable = [f"{doc.name}:{n}: {line}" for n, line in loose if not is_synopsis(line)]
     assert runnable == [], "put runnable examples in ```console blocks with their output"
@@ -58,7 +62,7 @@ def test_console_examples_print_what_the_docs_say(doc, demo_env, tmp_path):
             capture_output=True, text=True, timeout=120,
         )
         actual = [ln.rstrip() for ln in proc.stdout.splitlines()]
-        outputs[ex.line] = actual
+        outputs[ex.line] = [generalise(ln) for ln in actual]
         if "Traceback" in proc.stderr:
             failures.append(f"{doc.name}:{ex.line}: {ex.command}\n{proc.stderr}")
         elif not output_matches([ln.rstrip() for ln in ex.expected], actual):
