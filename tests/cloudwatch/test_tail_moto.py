@@ -12,7 +12,7 @@ import time
 
 import pytest
 from support.faultproxy import FaultPlan, FaultProxy
-from support.moto import audit_message, create_group, logs_client, moto_endpoint, moto_server  # noqa: F401
+from support.moto import audit_message, create_group, logs_client
 
 from eksaudit.cloudwatch.client import AwsTarget, make_client
 from eksaudit.cloudwatch.tail import TailState, watch_events
@@ -50,7 +50,7 @@ class Writer(threading.Thread):
 
 
 @pytest.fixture
-def group(moto_endpoint):  # noqa: F811
+def group(moto_endpoint):
     create_group(logs_client(moto_endpoint), GROUP, STREAMS + ("kube-apiserver-xyz",))
     return moto_endpoint
 
@@ -134,7 +134,7 @@ def test_restart_from_a_checkpoint_neither_loses_nor_repeats(group):
     assert sorted(both) == sorted(expected)
 
 
-def test_a_missing_log_group_is_fatal(moto_endpoint):  # noqa: F811
+def test_a_missing_log_group_is_fatal(moto_endpoint):
     tail, _ = run_watch(moto_endpoint, int(time.time() * 1000), None)
     with pytest.raises(AwsError, match="not found"):
         next(iter(tail))

@@ -174,6 +174,13 @@ def watch_command(
         checkpoint(tail.state())  # a fatal AWS error: what was printed stays delivered
         raise
     checkpoint(tail.state())
+    if not quiet:
+        st = tail.stats
+        sys.stderr.write(
+            f"eksaudit: watch delivered {st.delivered} event(s), {st.late} of them ingested late, "
+            f"{st.duplicates} re-read and suppressed, {st.errors} failure(s) survived; lag {tail.lag.current_ms() / 1000:g}s\n"
+        )
+        sys.stderr.flush()
     if summary is not None and not quiet:
         print_summary(summary)
     if interrupted:
