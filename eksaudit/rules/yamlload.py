@@ -84,7 +84,7 @@ def _convert(node: yaml.Node) -> Any:
     line = node.start_mark.line + 1
     col = node.start_mark.column + 1
     if isinstance(node, yaml.ScalarNode):
-        if node.style is None and node.value in _NULLS:
+        if not node.style and node.value in _NULLS:
             return None
         return YStr(node.value, line, col)
     if isinstance(node, yaml.SequenceNode):

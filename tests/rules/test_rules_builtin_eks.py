@@ -144,6 +144,10 @@ def test_secrets_listed_cluster_wide(ruleset) -> None:
     cm = {"username": "system:kube-controller-manager", "groups": ["system:authenticated"]}
     assert fired(ruleset, event("list", "secrets", namespace=None, user=cm)) == []
     assert fired(ruleset, event("list", "secrets", namespace=None, code=403)) == []
+    ksm = {"username": "system:serviceaccount:monitoring:kube-state-metrics"}
+    assert fired(ruleset, event("watch", "secrets", namespace=None, stage="ResponseStarted", user=ksm)) == []
+    fake = {"username": "kube-state-metrics"}  # not a service account: still reported
+    assert fired(ruleset, event("list", "secrets", namespace=None, user=fake))
 
 
 def crb(role: str) -> dict[str, Any]:
@@ -241,3 +245,25 @@ def test_user_overrides_silence_known_activity(tmp_path) -> None:
     rs = load_rules(["eks", str(extra)], default_registry())
     assert rs.match(event("patch", "configmaps", namespace="kube-system", name="aws-auth")) == []
     assert rs.match(event("list", "secrets", namespace=None)) == []
+
+
+def test_demo_attack_is_found_without_noise() -> None:
+    """The demo cluster's normal traffic raises nothing; each attack step raises its rule."""
+    from eksaudit.demo.scenario import build_scenario
+
+    scenario = build_scenario(now_ms=1_772_359_200_000, total=6000)
+    rs = load_rules(["eks"], default_registry())
+    by_step: dict[str | None, set[str]] = {}
+    for e in scenario.events:
+        if e.message.startswith("{"):
+            for a in rs.match(AuditEvent(e.message.encode())):
+                by_step.setdefault(e.step, set()).add(a.rule)
+    assert None not in by_step, by_step.get(None)
+    assert by_step == {
+        "anonymous-probing": {"EKS Anonymous Request Allowed"},
+        "secrets-dump": {"EKS Secrets Listed Cluster-Wide"},
+        "exec": {"EKS Exec or Attach into Pod"},
+        "persistence-rbac": {"EKS ClusterRoleBinding to cluster-admin", "EKS ServiceAccount Token Requested"},
+        "privileged-pod": {"EKS Privileged Pod Created"},
+        "aws-auth-backdoor": {"EKS aws-auth ConfigMap Modified"},
+    }
