@@ -7,6 +7,7 @@ priority, with Falco's default `rule_matching: first`.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,15 @@ from eksaudit.fields import default_registry
 from eksaudit.rules import load_rules
 
 
-def _cases() -> list[dict[str, Any]]:
-    from conftest import conformance_dir
+def conformance_dir() -> Path | None:
+    """tests/conftest.py's lookup, usable at collection time (the fixture still decides skipping)."""
+    env = os.environ.get("EKSAUDIT_CONFORMANCE_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parents[2].parent / "shared" / "conformance")
+    return next((c for c in candidates if c.is_dir()), None)
 
+
+def _cases() -> list[dict[str, Any]]:
     d = conformance_dir()
     if d is None:
         return []

@@ -6,6 +6,7 @@ Each case loads one rules file into an engine that knows only a toy `syscall` so
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,15 @@ def _syscall_registry() -> FieldRegistry:
     return reg
 
 
-def _cases() -> list[dict[str, Any]]:
-    from conftest import conformance_dir
+def conformance_dir() -> Path | None:
+    """tests/conftest.py's lookup, usable at collection time (the fixture still decides skipping)."""
+    env = os.environ.get("EKSAUDIT_CONFORMANCE_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parents[2].parent / "shared" / "conformance")
+    return next((c for c in candidates if c.is_dir()), None)
 
+
+def _cases() -> list[dict[str, Any]]:
     d = conformance_dir()
     if d is None:
         return []
