@@ -38,6 +38,10 @@ from .formatting import FormatError, OutputFormatter
 from .loader import Collector
 from .model import Alert, Priority, RuleInfo, RuleSummary, Where, default_hostname
 
+# Literals found in (nearly) every audit event: useless to tell events apart.
+_UBIQUITOUS = (b'"ResponseComplete"', b'"ResponseStarted"', b'"RequestReceived"', b'"Event"', b'"allow"',
+               b'"Metadata"', b'"Request"', b'"RequestResponse"', b"audit.k8s.io")
+
 MAX_DEPTH = 1000  # Falco's loader sets the parser's depth limit to 1000 (libsinsp alone: 100)
 
 _UNKNOWN_FIELD_MARKERS = ("nonexistent field", "unknown filter", "invalid formatting token", "unknown field")
@@ -212,6 +216,25 @@ class Ruleset:
                 return False
 
             self.prefilter = CombinedPrefilter([c.required for c in self._enabled], exact)
+
+    @property
+    def required(self) -> tuple[frozenset[bytes], ...] | None:
+        """Literal groups every event that any enabled rule can match must hold (None: no such hint).
+
+        One group: for each rule, one of its literal groups, chosen statically (avoiding literals
+        that every audit event holds, such as the stage values). Sound, coarser than `prefilter`;
+        meant for block-level skipping in the input reader (`read_events(required=...)`).
+        """
+        if not self._enabled or any(not c.required for c in self._enabled):
+            return None
+        union: set[bytes] = set()
+        for c in self._enabled:
+            def score(g: frozenset[bytes]) -> tuple[int, int, int]:
+                common = any(any(u in lit for u in _UBIQUITOUS) for lit in g)
+                return (common, len(g), -min(len(lit) for lit in g))
+
+            union.update(min(c.required, key=score))
+        return (frozenset(union),)
 
     # --- introspection
     @property

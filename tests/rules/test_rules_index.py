@@ -28,6 +28,7 @@ def _events() -> list[AuditEvent]:
 
 def _check(rs, events: list[AuditEvent]) -> int:
     enabled = [c for c in rs._compiled if c.enabled]
+    required = rs.required
     fired = 0
     for ev in events:
         expected = [c.info.name for c in enabled if c.matches(ev)]
@@ -36,6 +37,7 @@ def _check(rs, events: list[AuditEvent]) -> int:
         if expected:
             fired += 1
             assert rs.prefilter is None or rs.prefilter(ev.raw), ev.raw[:300]
+            assert required is None or all(any(lit in ev.raw for lit in g) for g in required)
         if rs.prefilter is not None and not rs.prefilter(ev.raw):
             assert not expected
     return fired
