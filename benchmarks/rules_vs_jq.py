@@ -22,8 +22,12 @@ def cpu_seconds(cmd: list[str] | str, *, shell: bool = False, repeat: int = 2) -
     """Best user+system CPU time of a command: steadier than wall time on a shared machine."""
     best = float("inf")
     for _ in range(repeat):
-        proc = subprocess.Popen(cmd, shell=shell, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, _, rusage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen(cmd, shell=shell, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        _, status, rusage = os.wait4(proc.pid, 0)
+        if os.waitstatus_to_exitcode(status) not in (0, 1) or b"Traceback" in err:
+            raise SystemExit(f"command failed: {cmd}\n{err.decode(errors='replace')[-2000:]}")
         best = min(best, rusage.ru_utime + rusage.ru_stime)
     return best
 
