@@ -36,7 +36,6 @@ import binascii
 import bisect
 import gzip
 import io
-import itertools
 import re
 import sys
 import zlib
@@ -140,9 +139,11 @@ def read_events(
     """Yield every event of `inputs` in order (no inputs, or `-`, is stdin read as bytes).
 
     `required` is an optional hint from the condition's prefilter: groups of literals, every
-    matching event holding at least one literal of each group. When given, blocks of plain event
-    lines are searched for the first group at C speed and only the lines that hold one of its
-    literals become events; the others are skipped unread. Other lines are read as usual.
+    matching event holding at least one literal of each group. When given, one group (the one
+    with the fewest hits in the source's first block) is searched for at C speed, and plain event
+    lines (`{"kind":"Event",...}`, read while no multi-line document is open) that hold none of its
+    literals are skipped unread. Every other line is read as usual, so nothing that could match is
+    lost and line numbers stay exact.
 
     A file that cannot be opened raises `InputError` naming it, unless `on_missing` is given (and
     not `strict`): then it is reported there and the other files are read, like grep does.
@@ -152,11 +153,11 @@ def read_events(
     ...     print(ev.source, ev.line, ev.obj["verb"])
     """
     names = list(inputs) or ["-"]
-    anchor = _anchor_pattern(required)
+    anchors = _anchor_patterns(required)
     for name in names:
         if name == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
-            yield from _SourceReader(STDIN_NAME, strict, on_bad, max_document_bytes, anchor).read(stream)
+            yield from _SourceReader(STDIN_NAME, strict, on_bad, max_document_bytes, anchors).read(stream)
             continue
         try:
             f = open(name, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 (closed below, generator)
@@ -167,7 +168,7 @@ def read_events(
             on_missing(err)
             continue
         with f:
-            yield from _SourceReader(name, strict, on_bad, max_document_bytes, anchor).read(f)
+            yield from _SourceReader(name, strict, on_bad, max_document_bytes, anchors).read(f)
 
 
 def iter_source(
@@ -393,64 +394,25 @@ class _Accumulator:
 
 
 _BLOCK = 1 << 20
+_NL = b"\n"
+_RBRACE = 0x7D  # `}`, the last byte of a plain event line
 
 
-def _anchor_pattern(required: Sequence[Iterable[bytes]] | None) -> re.Pattern[bytes] | None:
-    """An alternation of the first group's literals (the prefilter sorts its most selective first)."""
-    if not required:
-        return None
-    first = sorted(set(next(iter(required))), key=len, reverse=True)
-    if not first or not all(first):
-        return None
-    return re.compile(b"|".join(re.escape(lit) for lit in first))
+def _anchor_patterns(required: Sequence[Iterable[bytes]] | None) -> list[re.Pattern[bytes]]:
+    """One alternation per usable group of literals (a literal spanning lines could not anchor a line)."""
+    out = []
+    for group in required or ():
+        lits = sorted(set(group), key=len, reverse=True)
+        if lits and all(lits) and not any(b"\n" in lit or b"\r" in lit for lit in lits):
+            out.append(re.compile(b"|".join(re.escape(lit) for lit in lits)))
+    return out
 
 
-def _anchored_lines(f: Any, anchor: re.Pattern[bytes]) -> Iterator[tuple[int, bytes]]:
-    """Numbered lines from line 2 on, skipping plain event lines that lack every anchor literal.
-
-    A block qualifies for skipping only when every line in it is an API server event line
-    (`{"kind":"Event",...`) and none was cut short by CloudWatch: wrappers, documents over several
-    lines and truncated events are all passed through, so nothing but certain non-matches is
-    skipped, and line numbers stay exact.
-    """
-    n = 1  # lines already numbered
-    rest = b""
-    prefix_after_nl = b"\n" + EVENT_PREFIX
-    while True:
-        chunk = f.read(_BLOCK)
-        if not chunk:
-            if rest:
-                yield n + 1, rest
-            return
-        buf = rest + chunk if rest else chunk
-        cut = buf.rfind(b"\n")
-        if cut < 0:
-            rest = buf
-            continue
-        block, rest = buf[: cut + 1], buf[cut + 1 :]
-        lines_in_block = block.count(b"\n")
-        if (
-            block.startswith(EVENT_PREFIX)
-            and block.count(prefix_after_nl) == lines_in_block - 1
-            and TRUNCATED not in block
-        ):
-            pos = 0  # start of the first line not yet passed over
-            search = anchor.search
-            while True:
-                m = search(block, pos)
-                if m is None:
-                    break
-                start = block.rfind(b"\n", 0, m.start()) + 1
-                end = block.index(b"\n", m.end()) + 1
-                n += block.count(b"\n", pos, start)
-                n += 1
-                yield n, block[start:end]
-                pos = end
-            n += block.count(b"\n", pos)
-        else:
-            for line in block.split(b"\n")[:-1]:
-                n += 1
-                yield n, line + b"\n"
+def _rarest(patterns: list[re.Pattern[bytes]], sample: bytes) -> re.Pattern[bytes]:
+    """The pattern with the fewest hits in `sample` (the first block): fewer lines to turn into events."""
+    if len(patterns) == 1:
+        return patterns[0]
+    return min(patterns, key=lambda rx: len(rx.findall(sample)))
 
 
 class _SourceReader:
@@ -462,10 +424,10 @@ class _SourceReader:
         strict: bool,
         on_bad: Callable[[BadLine], None] | None,
         max_doc: int,
-        anchor: re.Pattern[bytes] | None = None,
+        anchors: list[re.Pattern[bytes]] | None = None,
     ) -> None:
         self.source = source
-        self.anchor = anchor
+        self.anchors = anchors or []
         self.strict = strict
         self.on_bad = on_bad
         self.max_doc = max_doc
@@ -500,19 +462,111 @@ class _SourceReader:
             return
         if first.startswith(BOM):
             first = first[len(BOM) :]
-        if gz:
-            lines: Iterable[tuple[int, bytes]] = self._guarded(f, first)
-        elif self.anchor is not None:
-            lines = itertools.chain(((1, first),), _anchored_lines(f, self.anchor))
-        else:
-            lines = itertools.chain(((1, first),), enumerate(f, 2))
         try:
-            yield from self._process(lines)
+            if gz:
+                yield from self._process(self._guarded(f, first))
+            else:
+                yield from self._process(((1, first),))
+                yield from self._blocks(f)
         except OSError as e:  # a read error on a plain file (gzip errors are caught in _guarded)
             self.io_error = (None, f"read error: {e}")
         yield from self._finish()
         if self.io_error is not None:
             self.bad(*self.io_error)
+
+    def _blocks(self, f: Any) -> Iterator[AuditEvent]:
+        """Events of the lines after the first, read in blocks; the hot path of a plain JSON-lines file.
+
+        A plain event line (`{"kind":"Event",...}` ending right before its newline, no document
+        open) becomes an event at once, sliced out of the block; any other line goes through the
+        same steps as in `_process`. With anchors (the condition's required literals), a plain
+        event line without the chosen anchor is skipped unread: it could only have become an
+        event that the prefilter rejects. Lines are found with `find` (memchr), the anchor with
+        one regex pass per block, so skipped lines cost a few C calls each and line numbers stay
+        exact.
+        """
+        src = self.source
+        event = AuditEvent
+        prefix = EVENT_PREFIX
+        nl = _NL
+        rbrace = _RBRACE
+        anchors = self.anchors
+        search = None
+        n = 1  # lines already numbered
+        rest: list[bytes] = []  # the start of a line not yet ended (a line may span many blocks)
+        while True:
+            buf = f.read(_BLOCK)
+            if not buf:
+                if rest:
+                    yield from self._other(n + 1, b"".join(rest))
+                return
+            if anchors and search is None:
+                search = _rarest(anchors, buf).search
+            find = buf.find
+            p = 0
+            if rest:  # the line cut by the block edge, joined with its end
+                q = find(nl)
+                if q < 0:
+                    rest.append(buf)
+                    continue
+                rest.append(buf[: q + 1])
+                line = b"".join(rest)
+                rest = []
+                n += 1
+                p = q + 1
+                if line.startswith(prefix) and line.endswith(b"}\n") and self.acc is None:
+                    if search is None or search(line):
+                        yield event(line[:-1], source=src, line=n)
+                else:
+                    yield from self._other(n, line)
+            end = buf.rfind(nl) + 1
+            if end <= p:
+                if p < len(buf):
+                    rest.append(buf[p:])
+                continue
+            if end < len(buf):
+                rest.append(buf[end:])
+            starts = buf.startswith
+            if search is not None:
+                m = search(buf, p, end)
+                mpos = m.start() if m is not None else end
+                while p < end:
+                    q = find(nl, p)
+                    n += 1
+                    if q <= mpos and starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
+                        p = q + 1  # a plain event line without the anchor: cannot match
+                        continue
+                    if q > mpos:
+                        m = search(buf, q + 1, end)
+                        mpos = m.start() if m is not None else end
+                    if starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
+                        yield event(buf[p:q], source=src, line=n)
+                    else:
+                        yield from self._other(n, buf[p : q + 1])
+                    p = q + 1
+            else:
+                while p < end:
+                    q = find(nl, p)
+                    n += 1
+                    if starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
+                        yield event(buf[p:q], source=src, line=n)
+                    else:
+                        yield from self._other(n, buf[p : q + 1])
+                    p = q + 1
+
+    def _other(self, n: int, line: bytes) -> Iterator[AuditEvent]:
+        """One line that is not a plain event line (or comes while a document is open), as `_process` reads it."""
+        if self.acc is None:
+            if line.startswith(EVENT_PREFIX):
+                s = line.rstrip()
+                if s.endswith(b"}"):
+                    yield AuditEvent(s, source=self.source, line=n)
+                    return
+            yield from self._slow(n, line)
+        else:
+            yield from self._feed(n, line)
+        if self.pending:
+            yield from self._process(_Requeue(self.pending, iter(())))
 
     def _guarded(self, f: Any, first: bytes) -> Iterator[tuple[int, bytes]]:
         n = 1
