@@ -57,7 +57,7 @@ class Result:
 
 
 class Terminal:
-    """A bash prompt in a tmux window of `width` x `height`; use as a context manager."""
+    """A bash prompt in a tmux window of `width` x `height` (`history` lines kept); a context manager."""
 
     _counter = itertools.count()
 
@@ -66,12 +66,14 @@ class Terminal:
         *,
         width: int = 220,
         height: int = 50,
+        history: int = 10_000,
         env: Mapping[str, str | None] | None = None,
         cwd: Path | str | None = None,
     ) -> None:
         """`env` is added to this process's environment (a None value removes the variable)."""
         self.width = width
         self.height = height
+        self.history = history
         self.socket = f"eksaudit-test-{os.getpid()}-{uuid.uuid4().hex[:10]}"
         base = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
         for k, v in (env or {}).items():
@@ -93,7 +95,9 @@ class Terminal:
         )
 
     def start(self) -> Terminal:
+        # one client call: the history limit must be set before the pane exists
         self._tmux(
+            "start-server", ";", "set-option", "-g", "history-limit", str(self.history), ";",
             "new-session", "-d", "-s", "main", "-x", str(self.width), "-y", str(self.height), "-c", self.cwd,
             "bash --norc --noprofile",
         )
@@ -159,10 +163,13 @@ class Terminal:
         return self.wait_until(lambda s: needle in s, timeout=timeout, what=repr(needle))
 
     def wait_prompt(self, *, timeout: float = 20) -> str:
-        """Wait until the last non-empty screen line is a bare prompt (the foreground job ended)."""
+        """Wait until the last non-empty screen line ends with a bare prompt (the foreground job ended).
+
+        "Ends with": after Ctrl-C the prompt may follow the echoed `^C` on the same line.
+        """
         def ready(s: str) -> bool:
             lines = [ln for ln in s.splitlines() if ln.strip()]
-            return bool(lines) and lines[-1].rstrip() == PROMPT.rstrip()
+            return bool(lines) and lines[-1].rstrip().endswith(PROMPT.rstrip())
         return self.wait_until(ready, timeout=timeout, what="the prompt")
 
     # ---- commands ----------------------------------------------------------------------------
