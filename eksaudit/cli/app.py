@@ -26,5 +26,8 @@ for _name in COMMANDS:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="eksaudit")
+    """Console-script entry point (Ctrl-C before a command took over still exits 130 quietly)."""
+    try:
+        app(prog_name="eksaudit")
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

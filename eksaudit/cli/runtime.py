@@ -32,6 +32,16 @@ def warn(message: str) -> None:
     sys.stderr.flush()
 
 
+def after_interrupt() -> None:
+    """Start a fresh line after the `^C` a terminal echoes, so what follows is not glued to it."""
+    try:
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
 def _silence_stdout() -> None:
     """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
     try:
@@ -58,6 +68,7 @@ def command_runner(fn: F) -> F:
             _silence_stdout()
             raise typer.Exit(int(ExitStatus.MATCHED)) from None
         except KeyboardInterrupt:
+            after_interrupt()
             raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
         raise typer.Exit(int(status if status is not None else ExitStatus.MATCHED))
 

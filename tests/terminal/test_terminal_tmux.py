@@ -232,13 +232,6 @@ def test_fetch_stderr_to_file_gets_no_progress_line(slow_fetch: tuple[Terminal, 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with stdout and stderr on the same terminal, fetch draws the progress line (no newline) and "
-    "then writes data lines after it, so data is glued onto progress text "
-    "('eksaudit: 99 events, 3 pages, 198 ev/s{\"ka.auditid\":...}'); eksaudit/cli/commands/fetch.py starts "
-    "ProgressLine whenever stderr is a tty, and nothing erases it before Console writes to stdout",
-)
 def test_fetch_to_the_terminal_keeps_data_lines_clean_of_progress(slow_fetch: tuple[Terminal, str]) -> None:
     t, fetch = slow_fetch
     r = t.run(f"{fetch} --fields ka.auditid", timeout=60)

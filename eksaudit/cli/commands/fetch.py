@@ -13,7 +13,7 @@ from ...errors import UsageError
 from ...status import ExitStatus
 from .. import options as o
 from ..reporting import print_summary
-from ..runtime import command_runner, warn
+from ..runtime import after_interrupt, command_runner, warn
 
 app = typer.Typer()
 
@@ -222,7 +222,9 @@ def _run_events(
     scan_stats = ScanStats()
     seen = [0]
     progress = None
-    if not quiet and sys.stderr.isatty():
+    # Only when the data goes elsewhere: on a terminal the data lines themselves show progress, and
+    # a line drawn without a newline would be glued to them.
+    if not quiet and sys.stderr.isatty() and not sys.stdout.isatty():
         progress = ProgressLine(stats, lambda: seen[0], sys.stderr).start()
     interrupted = False
     try:
@@ -234,6 +236,7 @@ def _run_events(
         run.close(last_delivered=True)
     except KeyboardInterrupt:
         interrupted = True
+        after_interrupt()
         run.close(last_delivered=False)
     finally:
         if progress is not None:

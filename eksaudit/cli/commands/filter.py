@@ -11,7 +11,7 @@ from ...errors import UsageError
 from ...status import ExitStatus
 from .. import options as o
 from ..reporting import BadLineReporter, print_summary
-from ..runtime import command_runner, warn
+from ..runtime import after_interrupt, command_runner, warn
 
 app = typer.Typer()
 
@@ -95,6 +95,7 @@ def filter_command(
         )
         sink.close()
     except KeyboardInterrupt:
+        after_interrupt()
         if summary is not None and not quiet:
             print_summary(summary)
         return ExitStatus.INTERRUPTED

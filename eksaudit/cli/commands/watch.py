@@ -14,7 +14,7 @@ from ...errors import UsageError
 from ...status import ExitStatus
 from .. import options as o
 from ..reporting import print_summary
-from ..runtime import command_runner, warn
+from ..runtime import after_interrupt, command_runner, warn
 
 app = typer.Typer()
 
@@ -165,6 +165,7 @@ def watch_command(
                      on_alert=summary.add if summary is not None else None, stats=stats)
             except KeyboardInterrupt:
                 interrupted = True
+                after_interrupt()
             interrupted = interrupted or tail.stop_requested
             events.close()
             sink.close()
