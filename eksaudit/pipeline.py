@@ -117,6 +117,9 @@ def scan(
                 break
     finally:
         st.events = n
+        flush = getattr(sink, "flush", None)
+        if flush is not None:
+            flush()  # events a sink batches are written even when the scan is interrupted
     return st
 
 

@@ -28,6 +28,7 @@ from .table import TableWriter
 
 _ALERT_FORMATS = (OutputFormat.FALCO, OutputFormat.FALCO_JSON)
 _JSON_FORMATS = (OutputFormat.JSONL, OutputFormat.CW, OutputFormat.FALCO_JSON)
+_BATCH = 1 << 18  # bytes of raw events held before one write (see Sink._fast_event_writer)
 
 
 class _Writer(Protocol):
@@ -78,21 +79,58 @@ class Sink:
         self.count = 0
         self.done = False
         self.format: OutputFormat | None = None
+        self._pending: list[bytes] = []
         if not quiet and limit is None and isinstance(writer, JsonlWriter) and writer.query is None:
             self.event = self._fast_event_writer(console)  # type: ignore[method-assign]
 
     def _fast_event_writer(self, console: Console) -> Any:
-        """`-o jsonl` with nothing else: the raw bytes to the buffered stream, nothing more."""
-        write = console.stdout.write
-        flush = console.stdout.flush if console.line_buffered else None
+        """`-o jsonl` with nothing else: the raw bytes, written in batches of about `_BATCH` bytes.
 
-        def event(ev: AuditEvent) -> None:
-            self.count += 1
-            write(ev.raw + b"\n")
-            if flush is not None:
+        One write call per event costs a system call per event on a pipe (stdout's buffer is
+        small); batching makes it one per `_BATCH` bytes. `flush()` (called by `close()` and by
+        the scan loop when it stops, even on Ctrl-C) writes what is held. Line-buffered output
+        (a terminal, `watch`) is written and flushed line by line.
+        """
+        write = console.stdout.write
+        if console.line_buffered:
+            flush = console.stdout.flush
+
+            def event_now(ev: AuditEvent) -> None:
+                self.count += 1
+                write(ev.raw + b"\n")
                 flush()
 
+            return event_now
+        pending = self._pending = []
+        append = pending.append
+        limit = _BATCH
+        size = 0
+
+        def drain() -> None:
+            nonlocal size
+            if pending:
+                pending.append(b"")
+                data = b"\n".join(pending)
+                pending.clear()
+                size = 0
+                write(data)
+
+        def event(ev: AuditEvent) -> None:
+            nonlocal size
+            self.count += 1
+            raw = ev.raw
+            append(raw)
+            size += len(raw)
+            if size > limit:
+                drain()
+
+        self._drain = drain
         return event
+
+    def flush(self) -> None:
+        """Write the events held in a batch (see `_fast_event_writer`); cheap when there are none."""
+        if self._pending:
+            self._drain()
 
     def event(self, ev: AuditEvent) -> None:
         """A matching event (no rules)."""
@@ -110,6 +148,8 @@ class Sink:
         """A rule alert: printed as an alert (falco formats), else as its event (once per event)."""
         if self.done:
             return
+        if self._pending:
+            self._drain()
         self.count += 1
         if not self._quiet:
             if self._alert_writer:
@@ -123,7 +163,8 @@ class Sink:
             self.done = True
 
     def close(self) -> None:
-        """Print what was held back (tables' first batch, counts) and flush stdout."""
+        """Print what was held back (batched lines, tables' first batch, counts) and flush stdout."""
+        self.flush()
         if not self._quiet:
             self._writer.close()
         self._console.flush()

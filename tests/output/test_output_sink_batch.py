@@ -1,0 +1,74 @@
+"""The jsonl fast path batches raw lines: same bytes as line by line, nothing lost when a scan stops."""
+
+from __future__ import annotations
+
+import io
+
+import orjson
+import pytest
+
+from eksaudit.events import AuditEvent
+from eksaudit.fields import default_registry
+from eksaudit.output import Console, OutputOptions, open_sink
+from eksaudit.output import sink as sink_mod
+from eksaudit.pipeline import scan
+
+REG = default_registry()
+
+
+def _events(n: int) -> list[AuditEvent]:
+    return [
+        AuditEvent(orjson.dumps({"kind": "Event", "auditID": f"a{i}", "verb": "get", "pad": "x" * (i % 50)}), line=i)
+        for i in range(n)
+    ]
+
+
+def _sink(line_buffered: bool = False):
+    out = io.BytesIO()
+    console = Console(out, io.StringIO(), False, False, line_buffered=line_buffered)
+    return open_sink(OutputOptions(), console, REG), out
+
+
+@pytest.mark.parametrize("batch", [1, 100, 1 << 18])
+@pytest.mark.parametrize("line_buffered", [False, True])
+def test_batched_output_is_the_raw_lines(monkeypatch, batch, line_buffered):
+    monkeypatch.setattr(sink_mod, "_BATCH", batch)
+    evs = _events(300)
+    s, out = _sink(line_buffered)
+    for ev in evs:
+        s.event(ev)
+    s.close()
+    assert out.getvalue() == b"".join(ev.raw + b"\n" for ev in evs)
+    assert s.count == 300
+
+
+def test_line_buffered_output_is_written_at_once():
+    s, out = _sink(line_buffered=True)
+    ev = _events(1)[0]
+    s.event(ev)
+    assert out.getvalue() == ev.raw + b"\n"
+
+
+def test_an_interrupted_scan_still_writes_what_matched():
+    evs = _events(10)
+
+    def source():
+        yield from evs[:4]
+        raise KeyboardInterrupt
+
+    s, out = _sink()
+    with pytest.raises(KeyboardInterrupt):
+        scan(source(), s)
+    assert out.getvalue() == b"".join(ev.raw + b"\n" for ev in evs[:4])
+
+
+def test_alerts_after_batched_events_keep_their_order():
+    from eksaudit.rules.model import Alert, Priority
+
+    a, b = _events(2)
+    s, out = _sink()
+    s.event(a)
+    s.alert(Alert(rule="r", priority=Priority.NOTICE, source="k8s_audit", output="o", output_fields={}, tags=(),
+                  time_ns=0, hostname="h", event=b))
+    s.close()
+    assert out.getvalue() == a.raw + b"\n" + b.raw + b"\n"
