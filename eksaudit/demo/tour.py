@@ -28,24 +28,14 @@ from .scenario import ATTACKER_IP, SCENARIO, Scenario, build_scenario
 from .server import LocalCloudWatch
 
 REGION = "us-east-1"
-TUNING_FILE = "tuning.yaml"
-TUNING_RULES = """\
-# This cluster's add-ons watch secrets in every namespace: tell the eks rules they are expected.
-- list: eks_cluster_wide_secret_readers
-  items:
-    - system:serviceaccount:monitoring:kube-state-metrics
-    - system:serviceaccount:cert-manager:cert-manager
-  override: {items: append}
-"""
 
 
 @dataclass
 class Step:
-    """One demo step: a comment, optionally a file shown with `cat`, and a pipeline of eksaudit commands."""
+    """One demo step: a comment and a pipeline of eksaudit commands."""
 
     title: str
     pipeline: list[list[str]]  # each: arguments after `eksaudit`
-    show_file: tuple[str, str] | None = None
 
 
 @dataclass
@@ -73,10 +63,9 @@ def demo_steps(endpoint: str, cluster: str = "demo") -> list[Step]:
         Step("Whose credentials were they? Sessions of the same IAM role, by source IP.",
              [[*fetch, "--filter", f'eks.user.canonical_arn = "{role}"', "--count-by", "eks.user.session,ka.sourceips",
                "-o", "table"]]),
-        Step("The built-in EKS rules over the same window (watch, replaying it until now), tuned for this "
-             "cluster's add-ons; the Falco-style summary follows the alerts.",
-             [["watch", *aws, *window, "--until", "now", "--lag", "0", "--poll", "0.2", "-r", "eks", "-r", TUNING_FILE]],
-             show_file=(TUNING_FILE, TUNING_RULES)),
+        Step("The built-in EKS rules over the same window (watch, replaying it until now); the Falco-style "
+             "summary follows the alerts.",
+             [["watch", *aws, *window, "--until", "now", "--lag", "0", "--poll", "0.2", "-r", "eks"]]),
     ]
 
 
@@ -154,11 +143,6 @@ def run_demo(out: TextIO, *, seed: int = 0, clock: Callable[[], float] = time.mo
         env = child_env()
         for step in demo_steps(cw.endpoint, scenario.cluster):
             out.write(f"\n# {step.title}\n")
-            if step.show_file is not None:
-                name, text = step.show_file
-                with open(os.path.join(tmp, name), "w", encoding="utf-8") as fh:
-                    fh.write(text)
-                out.write(f"$ cat {name}\n{text}")
             out.write(f"$ {command_line(step.pipeline)}\n")
             out.flush()
             status = run_pipeline(step.pipeline, out, cwd=tmp, env=env)

@@ -24,7 +24,7 @@ def test_demo_end_to_end(tmp_path):
     out = proc.stdout
     assert proc.returncode == 0, proc.stderr + out
     commands = [line for line in out.splitlines() if line.startswith("$ ")]
-    assert len(commands) == 6  # five steps, one shows the tuning file
+    assert len(commands) == 5
     assert commands[0].startswith("$ eksaudit fetch --cluster demo --endpoint-url http://127.0.0.1:")
     assert "--since 2h" in commands[0] and "--count-by ka.verb --top 5" in commands[0]
     assert any(" | eksaudit filter " in c for c in commands)
