@@ -81,6 +81,8 @@ def scan(
     lines, so this is where a broken line is found).
     """
     st = stats if stats is not None else ScanStats()
+    if rules is None and window is None and condition is not None:
+        return _scan_condition(events, sink, condition, on_unparsable, st)
     prefilters = [p for p in (getattr(condition, "prefilter", None), getattr(rules, "prefilter", None)) if p]
     cond_match = condition.matches if condition is not None else None
     rules_match = rules.match if rules is not None else None
@@ -120,6 +122,53 @@ def scan(
         flush = getattr(sink, "flush", None)
         if flush is not None:
             flush()  # events a sink batches are written even when the scan is interrupted
+    return st
+
+
+def _scan_condition(
+    events: Iterable[AuditEvent],
+    sink: Sink,
+    condition: Condition,
+    on_unparsable: Callable[[AuditEvent], None] | None,
+    st: ScanStats,
+) -> ScanStats:
+    """`scan` for the common case, a condition alone (no rules, no window): one test per event.
+
+    Same results as the general loop; the prefilter (if any) is applied to the raw bytes first.
+    """
+    match = condition.matches
+    pre = getattr(condition, "prefilter", None)
+    emit = sink.event
+    first = st.events + 1
+    n = first - 1  # events seen so far (the loop variable, read in finally)
+    matched = 0
+    try:
+        if pre is None:
+            for n, ev in enumerate(events, first):  # noqa: B007 (n is read in finally)
+                if match(ev):
+                    matched += 1
+                    emit(ev)
+                    if sink.done:
+                        break
+                elif on_unparsable is not None and ev.failed_to_parse:
+                    on_unparsable(ev)
+        else:
+            for n, ev in enumerate(events, first):  # noqa: B007 (n is read in finally)
+                if not pre(ev.raw):
+                    continue
+                if match(ev):
+                    matched += 1
+                    emit(ev)
+                    if sink.done:
+                        break
+                elif on_unparsable is not None and ev.failed_to_parse:
+                    on_unparsable(ev)
+    finally:
+        st.events = n
+        st.matched += matched
+        flush = getattr(sink, "flush", None)
+        if flush is not None:
+            flush()
     return st
 
 

@@ -154,7 +154,9 @@ class FieldRegistry:
         if defn.arg is ArgKind.NONE:
             if arg is not None:
                 raise FieldError(f"field {name} does not take an argument (got [{arg}])")
-            return BoundField(defn, None, lambda ev, _fn=fn: _fn(ev, None))
+            # a plain-path extractor comes with its one-argument form: no wrapper call per event
+            getter = getattr(fn, "getter", None)
+            return BoundField(defn, None, getter if getter is not None else lambda ev, _fn=fn: _fn(ev, None))
         if defn.arg is ArgKind.KEY:
             if arg is None:
                 raise FieldError(f"field {name} requires an argument: {name}[KEY]")

@@ -80,8 +80,20 @@ class Sink:
         self.done = False
         self.format: OutputFormat | None = None
         self._pending: list[bytes] = []
-        if not quiet and limit is None and isinstance(writer, JsonlWriter) and writer.query is None:
-            self.event = self._fast_event_writer(console)  # type: ignore[method-assign]
+        if not quiet and limit is None and not alerts:
+            if isinstance(writer, JsonlWriter) and writer.query is None:
+                self.event = self._fast_event_writer(console)  # type: ignore[method-assign]
+            else:
+                self.event = self._direct_event(writer.event)  # type: ignore[method-assign]
+
+    def _direct_event(self, write_event: Any) -> Any:
+        """Nothing to check per event (no limit, not quiet, an event writer): count and hand on."""
+
+        def event(ev: AuditEvent) -> None:
+            self.count += 1
+            write_event(ev)
+
+        return event
 
     def _fast_event_writer(self, console: Console) -> Any:
         """`-o jsonl` with nothing else: the raw bytes, written in batches of about `_BATCH` bytes.
