@@ -23,3 +23,11 @@ def test_library_does_not_load_typer_or_boto3():
     mods = _loaded_after("import eksaudit.fields, eksaudit.events, eksaudit.rules, eksaudit.pipeline")
     assert "typer" not in mods
     assert "boto3" not in mods
+
+
+def test_public_api_is_lazy_and_complete():
+    mods = _loaded_after("import eksaudit")
+    assert not {"typer", "boto3", "orjson", "eksaudit.fields"} & mods
+    code = "import eksaudit; print(all(callable(getattr(eksaudit, n)) for n in eksaudit.__all__))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
