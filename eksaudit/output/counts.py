@@ -17,10 +17,8 @@ import orjson
 from ..events.event import AuditEvent
 from .columns import Column, json_value
 from .console import BOLD, Console
-from .csv import csv_rows
 from .options import OutputFormat
 from .query import Query
-from .table import render_table
 
 
 def _hashable(v: Any) -> Any:
@@ -95,6 +93,8 @@ class CountsWriter:
     def close(self) -> None:
         ranked = self.counter.ranked(self.top)
         if self.fmt is OutputFormat.TABLE:
+            from .table import render_table  # tabulate: only when a table is printed
+
             if not ranked:
                 return
             lines = render_table([*self.names, "count"], [[*key, n] for key, n in ranked], numalign=True)
@@ -102,6 +102,8 @@ class CountsWriter:
                 lines[0] = self.console.paint(lines[0], BOLD)
             self.console.write_lines([ln.encode() for ln in lines])
         elif self.fmt is OutputFormat.CSV:
+            from .csv import csv_rows
+
             self.console.write_lines(csv_rows([*self.names, "count"], [[*key, n] for key, n in ranked]))
         else:
             q = self.query
