@@ -2,6 +2,8 @@
 
 People watching a long fetch want to know it is alive and whether throttling is the bottleneck;
 pipelines and log files must not receive carriage-return noise, so the caller enables it only on a TTY.
+When stdout is the same terminal, `guard()` wraps it so that each data write first erases the line
+(the next tick draws it again below the data): data lines are never glued to progress text.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, BinaryIO, TextIO
 
 from .paging import PageStats
 
@@ -48,15 +50,32 @@ class ProgressLine:
         self._thread: threading.Thread | None = None
         self._started = clock()
         self._drawn = False
+        self._lock = threading.Lock()
 
     def draw(self) -> None:
         text = format_progress(self.stats, self.delivered(), self.clock() - self._started)
-        try:
-            self.stream.write("\r\x1b[K" + text)
-            self.stream.flush()
-            self._drawn = True
-        except (OSError, ValueError):
-            self._stop.set()
+        with self._lock:
+            if self._stop.is_set():
+                return
+            try:
+                self.stream.write("\r\x1b[K" + text)
+                self.stream.flush()
+                self._drawn = True
+            except (OSError, ValueError):
+                self._stop.set()
+
+    def _erase_locked(self) -> None:
+        if self._drawn:
+            try:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass
+            self._drawn = False
+
+    def guard(self, data: BinaryIO) -> BinaryIO:
+        """`data` (stdout on the same terminal) wrapped to erase the progress line before each write."""
+        return _ClearingStream(data, self)  # type: ignore[return-value]
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -72,9 +91,23 @@ class ProgressLine:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=1)
-        if self._drawn:
-            try:
-                self.stream.write("\r\x1b[K")
-                self.stream.flush()
-            except (OSError, ValueError):
-                pass
+        with self._lock:
+            self._erase_locked()
+
+
+class _ClearingStream:
+    """A binary stream whose writes erase the progress line first and reach the terminal at once."""
+
+    def __init__(self, raw: BinaryIO, progress: ProgressLine) -> None:
+        self._raw = raw
+        self._progress = progress
+
+    def write(self, data: bytes) -> int:
+        with self._progress._lock:
+            self._progress._erase_locked()
+            n = self._raw.write(data)
+            self._raw.flush()  # before the next tick draws the line again
+        return n
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno...
+        return getattr(self._raw, name)

@@ -144,12 +144,12 @@ def _pushdown(condition: Any, registry: Any, engine: Engine, no_pushdown: bool) 
     return pd.pattern, pd.reason
 
 
-def _open_output(opts: Any, registry: Any, has_rules: bool) -> tuple[Any, Any]:
+def _open_output(opts: Any, registry: Any, has_rules: bool, stdout: Any = None) -> tuple[Any, Any]:
     from ...output.console import Console
     from ...output.options import OutputFormat
     from ...output.sink import open_sink
 
-    console = Console.from_env(opts.color)
+    console = Console.from_env(opts.color, stdout=stdout)
     default_format = OutputFormat.FALCO if has_rules else OutputFormat.JSONL
     sink = open_sink(opts, console, registry, default_format=default_format, has_rules=has_rules)
     return console, sink
@@ -212,7 +212,12 @@ def _run_events(
         from ...rules.summary import Summary
 
         summary = Summary()
-    console, sink = _open_output(opts, registry, ruleset is not None)
+    seen = [0]
+    progress = None
+    if not quiet and sys.stderr.isatty():
+        progress = ProgressLine(stats, lambda: seen[0], sys.stderr)
+    guarded = progress.guard(sys.stdout.buffer) if progress is not None and sys.stdout.isatty() else None
+    console, sink = _open_output(opts, registry, ruleset is not None, stdout=guarded)
     if checkpoint is not None:
         checkpoint.before_save = lambda: _flush_output(console, sink)
     run = fetch_window(
@@ -220,12 +225,8 @@ def _run_events(
         checkpoint=checkpoint, on_warning=None if quiet else warn,
     )
     scan_stats = ScanStats()
-    seen = [0]
-    progress = None
-    # Only when the data goes elsewhere: on a terminal the data lines themselves show progress, and
-    # a line drawn without a newline would be glued to them.
-    if not quiet and sys.stderr.isatty() and not sys.stdout.isatty():
-        progress = ProgressLine(stats, lambda: seen[0], sys.stderr).start()
+    if progress is not None:
+        progress.start()
     interrupted = False
     try:
         scan(
