@@ -479,19 +479,17 @@ class _SourceReader:
 
         A plain event line (`{"kind":"Event",...}` ending right before its newline, no document
         open) becomes an event at once, sliced out of the block; any other line goes through the
-        same steps as in `_process`. With anchors (the condition's required literals), a plain
-        event line without the chosen anchor is skipped unread: it could only have become an
-        event that the prefilter rejects. Lines are found with `find` (memchr), the anchor with
-        one regex pass per block, so skipped lines cost a few C calls each and line numbers stay
-        exact.
+        same steps as in `_process`. Lines are found with `find` (memchr), so line numbers stay
+        exact at little cost. With anchors, see `_anchored_blocks`.
         """
+        if self.anchors:
+            yield from self._anchored_blocks(f)
+            return
         src = self.source
         event = AuditEvent
         prefix = EVENT_PREFIX
         nl = _NL
         rbrace = _RBRACE
-        anchors = self.anchors
-        search = None
         n = 1  # lines already numbered
         rest: list[bytes] = []  # the start of a line not yet ended (a line may span many blocks)
         while True:
@@ -500,8 +498,6 @@ class _SourceReader:
                 if rest:
                     yield from self._other(n + 1, b"".join(rest))
                 return
-            if anchors and search is None:
-                search = _rarest(anchors, buf).search
             find = buf.find
             p = 0
             if rest:  # the line cut by the block edge, joined with its end
@@ -515,8 +511,7 @@ class _SourceReader:
                 n += 1
                 p = q + 1
                 if line.startswith(prefix) and line.endswith(b"}\n") and self.acc is None:
-                    if search is None or search(line):
-                        yield event(line[:-1], source=src, line=n)
+                    yield event(line[:-1], source=src, line=n)
                 else:
                     yield from self._other(n, line)
             end = buf.rfind(nl) + 1
@@ -527,32 +522,73 @@ class _SourceReader:
             if end < len(buf):
                 rest.append(buf[end:])
             starts = buf.startswith
-            if search is not None:
-                m = search(buf, p, end)
-                mpos = m.start() if m is not None else end
-                while p < end:
-                    q = find(nl, p)
-                    n += 1
-                    if q <= mpos and starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
-                        p = q + 1  # a plain event line without the anchor: cannot match
-                        continue
-                    if q > mpos:
-                        m = search(buf, q + 1, end)
-                        mpos = m.start() if m is not None else end
-                    if starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
-                        yield event(buf[p:q], source=src, line=n)
-                    else:
-                        yield from self._other(n, buf[p : q + 1])
-                    p = q + 1
-            else:
-                while p < end:
-                    q = find(nl, p)
-                    n += 1
-                    if starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
-                        yield event(buf[p:q], source=src, line=n)
-                    else:
-                        yield from self._other(n, buf[p : q + 1])
-                    p = q + 1
+            while p < end:
+                q = find(nl, p)
+                n += 1
+                if starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
+                    yield event(buf[p:q], source=src, line=n)
+                else:
+                    yield from self._other(n, buf[p : q + 1])
+                p = q + 1
+
+    def _anchored_blocks(self, f: Any) -> Iterator[AuditEvent]:
+        """`_blocks` with anchors: plain event lines without the anchor are skipped unread.
+
+        Such a line could only have become an event that the prefilter rejects. The anchor (the
+        group of required literals with the fewest hits in the first block) is found with one
+        regex pass per block, and skipped lines cost a few C calls each. Blocks are read into
+        one reused buffer (most lines are never copied out, and a fresh megabyte per block
+        makes the allocator hand memory back and fault it in again, block after block).
+        """
+        src = self.source
+        event = AuditEvent
+        prefix = EVENT_PREFIX
+        nl = _NL
+        rbrace = _RBRACE
+        search = None
+        n = 1  # lines already numbered
+        buf = bytearray(_BLOCK)
+        view = memoryview(buf)
+        keep = 0  # bytes at the start of buf that belong to a line not yet ended
+        while True:
+            got = f.readinto(view[keep:])
+            if not got:
+                if keep:
+                    yield from self._other(n + 1, bytes(buf[:keep]))
+                return
+            filled = keep + got
+            if search is None:
+                search = _rarest(self.anchors, view[:filled]).search
+            end = buf.rfind(nl, 0, filled) + 1
+            if end == 0:  # no line ends yet: read on, into a larger buffer if this one is full
+                keep = filled
+                if filled == len(buf):
+                    view.release()
+                    buf.extend(bytes(len(buf)))
+                    view = memoryview(buf)
+                continue
+            find = buf.find
+            starts = buf.startswith
+            p = 0
+            m = search(buf, 0, end)
+            mpos = m.start() if m is not None else end
+            while p < end:
+                q = find(nl, p)
+                n += 1
+                if q <= mpos and starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
+                    p = q + 1  # a plain event line without the anchor: cannot match
+                    continue
+                if q > mpos:
+                    m = search(buf, q + 1, end)
+                    mpos = m.start() if m is not None else end
+                if starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
+                    yield event(view[p:q].tobytes(), source=src, line=n)
+                else:
+                    yield from self._other(n, view[p : q + 1].tobytes())
+                p = q + 1
+            keep = filled - end
+            if keep:
+                buf[:keep] = bytes(view[end:filled])  # a copy: the two ranges may overlap
 
     def _other(self, n: int, line: bytes) -> Iterator[AuditEvent]:
         """One line that is not a plain event line (or comes while a document is open), as `_process` reads it."""
