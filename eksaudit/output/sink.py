@@ -137,9 +137,14 @@ class Sink:
         return event
 
     def flush(self) -> None:
-        """Write the events held in a batch (see `_fast_event_writer`); cheap when there are none."""
+        """Write out everything printed so far: the batch of held events, then the console's stream.
+
+        Checkpointing commands call it before recording progress (nothing recorded as delivered
+        may still sit in a buffer); the scan loop calls it when it stops.
+        """
         if self._pending:
             self._drain()
+        self._console.flush()
 
     def event(self, ev: AuditEvent) -> None:
         """A matching event (no rules)."""

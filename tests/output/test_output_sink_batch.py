@@ -72,3 +72,25 @@ def test_alerts_after_batched_events_keep_their_order():
                   time_ns=0, hostname="h", event=b))
     s.close()
     assert out.getvalue() == a.raw + b"\n" + b.raw + b"\n"
+
+
+class _CountingStream(io.BytesIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        super().flush()
+
+
+def test_flush_writes_the_batch_and_flushes_the_stream():
+    # commands that checkpoint call sink.flush() before recording what was delivered
+    out = _CountingStream()
+    s = open_sink(OutputOptions(), Console(out, io.StringIO(), False, False), REG)
+    ev = _events(1)[0]
+    s.event(ev)
+    assert out.getvalue() == b""  # held in the batch
+    s.flush()
+    assert out.getvalue() == ev.raw + b"\n"
+    assert out.flushes == 1
