@@ -58,7 +58,8 @@ _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
 class TransientAwsError(AwsError):
-    """A failure worth retrying with the same request: `kind` is throttle, server or connection."""
+    """A failure worth retrying with the same request: `kind` is throttle, server, connection, or
+    unreachable (no connection could be made at all)."""
 
     def __init__(self, kind: str, message: str) -> None:
         self.kind = kind
@@ -340,6 +341,9 @@ def translate_error(
         return AwsError(f"AWS credentials could not be loaded ({exc}): run aws sso login or check your profile")
     if isinstance(exc, bex.ParamValidationError):
         return AwsError(f"invalid {operation} request: {exc}")
+    if isinstance(exc, (bex.EndpointConnectionError, bex.ConnectTimeoutError)):
+        # nothing answered at all: a wrong region or endpoint, or no network, unless it passes
+        return TransientAwsError("unreachable", f"{operation}: cannot connect: {exc}")
     connection_errors: tuple[type[BaseException], ...] = (
         bex.EndpointConnectionError,
         bex.ConnectionClosedError,

@@ -19,6 +19,9 @@ from .client import TransientAwsError
 T = TypeVar("T")
 
 DEFAULT_GIVE_UP_AFTER = 600.0  # seconds of consecutive failures on one request
+# An endpoint that never answered is a configuration problem (region, endpoint URL, network) far
+# more often than an outage: say so after a few attempts instead of retrying for ten minutes.
+UNREACHABLE_ATTEMPTS = 4
 
 
 class RetryPolicy:
@@ -34,6 +37,7 @@ class RetryPolicy:
         sleep: Callable[[float], object] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        unreachable_attempts: int | None = UNREACHABLE_ATTEMPTS,
     ) -> None:
         self.base = base
         self.cap = cap
@@ -43,6 +47,8 @@ class RetryPolicy:
         self.clock = clock
         self.rng = rng or random.Random()
         self.retries = 0
+        self.ever_succeeded = False
+        self.unreachable_attempts = unreachable_attempts
 
     def delay(self, attempt: int) -> float:
         """Full jitter: uniform(0, min(cap, base * 2**attempt)), attempt counted from 0."""
@@ -60,10 +66,22 @@ class RetryPolicy:
         attempt = 0
         while True:
             try:
-                return fn()
+                result = fn()
+                self.ever_succeeded = True
+                return result
             except TransientAwsError as e:
                 elapsed = self.clock() - started
                 attempt += 1
+                if (
+                    e.kind == "unreachable"
+                    and not self.ever_succeeded
+                    and self.unreachable_attempts is not None
+                    and attempt >= self.unreachable_attempts
+                ):
+                    raise AwsError(
+                        f"cannot reach CloudWatch Logs ({e}): check --region, --endpoint-url "
+                        "(or AWS_ENDPOINT_URL) and the network"
+                    ) from e
                 if self.max_attempts is not None and attempt >= self.max_attempts:
                     raise self._give_up(e, attempt, elapsed) from e
                 d = self.delay(attempt - 1)

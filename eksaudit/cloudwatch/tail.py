@@ -624,11 +624,17 @@ def watch_retry(on_failure: Callable[[str], None] | None = None, **kwargs: Any) 
             return super().call(fn, on_retry=report, cancelled=cancelled)
 
     kwargs.setdefault("give_up_after", float("inf"))
+    kwargs.setdefault("unreachable_attempts", None)  # watch never gives up (issue: reports and backs off)
     kwargs.setdefault("cap", 30.0)
     return _WatchRetry(**kwargs)
 
 
-_KIND_TEXT = {"throttle": "throttled (Rate exceeded)", "server": "server error", "connection": "connection problem"}
+_KIND_TEXT = {
+    "throttle": "throttled (Rate exceeded)",
+    "server": "server error",
+    "connection": "connection problem",
+    "unreachable": "cannot connect to the endpoint",
+}
 
 
 def cloudwatch_fetcher(

@@ -163,3 +163,20 @@ def test_real_subprocess(moto_endpoint: str) -> None:
         "delete" if '"verb":"delete"' in m else "get" for m in ordered
     ]
     assert p.stderr.startswith("eksaudit: window [")
+
+
+def test_an_endpoint_that_never_answers_ends_with_exit_3_and_what_to_check():
+    import socket
+
+    with socket.socket() as s:  # a free port with nothing listening on it
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = subprocess.run(
+        [sys.executable, "-m", "eksaudit", "fetch", "--cluster", "x", "--since", "5m",
+         "--endpoint-url", f"http://127.0.0.1:{port}", "--region", "us-east-1"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
+    )
+    assert r.returncode == 3
+    assert "cannot reach CloudWatch Logs" in r.stderr and "--endpoint-url" in r.stderr
+    assert "Traceback" not in r.stderr

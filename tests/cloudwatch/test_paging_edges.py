@@ -195,3 +195,36 @@ def test_token_bucket_is_shared_fairly_between_threads() -> None:
         t.join()
     # with a frozen clock, the 20 reservations queue up 1/4 s apart: 0.25, 0.5, ... 4.75
     assert sorted(waits) == pytest.approx([0.25 * k for k in range(1, 20)])
+
+
+def test_unreachable_endpoint_gives_up_early_only_if_nothing_ever_answered():
+    from eksaudit.cloudwatch.client import TransientAwsError
+    from eksaudit.cloudwatch.retry import UNREACHABLE_ATTEMPTS, RetryPolicy
+    from eksaudit.errors import AwsError
+
+    calls = []
+
+    def down():
+        calls.append(1)
+        raise TransientAwsError("unreachable", "FilterLogEvents: cannot connect")
+
+    policy = RetryPolicy(sleep=lambda s: None, clock=lambda: 0.0)
+    with pytest.raises(AwsError, match="cannot reach CloudWatch Logs"):
+        policy.call(down)
+    assert len(calls) == UNREACHABLE_ATTEMPTS
+
+    # once the endpoint has answered, an outage is retried like any other connection problem
+    policy = RetryPolicy(sleep=lambda s: None, clock=lambda: 0.0)
+    policy.call(lambda: "ok")
+    outcomes = iter([True] * 10 + [False])
+
+    def flaky():
+        if next(outcomes):
+            raise TransientAwsError("unreachable", "FilterLogEvents: cannot connect")
+        return "back"
+
+    assert policy.call(flaky) == "back"
+    # and watch never gives up on it
+    never = RetryPolicy(sleep=lambda s: None, clock=lambda: 0.0, unreachable_attempts=None)
+    outcomes = iter([True] * 10 + [False])
+    assert never.call(flaky) == "back"
