@@ -47,6 +47,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from ..errors import InputError
+from . import event as _event_module
 from .event import AuditEvent, CwMeta
 from .sniff import (
     BOM,
@@ -394,6 +395,33 @@ class _Accumulator:
 
 
 _BLOCK = 1 << 20
+
+
+def _plain_event_factory() -> Callable[[bytes, str, int], AuditEvent]:
+    """`AuditEvent(raw, source=..., line=...)` for the hot path, built without the keyword call.
+
+    Filling the slots directly takes less than half the time of the keyword-only constructor
+    (~80 ns instead of ~200 ns, per event line of a large file). Used only while AuditEvent's
+    slots are the ones known here; otherwise it is the constructor itself.
+    """
+    unparsed = getattr(_event_module, "_UNPARSED", None)
+    if AuditEvent.__slots__ != ("raw", "_obj", "cw", "source", "line") or unparsed is None:
+        return lambda raw, source, line: AuditEvent(raw, source=source, line=line)
+    new = object.__new__
+
+    def plain_event(raw: bytes, source: str, line: int, cls: type = AuditEvent) -> AuditEvent:
+        ev = new(cls)
+        ev.raw = raw
+        ev._obj = unparsed
+        ev.cw = None
+        ev.source = source
+        ev.line = line
+        return ev
+
+    return plain_event
+
+
+_plain_event = _plain_event_factory()
 _NL = b"\n"
 _RBRACE = 0x7D  # `}`, the last byte of a plain event line
 
@@ -486,7 +514,7 @@ class _SourceReader:
             yield from self._anchored_blocks(f)
             return
         src = self.source
-        event = AuditEvent
+        event = _plain_event
         prefix = EVENT_PREFIX
         nl = _NL
         rbrace = _RBRACE
@@ -511,7 +539,7 @@ class _SourceReader:
                 n += 1
                 p = q + 1
                 if line.startswith(prefix) and line.endswith(b"}\n") and self.acc is None:
-                    yield event(line[:-1], source=src, line=n)
+                    yield event(line[:-1], src, n)
                 else:
                     yield from self._other(n, line)
             end = buf.rfind(nl) + 1
@@ -526,7 +554,7 @@ class _SourceReader:
                 q = find(nl, p)
                 n += 1
                 if starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
-                    yield event(buf[p:q], source=src, line=n)
+                    yield event(buf[p:q], src, n)
                 else:
                     yield from self._other(n, buf[p : q + 1])
                 p = q + 1
@@ -541,7 +569,7 @@ class _SourceReader:
         makes the allocator hand memory back and fault it in again, block after block).
         """
         src = self.source
-        event = AuditEvent
+        event = _plain_event
         prefix = EVENT_PREFIX
         nl = _NL
         rbrace = _RBRACE
@@ -582,7 +610,7 @@ class _SourceReader:
                     m = search(buf, q + 1, end)
                     mpos = m.start() if m is not None else end
                 if starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
-                    yield event(view[p:q].tobytes(), source=src, line=n)
+                    yield event(view[p:q].tobytes(), src, n)
                 else:
                     yield from self._other(n, view[p : q + 1].tobytes())
                 p = q + 1

@@ -128,3 +128,15 @@ def test_a_line_longer_than_many_blocks(monkeypatch):
     assert [(n, raw) for n, raw, _ in evs] == [(1, _ev(1, "get")), (3, long_del), (4, _ev(4, "delete"))]
     evs, _ = _read(body)
     assert [raw for _, raw, _ in evs] == [_ev(1, "get"), long_get, long_del, _ev(4, "delete")]
+
+
+def test_plain_event_equals_the_constructor():
+    from eksaudit.events.event import AuditEvent
+
+    raw = _ev(1, "get")
+    fast = readers._plain_event(raw, "f.jsonl", 7)
+    ref = AuditEvent(raw, source="f.jsonl", line=7)
+    assert type(fast) is AuditEvent
+    for slot in AuditEvent.__slots__:  # every slot set, to the same value (unparsed: the same sentinel)
+        assert getattr(fast, slot) is getattr(ref, slot), slot
+    assert (fast.obj, fast.failed_to_parse) == (ref.obj, ref.failed_to_parse)
