@@ -23,10 +23,20 @@ class Timing:
 
 
 def events_file(n: int, seed: int = 1) -> Path:
-    """A JSON-lines file of `n` generated EKS audit events, made once and cached in bench-data/."""
+    """A JSON-lines file of `n` generated EKS audit events, made once and cached in bench-data/.
+
+    The cache key includes a hash of the generator's source, so a changed generator makes new data.
+    """
+    import hashlib
+
+    import eksaudit.demo.generator as gen
+
     DATA.mkdir(exist_ok=True)
-    path = DATA / f"events-{n}-{seed}.jsonl"
+    version = hashlib.sha1(Path(gen.__file__).read_bytes()).hexdigest()[:8]
+    path = DATA / f"events-{n}-{seed}-{version}.jsonl"
     if not path.exists():
+        for old in DATA.glob(f"events-{n}-{seed}*.jsonl"):
+            old.unlink()
         from eksaudit.demo.generator import write_jsonl
 
         tmp = path.with_suffix(".tmp")

@@ -521,6 +521,7 @@ class EventFactory:
             (19, self._k_pod_create),
             (19, self._k_pod_binding),
             (6, self._k_pod_delete),
+            (1, self._k_secret_delete),
             (14, self._k_not_found),
             (8, self._k_conflict),
             (6, self._k_forbidden),
@@ -920,6 +921,13 @@ class EventFactory:
         return self.event(t_us=t, latency_us=5000 + self.rng.getrandbits(13), actor=self.cat.controllers["replicaset-controller"],
                           verb="delete", uri=self.path("pods", p.ns, p.name), objref=self.objref("pods", p.ns, p.name),
                           level="RequestResponse", request=req, response=resp)
+
+    def _k_secret_delete(self, t: int) -> dict[str, Any]:
+        """cert-manager removing a temporary private key secret after issuing a certificate (rare)."""
+        p = self.rng.choice(self._app_pods)
+        name = f"{p.deploy}-tls-{self.rng.getrandbits(20):05x}"
+        return self.event(t_us=t, latency_us=3000 + self.rng.getrandbits(12), actor=self._pa("cert-manager"), verb="delete",
+                          uri=self.path("secrets", p.ns, name), objref=self.objref("secrets", p.ns, name), level="Metadata")
 
     def _k_not_found(self, t: int) -> dict[str, Any]:
         rng = self.rng
