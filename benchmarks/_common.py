@@ -47,22 +47,56 @@ def events_file(n: int, seed: int = 1) -> Path:
     return path
 
 
+# A small process that starts the measured command and reports its peak memory. Without it the
+# command would be forked from this (large) benchmark process, and the memory it had before exec
+# would count as the command's own peak.
+_LAUNCHER = (
+    "import os, sys\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "_, status, ru = os.wait4(pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(ru.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
+def launch(cmd: list[str] | str, *, shell: bool = False, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Path]:
+    """Start `cmd` (stdout piped) through the launcher; after `wait`, `peak_mb(path)` is its peak RSS."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix="eksaudit-bench-rss-")
+    os.close(fd)
+    argv = ["/bin/sh", "-c", cmd] if shell else list(cmd)  # type: ignore[arg-type]
+    proc = subprocess.Popen(
+        [sys.executable, "-S", "-c", _LAUNCHER, name, *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+    )
+    return proc, Path(name)
+
+
+def peak_mb(path: Path) -> float:
+    try:
+        return int(path.read_text() or 0) / 1024
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def run(cmd: list[str] | str, *, shell: bool = False, repeat: int = 1) -> Timing:
     """Run a command `repeat` times with stdout counted, return the best wall time and its peak RSS."""
     best: Timing | None = None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        proc, rss = launch(cmd, shell=shell)
         lines = 0
         out = proc.stdout
         assert out is not None
         while chunk := out.read(1 << 20):
             lines += chunk.count(b"\n")
-        _, status, rusage = os.wait4(proc.pid, 0)
+        status = proc.wait()
         elapsed = time.perf_counter() - t0
-        if os.waitstatus_to_exitcode(status) not in (0, 1):
+        if status not in (0, 1):
             raise SystemExit(f"command failed: {cmd}")
-        t = Timing(elapsed, rusage.ru_maxrss / 1024, lines)
+        t = Timing(elapsed, peak_mb(rss), lines)
         if best is None or t.seconds < best.seconds:
             best = t
     assert best is not None
