@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .events.event import AuditEvent
-from .timewindow import Window, parse_iso_ms
+from .timestamps import ts_ms
+from .timewindow import Window
 
 
 class Sink(Protocol):
@@ -47,11 +48,9 @@ def event_time_ms(ev: AuditEvent) -> int | None:
     """The event's time for local windows: `stageTimestamp`, else the CloudWatch timestamp."""
     obj = ev.obj
     if isinstance(obj, dict):
-        ts = obj.get("stageTimestamp") or obj.get("requestReceivedTimestamp")
-        if isinstance(ts, str):
-            ms = parse_iso_ms(ts)
-            if ms is not None:
-                return ms
+        ms = ts_ms(obj.get("stageTimestamp") or obj.get("requestReceivedTimestamp"))
+        if ms is not None:
+            return ms
     if ev.cw is not None and ev.cw.timestamp is not None:
         return ev.cw.timestamp
     return None
@@ -84,6 +83,11 @@ def scan(
     if rules is None and window is None and condition is not None:
         return _scan_condition(events, sink, condition, on_unparsable, st)
     prefilters = [p for p in (getattr(condition, "prefilter", None), getattr(rules, "prefilter", None)) if p]
+    if len(prefilters) == 2:
+        pf_cond, pf_rules = prefilters
+        prefilter: Callable[[bytes], bool] | None = lambda raw: pf_cond(raw) and pf_rules(raw)  # noqa: E731
+    else:
+        prefilter = prefilters[0] if prefilters else None
     cond_match = condition.matches if condition is not None else None
     rules_match = rules.match if rules is not None else None
     emit_event = sink.event
@@ -92,7 +96,7 @@ def scan(
     try:
         for ev in events:
             n += 1
-            if prefilters and not all(p(ev.raw) for p in prefilters):
+            if prefilter is not None and not prefilter(ev.raw):
                 continue
             if window is not None and not in_window(ev, window):
                 continue

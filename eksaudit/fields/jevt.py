@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
+from ..timestamps import ts_ns
 from .jsonwalk import MISSING, as_string, compact_json
 from .registry import ArgKind, FieldDef, FieldType
-from .stamps import ts_ns
 
 _INDEX_RE = re.compile(r"[0-9]+\Z")
 

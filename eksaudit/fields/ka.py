@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from ..timestamps import ts_ns
 from .images import image_repository
 from .jsonwalk import (
     MISSING,
@@ -30,7 +31,6 @@ from .jsonwalk import (
     strings_skip_missing,
 )
 from .registry import ArgKind, FieldDef, FieldType
-from .stamps import ts_ns
 
 S = FieldType.STRING
 U = FieldType.UINT64

@@ -339,7 +339,7 @@ class Ruleset:
 
     def _alert(self, c: _CompiledRule, event: Any) -> Alert:
         return Alert(c.info.name, c.info.priority, c.info.source, tags=c.tags, hostname=self.hostname, event=event,
-                     renderer=c.formatter.render)
+                     renderer=c.formatter.render, text_renderer=c.formatter.render_text)
 
 
 def _never(raw: bytes) -> bool:

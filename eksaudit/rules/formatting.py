@@ -193,4 +193,14 @@ class OutputFormatter:
         return "".join(out), fields
 
     def render_text(self, event: Any) -> str:
-        return self.render(event)[0]
+        """The output text alone (what `-o falco` prints): no output_fields dict is built."""
+        out: list[str] = []
+        for p in self.parts:
+            if isinstance(p, str):
+                out.append(p)
+                continue
+            s = render_value(p.get(event))
+            if p.width is not None:
+                s = s[: p.width].ljust(p.width)
+            out.append(s)
+        return "".join(out)

@@ -7,9 +7,7 @@ JSON object with sorted keys, so tools written for Falco's output read eksaudit'
 
 from __future__ import annotations
 
-import calendar
 import os
-import re
 import socket
 import time
 from collections.abc import Callable
@@ -18,6 +16,8 @@ from enum import IntEnum
 from typing import Any
 
 import orjson
+
+from ..timestamps import ts_ns
 
 
 class Priority(IntEnum):
@@ -159,28 +159,9 @@ class RuleSummary:
 
 # ---------------------------------------------------------------------------------------- alerts
 
-_TS_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))\Z"
-)
-
-
 def parse_rfc3339_ns(text: Any) -> int | None:
     """RFC 3339 (any number of fraction digits, `Z` or an offset) to ns since the epoch, else None."""
-    if not isinstance(text, str):
-        return None
-    m = _TS_RE.match(text.strip())
-    if not m:
-        return None
-    y, mo, d, h, mi, s, frac, z, sign, oh, om = m.groups()
-    try:
-        secs = calendar.timegm((int(y), int(mo), int(d), int(h), int(mi), int(s), 0, 0, 0))
-    except (ValueError, OverflowError):
-        return None
-    if not z:
-        off = int(oh) * 3600 + int(om) * 60
-        secs -= off if sign == "+" else -off
-    ns = int((frac or "")[:9].ljust(9, "0")) if frac else 0
-    return secs * 1_000_000_000 + ns
+    return ts_ns(text.strip()) if isinstance(text, str) else None
 
 
 def event_time_ns(event: Any) -> int:
@@ -235,7 +216,7 @@ class Alert:
     """
 
     __slots__ = ("rule", "priority", "source", "tags", "hostname", "event", "_output", "_fields", "_time_ns",
-                 "_renderer")
+                 "_renderer", "_text_renderer")
 
     def __init__(
         self,
@@ -250,6 +231,7 @@ class Alert:
         event: Any = None,
         *,
         renderer: Callable[[Any], tuple[str, dict[str, Any]]] | None = None,
+        text_renderer: Callable[[Any], str] | None = None,
     ) -> None:
         self.rule = rule
         self.priority = priority
@@ -261,6 +243,7 @@ class Alert:
         self._fields = _UNSET if output_fields is None and renderer is not None else dict(output_fields or {})
         self._time_ns = _UNSET if time_ns is None else time_ns
         self._renderer = renderer
+        self._text_renderer = text_renderer  # the output text alone: `-o falco` needs no output_fields
 
     def _render(self) -> None:
         assert self._renderer is not None
@@ -269,7 +252,10 @@ class Alert:
     @property
     def output(self) -> str:
         if self._output is _UNSET:
-            self._render()
+            if self._text_renderer is not None:
+                self._output = self._text_renderer(self.event)
+            else:
+                self._render()
         return self._output
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from eksaudit.fields.jsonwalk import MISSING, as_string, get_path, multi, strings_skip_missing
-from eksaudit.fields.stamps import parse_ts_ns
+from eksaudit.timestamps import parse_ts_ns
 
 
 def test_as_string_renders_json_compactly_in_key_order():

@@ -1,5 +1,8 @@
 """Audit timestamps (`stageTimestamp`, `requestReceivedTimestamp`) to integer nanoseconds.
 
+One parser for the fields (`ka.latency`, `jevt.rawtime`), the alert time of rules and local time
+windows; it imports nothing from eksaudit, so every layer may use it.
+
 Falco uses `stageTimestamp` as the event time (RFC 3339 with any number of fractional digits).
 Integer arithmetic keeps nanoseconds exact (a float would lose them). We also accept a space for
 `T` and a missing zone (UTC), as some exports re-format the times; Falco would drop such events.
@@ -61,3 +64,9 @@ def _parse_general(text: str) -> int | None:
 def ts_ns(value: object) -> int | None:
     """`parse_ts_ns` for any JSON value (only strings can be times)."""
     return parse_ts_ns(value) if type(value) is str else None
+
+
+def ts_ms(value: object) -> int | None:
+    """Milliseconds since the epoch (rounded down) for any JSON value, or None."""
+    ns = ts_ns(value)
+    return None if ns is None else ns // 1_000_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eksaudit.fields.stamps import _parse_general, parse_ts_ns
+from eksaudit.timestamps import _parse_general, parse_ts_ns
 
 
 @given(
