@@ -297,15 +297,20 @@ def _containers(o: dict[str, Any], family: str, idx: int | None) -> list[Any] | 
     return _select(get_path(o.get("requestObject"), ("spec", family)), idx)
 
 
+def _event_containers(event: Any, family: str, idx: int | None) -> list[Any] | None:
+    """The selected containers of an audit event's pod spec; None when there are none (no value)."""
+    o = audit_obj(event)
+    if o is None:
+        return None
+    return _containers(o, family, idx) or None
+
+
 def _required_member(family: str, member: str, transform: Callable[[str], str] | None = None) -> Extract:
     """`name`/`image`: one value per container; no value at all if any container lacks it."""
 
     def ex(event: Any, idx: Any) -> list[str] | None:
-        o = audit_obj(event)
-        if o is None:
-            return None
-        cs = _containers(o, family, idx)
-        if not cs:
+        cs = _event_containers(event, family, idx)
+        if cs is None:
             return None
         out = []
         for c in cs:
@@ -325,11 +330,8 @@ def _joined_member(family: str, member: str) -> Extract:
     """`command`/`args`: each container's string array joined with spaces."""
 
     def ex(event: Any, idx: Any) -> list[str] | None:
-        o = audit_obj(event)
-        if o is None:
-            return None
-        cs = _containers(o, family, idx)
-        if not cs:
+        cs = _event_containers(event, family, idx)
+        if cs is None:
             return None
         out = []
         for c in cs:
@@ -371,11 +373,8 @@ def _capabilities(family: str) -> Extract:
     """`add_capabilities`: one value per capability added by the container(s)."""
 
     def ex(event: Any, idx: Any) -> list[str] | None:
-        o = audit_obj(event)
-        if o is None:
-            return None
-        cs = _containers(o, family, idx)
-        if not cs:
+        cs = _event_containers(event, family, idx)
+        if cs is None:
             return None
         out: list[str] = []
         for c in cs:
@@ -389,11 +388,8 @@ def _capabilities(family: str) -> Extract:
 
 def _host_ports(family: str) -> Extract:
     def ex(event: Any, idx: Any) -> list[str] | None:
-        o = audit_obj(event)
-        if o is None:
-            return None
-        cs = _containers(o, family, idx)
-        if not cs:
+        cs = _event_containers(event, family, idx)
+        if cs is None:
             return None
         out = []
         for c in cs:
