@@ -81,22 +81,27 @@ def peak_mb(path: Path) -> float:
         path.unlink(missing_ok=True)
 
 
+def measure(cmd: list[str] | str, *, shell: bool = False, env: dict[str, str] | None = None) -> Timing:
+    """One run with stdout read through a pipe and its lines counted (exit 0 or 1 expected)."""
+    t0 = time.perf_counter()
+    proc, rss = launch(cmd, shell=shell, env=env)
+    lines = 0
+    out = proc.stdout
+    assert out is not None
+    while chunk := out.read(1 << 20):
+        lines += chunk.count(b"\n")
+    status = proc.wait()
+    elapsed = time.perf_counter() - t0
+    if status not in (0, 1):
+        raise SystemExit(f"command failed: {cmd}")
+    return Timing(elapsed, peak_mb(rss), lines)
+
+
 def run(cmd: list[str] | str, *, shell: bool = False, repeat: int = 1) -> Timing:
     """Run a command `repeat` times with stdout counted, return the best wall time and its peak RSS."""
     best: Timing | None = None
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        proc, rss = launch(cmd, shell=shell)
-        lines = 0
-        out = proc.stdout
-        assert out is not None
-        while chunk := out.read(1 << 20):
-            lines += chunk.count(b"\n")
-        status = proc.wait()
-        elapsed = time.perf_counter() - t0
-        if status not in (0, 1):
-            raise SystemExit(f"command failed: {cmd}")
-        t = Timing(elapsed, peak_mb(rss), lines)
+        t = measure(cmd, shell=shell)
         if best is None or t.seconds < best.seconds:
             best = t
     assert best is not None

@@ -16,10 +16,9 @@ from __future__ import annotations
 import os
 import resource
 import sys
-import time
 from dataclasses import dataclass
 
-from _common import DATA, EKSAUDIT, events_file, launch, need, peak_mb
+from _common import DATA, EKSAUDIT, events_file, measure, need
 
 
 @dataclass
@@ -38,20 +37,11 @@ class Run:
 def run_once(cmd: list[str] | str, *, shell: bool = False, env: dict[str, str] | None = None) -> Run:
     """One run with stdout read through a pipe and counted; CPU is the whole process tree's."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc, rss = launch(cmd, shell=shell, env=env)
-    lines = 0
-    out = proc.stdout
-    assert out is not None
-    while chunk := out.read(1 << 20):
-        lines += chunk.count(b"\n")
-    status = proc.wait()
-    wall = time.perf_counter() - t0
+    t = measure(cmd, shell=shell, env=env)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if status not in (0, 1):
-        raise SystemExit(f"command failed: {cmd}")
     # CPU includes the launcher's start-up (~10 ms), the same for eksaudit and jq
-    return Run(wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime, peak_mb(rss), lines)
+    return Run(t.seconds, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime, t.max_rss_mb,
+               t.output_lines)
 
 
 def main() -> None:

@@ -176,21 +176,8 @@ class OutputFormatter:
         return keys
 
     def render(self, event: Any) -> tuple[str, dict[str, Any]]:
-        out: list[str] = []
-        fields: dict[str, Any] = {}
-        for p in self.parts:
-            if isinstance(p, str):
-                out.append(p)
-                continue
-            s = render_value(p.get(event))
-            if p.width is not None:
-                s = s[: p.width].ljust(p.width)
-            out.append(s)
-            for key, bound in p.fields:
-                if key not in fields:
-                    v = bound.extract(event)
-                    fields[key] = list(v) if isinstance(v, (list, tuple)) else v
-        return "".join(out), fields
+        """The output text and the output_fields (Falco's JSON alert has both)."""
+        return self.render_text(event), self.render_fields(event)
 
     def render_text(self, event: Any) -> str:
         """The output text alone (what `-o falco` prints): no output_fields dict is built."""
@@ -204,3 +191,15 @@ class OutputFormatter:
                 s = s[: p.width].ljust(p.width)
             out.append(s)
         return "".join(out)
+
+    def render_fields(self, event: Any) -> dict[str, Any]:
+        """output_fields: each field of the format once, null for no value, lists as lists."""
+        fields: dict[str, Any] = {}
+        for p in self.parts:
+            if isinstance(p, str):
+                continue
+            for key, bound in p.fields:
+                if key not in fields:
+                    v = bound.extract(event)
+                    fields[key] = list(v) if isinstance(v, (list, tuple)) else v
+        return fields
