@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from enum import Enum
 from typing import Annotated, Any, Optional
@@ -144,24 +143,14 @@ def _pushdown(condition: Any, registry: Any, engine: Engine, no_pushdown: bool) 
     return pd.pattern, pd.reason
 
 
-def _open_output(opts: Any, registry: Any, has_rules: bool, stdout: Any = None) -> tuple[Any, Any]:
+def _open_output(opts: Any, registry: Any, has_rules: bool, stdout: Any = None) -> Any:
     from ...output.console import Console
     from ...output.options import OutputFormat
     from ...output.sink import open_sink
 
     console = Console.from_env(opts.color, stdout=stdout)
     default_format = OutputFormat.FALCO if has_rules else OutputFormat.JSONL
-    sink = open_sink(opts, console, registry, default_format=default_format, has_rules=has_rules)
-    return console, sink
-
-
-def _flush_output(console: Any, sink: Any) -> None:
-    for obj in (sink, console, getattr(console, "stdout", None), sys.stdout):
-        fl = getattr(obj, "flush", None)
-        if callable(fl):
-            with contextlib.suppress(OSError, ValueError):
-                fl()
-            return
+    return open_sink(opts, console, registry, default_format=default_format, has_rules=has_rules)
 
 
 def _run_events(
@@ -217,9 +206,9 @@ def _run_events(
     if not quiet and sys.stderr.isatty():
         progress = ProgressLine(stats, lambda: seen[0], sys.stderr)
     guarded = progress.guard(sys.stdout.buffer) if progress is not None and sys.stdout.isatty() else None
-    console, sink = _open_output(opts, registry, ruleset is not None, stdout=guarded)
+    sink = _open_output(opts, registry, ruleset is not None, stdout=guarded)
     if checkpoint is not None:
-        checkpoint.before_save = lambda: _flush_output(console, sink)
+        checkpoint.before_save = sink.flush  # nothing recorded as delivered may sit in a buffer
     run = fetch_window(
         client, target, window, pattern=pattern, workers=workers, max_rps=max_rps, stats=stats,
         checkpoint=checkpoint, on_warning=None if quiet else warn,
@@ -270,7 +259,7 @@ def _run_insights(
         from ...rules.summary import Summary
 
         summary = Summary()
-    console, sink = _open_output(opts, registry, ruleset is not None)
+    sink = _open_output(opts, registry, ruleset is not None)
     expr = condition.ast if condition is not None and not no_pushdown else None
     events = run_insights(client, target, window, expr, registry, on_warning=None if quiet else warn)
     try:

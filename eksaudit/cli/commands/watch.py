@@ -143,7 +143,7 @@ def watch_command(
 
     def checkpoint(st: Any) -> None:
         if state:
-            _flush(console, sink)  # what the checkpoint counts as delivered must be out first
+            sink.flush()  # what the checkpoint counts as delivered must be out first
             save_state(state, st)
 
     tail = watch_events(
@@ -217,12 +217,6 @@ class _StopSignals:
             with contextlib.suppress(ValueError, OSError):
                 signal.signal(sig, old)
 
-
-def _flush(console: Any, sink: Any) -> None:
-    for obj in (sink, console):
-        fl = getattr(obj, "flush", None)
-        if callable(fl):
-            fl()
 
 
 def _announce(target: Any, tail: Any, saved: Any, state: str | None, until_ms: int | None, lag: float | None,
