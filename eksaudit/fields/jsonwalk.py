@@ -194,59 +194,13 @@ def path_extractor(keys: tuple[str, ...], *, gate: bool = True) -> Callable[[Any
     The returned function carries `.getter`, the same field as a one-argument `path_getter`,
     which `FieldRegistry.resolve` binds instead of wrapping this one.
     """
-    if not keys:
-        raise ValueError("empty path")
-    ex = _path_extractor(keys, gate)
-    ex.getter = path_getter(keys, gate=gate)  # type: ignore[attr-defined]
+    getter = path_getter(keys, gate=gate)
+
+    def ex(event: Any, arg: Any = None) -> str | None:
+        return getter(event)
+
+    ex.getter = getter  # type: ignore[attr-defined]
     return ex
-
-
-def _path_extractor(keys: tuple[str, ...], gate: bool) -> Callable[[Any, Any], str | None]:
-    root = audit_obj if gate else json_obj
-
-    if len(keys) == 1:
-        (k0,) = keys
-
-        def ex1(event: Any, arg: Any = None) -> str | None:
-            o = root(event)
-            if o is None:
-                return None
-            v = o.get(k0, MISSING)
-            if v is MISSING:
-                return None
-            return v if type(v) is str else as_string(v)
-
-        return ex1
-
-    if len(keys) == 2:
-        k0, k1 = keys
-
-        def ex2(event: Any, arg: Any = None) -> str | None:
-            o = root(event)
-            if o is None:
-                return None
-            a = o.get(k0)
-            if not isinstance(a, dict):
-                return None
-            v = a.get(k1, MISSING)
-            if v is MISSING:
-                return None
-            return v if type(v) is str else as_string(v)
-
-        return ex2
-
-    head, rest = keys[0], keys[1:]
-
-    def exn(event: Any, arg: Any = None) -> str | None:
-        o = root(event)
-        if o is None:
-            return None
-        v = get_path(o.get(head), rest)
-        if v is MISSING:
-            return None
-        return v if type(v) is str else as_string(v)
-
-    return exn
 
 
 def list_path_extractor(keys: tuple[str, ...]) -> Callable[[Any, Any], list[str] | None]:
