@@ -95,6 +95,17 @@ Color = Annotated[
     ColorMode, typer.Option("--color", help="Colour: auto (terminal only, honours NO_COLOR), always, never.", rich_help_panel=OUT)
 ]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing; the exit status tells.", rich_help_panel=OUT)]
+OutputFile = Annotated[
+    Optional[str],
+    typer.Option(
+        "--output-file",
+        metavar="FILE",
+        help="Append the output to FILE instead of stdout. With --state, exactly once even across "
+        "SIGKILL: the state records FILE's length at each checkpoint and a resumed run first cuts FILE "
+        "back to it (stdout is at-least-once after SIGKILL).",
+        rich_help_panel=OUT,
+    ),
+]
 
 
 def split_list(value: str | None) -> list[str]:

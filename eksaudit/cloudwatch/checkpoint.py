@@ -20,6 +20,7 @@ import os
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,15 @@ class Checkpoint:
         self._lock = threading.Lock()
         # flushes the output before progress is recorded, so a crash never records unprinted events
         self.before_save: Callable[[], None] | None = None
+        # bytes written to the output so far (called after before_save); recorded with the cursor
+        self.output_size: Callable[[], int] | None = None
+        # {"path": FILE, "bytes": N}: the --output-file and its length at the last save (exactly once)
+        self.output: dict[str, Any] | None = None
+        self.extend_to_ms: int | None = None
+        self.frozen = False  # set after a failed write: the file on disk is final for this run
+        # (output bytes, cursor, delivered) at each save of this run, oldest first (see rewind)
+        self._history: deque[tuple[int, Cursor, int]] = deque()
+        self._history.append((0, _copy(self.cursor), delivered))
 
     # ---- loading -------------------------------------------------------------------------------
     @classmethod
@@ -82,20 +92,24 @@ class Checkpoint:
         relative_window: bool = False,
         on_note: Callable[[str], None] | None = None,
     ) -> Checkpoint:
-        """A new checkpoint, or the saved one if `path` holds progress of this same query."""
+        """A new checkpoint, or the saved one if `path` holds progress of this same query.
+
+        With a relative window (`--since`), a later run continues from the saved window's end to the
+        new end: a finished window is replaced by `[saved end, new end)`, an unfinished one is finished
+        first and then extended (`extend_to_ms`), so repeated runs export each event once, without gaps.
+        """
         p = Path(path)
         if not p.exists() or p.stat().st_size == 0:
             return cls(p, identity, window)
         try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-            if data.get("version") != STATE_VERSION or data.get("mode") != "fetch":
-                raise ValueError("not an eksaudit fetch state file")
-            saved_window = Window(int(data["window"][0]), int(data["window"][1]))
-            slices = [(int(a), int(b)) for a, b in data["slices"]]
-            c = data["cursor"]
-            cursor = Cursor(int(c["slice"]), c.get("last_ts"), [str(i) for i in c.get("ids", [])])
-        except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
             raise UsageError(f"state file {p} is unreadable ({e}): delete it or use another --state file") from e
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise UsageError(f"state file {p} is not JSON ({e}): delete it or use another --state file") from e
+        saved_window, slices, cursor, delivered, output = validate_state(data, str(p))
         if data.get("query_hash") != query_hash(identity):
             raise UsageError(
                 f"state file {p} belongs to a different query ({_describe(data.get('query', {}))}): "
@@ -107,9 +121,29 @@ class Checkpoint:
                     f"state file {p} was written for {saved_window.describe()}, not {window.describe()}: "
                     "use the same --start/--end, another --state file, or delete it"
                 )
+            assert saved_window.end_ms is not None and window.end_ms is not None
+            if window.end_ms > saved_window.end_ms:
+                if cursor.slice >= len(slices):  # finished: the next window starts where it ended
+                    nxt = Window(saved_window.end_ms, window.end_ms)
+                    if on_note is not None:
+                        on_note(f"continuing after the window saved in {p}: {nxt.describe()}")
+                    ck = cls(p, identity, nxt, delivered=delivered)
+                    ck.output = output
+                    return ck
+                if on_note is not None:
+                    on_note(
+                        f"finishing the {saved_window.describe()} saved in {p}, then continuing to "
+                        f"{format_ms(window.end_ms)}"
+                    )
+                ck = cls(p, identity, saved_window, slices=slices, cursor=cursor, delivered=delivered)
+                ck.extend_to_ms = window.end_ms
+                ck.output = output
+                return ck
             if on_note is not None:
                 on_note(f"resuming the {saved_window.describe()} saved in {p}")
-        return cls(p, identity, saved_window, slices=slices, cursor=cursor, delivered=int(data.get("delivered", 0)))
+        ck = cls(p, identity, saved_window, slices=slices, cursor=cursor, delivered=delivered)
+        ck.output = output
+        return ck
 
     @property
     def complete(self) -> bool:
@@ -157,13 +191,47 @@ class Checkpoint:
                 "cursor": {"slice": c.slice, "last_ts": c.last_ts, "ids": list(c.ids)},
                 "delivered": self.delivered,
                 "complete": self.complete,
+                "output": dict(self.output) if self.output is not None else None,
                 "saved_at": format_ms(int(time.time() * 1000)),
             }
 
-    def save(self) -> None:
-        """Write atomically: a crash leaves either the old or the new file, never half of one."""
-        if self.before_save is not None:
+    def rewind(self, max_bytes: int) -> None:
+        """Go back to the newest save at which at most `max_bytes` of output had been written, and save.
+
+        For a pipe whose reader went away (EPIPE): what the reader consumed is unknown, only that it
+        is at most what was written minus what may still sit unread in the pipe and the reader's
+        buffer; resuming there delivers again what the reader may have dropped (at-least-once).
+        """
+        with self._lock:
+            chosen = self._history[0]
+            for snap in self._history:
+                if snap[0] <= max_bytes:
+                    chosen = snap
+            _, cursor, delivered = chosen
+            self.cursor = _copy(cursor)
+            self.delivered = delivered
+        self.frozen = False
+        self.save(flush=False)
+        self.frozen = True
+
+    def save(self, *, flush: bool = True) -> None:
+        """Write atomically: a crash leaves either the old or the new file, never half of one.
+
+        The output is flushed first (`before_save`); if that fails (EPIPE, ENOSPC) nothing is saved,
+        so the file only ever counts events that were written.
+        """
+        if self.frozen:
+            return
+        if flush and self.before_save is not None:
             self.before_save()
+            if self.output_size is not None:
+                written = self.output_size()
+                if self.output is not None:
+                    self.output["bytes"] = written
+                with self._lock:
+                    self._history.append((written, _copy(self.cursor), self.delivered))
+                    while len(self._history) > 4096:
+                        self._history.popleft()
         data = json.dumps(self.to_json(), indent=1).encode()
         self._last_save = self._clock()
         d = self.path.parent if str(self.path.parent) else Path(".")
@@ -184,3 +252,75 @@ class Checkpoint:
 def _describe(q: dict[str, Any]) -> str:
     parts = [f"{k}={v}" for k, v in q.items() if v not in (None, [], "")]
     return ", ".join(parts) or "unknown"
+
+
+def _copy(c: Cursor) -> Cursor:
+    return Cursor(c.slice, c.last_ts, list(c.ids))
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def validate_state(
+    data: Any, source: str
+) -> tuple[Window, list[tuple[int, int]], Cursor, int, dict[str, Any] | None]:
+    """Check a fetch state file field by field; a UsageError (exit 2) names the file and the field.
+
+    A hand-edited or foreign file must never be half-trusted: `slice: -1` would re-deliver the
+    whole window, `last_ts: "abc"` would crash mid-run.
+    """
+
+    def bad(name: str, problem: str) -> UsageError:
+        return UsageError(f"state file {source}: field {name}: {problem}; fix it, delete it or use another --state file")
+
+    if not isinstance(data, dict):
+        raise UsageError(f"state file {source}: not a fetch state file (a JSON {type(data).__name__}, not an object)")
+    if data.get("mode") != "fetch":
+        raise bad("mode", f"expected \"fetch\", got {data.get('mode')!r}")
+    if data.get("version") != STATE_VERSION:
+        raise bad("version", f"expected {STATE_VERSION}, got {data.get('version')!r}")
+    w = data.get("window")
+    if not (isinstance(w, list) and len(w) == 2 and all(_is_int(x) and x >= 0 for x in w) and w[0] < w[1]):
+        raise bad("window", f"expected [start_ms, end_ms] with start < end, got {w!r}")
+    window = Window(w[0], w[1])
+    raw_slices = data.get("slices")
+    if not isinstance(raw_slices, list) or not raw_slices:
+        raise bad("slices", "expected a non-empty list of [start_ms, end_ms]")
+    slices: list[tuple[int, int]] = []
+    expect = w[0]
+    for n, sl in enumerate(raw_slices):
+        if not (isinstance(sl, list) and len(sl) == 2 and all(_is_int(x) for x in sl) and sl[0] < sl[1]):
+            raise bad(f"slices[{n}]", f"expected [start_ms, end_ms] with start < end, got {sl!r}")
+        if sl[0] != expect:
+            raise bad(f"slices[{n}]", f"starts at {sl[0]}, expected {expect} (slices must tile the window)")
+        expect = sl[1]
+        slices.append((sl[0], sl[1]))
+    if expect != w[1]:
+        raise bad("slices", f"end at {expect}, not at the window end {w[1]}")
+    c = data.get("cursor")
+    if not isinstance(c, dict):
+        raise bad("cursor", f"expected an object, got {type(c).__name__}")
+    si = c.get("slice")
+    if not _is_int(si) or not 0 <= si <= len(slices):
+        raise bad("cursor.slice", f"expected an integer from 0 to {len(slices)}, got {si!r}")
+    last_ts = c.get("last_ts")
+    if last_ts is not None:
+        if not _is_int(last_ts):
+            raise bad("cursor.last_ts", f"expected an integer (ms) or null, got {last_ts!r}")
+        if si == len(slices) or not slices[si][0] <= last_ts < slices[si][1]:
+            raise bad("cursor.last_ts", f"{last_ts} is not inside slice {si}")
+    ids = c.get("ids", [])
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise bad("cursor.ids", "expected a list of eventId strings")
+    if ids and last_ts is None:
+        raise bad("cursor.ids", "eventIds without cursor.last_ts")
+    delivered = data.get("delivered", 0)
+    if not _is_int(delivered) or delivered < 0:
+        raise bad("delivered", f"expected a non-negative integer, got {delivered!r}")
+    out = data.get("output")
+    if out is not None and not (
+        isinstance(out, dict) and isinstance(out.get("path"), str) and _is_int(out.get("bytes")) and out["bytes"] >= 0
+    ):
+        raise bad("output", f"expected {{\"path\": FILE, \"bytes\": N}} or null, got {out!r}")
+    return window, slices, Cursor(si, last_ts, list(ids)), delivered, (dict(out) if out is not None else None)

@@ -99,10 +99,11 @@ class AwsTarget:
             if "/" in cluster or not cluster.strip():
                 raise UsageError(f"invalid cluster name {cluster!r}")
             group = f"/aws/eks/{cluster}/cluster"
-            prefix = stream_prefix if stream_prefix is not None else AUDIT_STREAM_PREFIX
         else:
             group = str(log_group)
-            prefix = stream_prefix  # a plain log group: every stream unless a prefix is given
+        # the audit prefix applies to --log-group too (an EKS group also holds the authenticator,
+        # scheduler, ... logs); `--stream-prefix ''` reads every stream
+        prefix = stream_prefix if stream_prefix is not None else AUDIT_STREAM_PREFIX
         if prefix == "":
             prefix = None
         return cls(group, prefix, region, profile, endpoint_url)
@@ -118,6 +119,25 @@ class AwsTarget:
 
     def with_endpoint(self, endpoint_url: str | None) -> AwsTarget:
         return replace(self, endpoint_url=endpoint_url)
+
+    def resolved_region(self) -> str | None:
+        """The AWS CLI v2 order: --region, AWS_REGION, AWS_DEFAULT_REGION, then the profile's region.
+
+        botocore itself reads only AWS_DEFAULT_REGION and the profile, so AWS_REGION is applied here;
+        None means "ask the profile" (boto3's session does that).
+        """
+        for value in (self.region, os.environ.get("AWS_REGION"), os.environ.get("AWS_DEFAULT_REGION")):
+            if value and value.strip():
+                return value.strip()
+        return None
+
+
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s\"']+)@")
+
+
+def mask_secrets(text: str) -> str:
+    """`scheme://user:password@host` → `scheme://***@host` (endpoint and proxy URLs in messages)."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
 
 
 def _is_loopback(url: str | None) -> bool:
@@ -241,7 +261,7 @@ def make_client(
 
     endpoint = target.resolved_endpoint()
     try:
-        session = boto3.Session(profile_name=target.profile, region_name=target.region)
+        session = boto3.Session(profile_name=target.profile, region_name=target.resolved_region())
     except botocore.exceptions.ProfileNotFound as e:
         raise AwsError(f"AWS profile {target.profile!r} not found: check --profile/AWS_PROFILE and ~/.aws/config") from e
     region = session.region_name
@@ -277,7 +297,7 @@ def make_client(
     except botocore.exceptions.BotoCoreError as e:
         raise translate_error(e, target, "create client", {}, region) from e
     except ValueError as e:  # e.g. a malformed endpoint URL
-        raise AwsError(f"cannot create the CloudWatch Logs client: {e}") from e
+        raise AwsError(mask_secrets(f"cannot create the CloudWatch Logs client: {e}")) from e
     return LogsClient(raw, target, region, endpoint, max(1, max_attempts))
 
 
@@ -290,7 +310,21 @@ def access_denied_fix(operation: str) -> str:
 def translate_error(
     exc: BaseException, target: AwsTarget, operation: str, params: dict[str, Any], region: str | None
 ) -> BaseException:
-    """Map a botocore/urllib3 exception to TransientAwsError, TokenExpiredError or a fatal AwsError."""
+    """Map a botocore/urllib3 exception to TransientAwsError, TokenExpiredError or a fatal AwsError.
+
+    Credentials inside an endpoint or proxy URL never reach a message (`mask_secrets`).
+    """
+    out = _translate_error(exc, target, operation, params, region)
+    if isinstance(out, AwsError) and out.args:
+        masked = mask_secrets(str(out.args[0]))
+        if masked != out.args[0]:
+            out.args = (masked, *out.args[1:])
+    return out
+
+
+def _translate_error(
+    exc: BaseException, target: AwsTarget, operation: str, params: dict[str, Any], region: str | None
+) -> BaseException:
     import botocore.exceptions as bex
 
     if isinstance(exc, AwsError):
@@ -341,6 +375,12 @@ def translate_error(
         return AwsError(f"AWS credentials could not be loaded ({exc}): run aws sso login or check your profile")
     if isinstance(exc, bex.ParamValidationError):
         return AwsError(f"invalid {operation} request: {exc}")
+    if isinstance(exc, bex.ProxyConnectionError):
+        # the proxy itself does not answer: a configuration problem, said after a few attempts
+        return TransientAwsError(
+            "unreachable",
+            f"{operation}: cannot connect to the proxy ({exc}): check HTTPS_PROXY/HTTP_PROXY and NO_PROXY",
+        )
     if isinstance(exc, (bex.EndpointConnectionError, bex.ConnectTimeoutError)):
         # nothing answered at all: a wrong region or endpoint, or no network, unless it passes
         return TransientAwsError("unreachable", f"{operation}: cannot connect: {exc}")

@@ -27,7 +27,7 @@ import orjson
 
 from ..errors import AwsError
 from ..events.event import AuditEvent, CwMeta
-from ..timewindow import Window
+from ..timewindow import Window, format_ms
 from .checkpoint import Checkpoint
 from .client import AwsTarget, TokenExpiredError
 from .paging import FilterRequest, PageStats, iter_pages
@@ -35,9 +35,16 @@ from .ratelimit import DEFAULT_FILTER_RPS, TokenBucket
 from .retry import RetryPolicy
 
 DEFAULT_WORKERS = 4
+MAX_ADAPTIVE_WORKERS = 16  # the pool grows with the observed page latency up to this (see _maybe_grow)
 DEFAULT_SLICE_MS = 5 * 60_000  # a few minutes: enough slices to keep the workers busy
 DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
-MAX_NO_PROGRESS_RESTARTS = 8
+MAX_NO_PROGRESS_RESTARTS = 4
+MAX_SPLIT_STREAMS = 200  # a millisecond re-read stream by stream, at most this many streams
+
+
+class IncompleteSliceError(AwsError):
+    """A part of the window could not be proved complete (exit 3): CloudWatch's nextTokens kept
+    failing where more than a page of events share one millisecond, even stream by stream."""
 
 # (timestamp, ingestionTime, logStreamName, eventId, message)
 Record = tuple[int, int, str, str, str]
@@ -69,7 +76,7 @@ def _id_key(event_id: str) -> tuple[int, str]:
 class _SliceBuffer:
     """What one slice fetched so far: records in memory, then (once over budget) in a spill file."""
 
-    __slots__ = ("mem", "spill", "spilled", "read", "pos", "done", "mem_bytes")
+    __slots__ = ("mem", "spill", "spilled", "read", "pos", "done", "mem_bytes", "error")
 
     def __init__(self) -> None:
         self.mem: deque[Record] = deque()
@@ -79,6 +86,7 @@ class _SliceBuffer:
         self.pos = 0  # file offset of the next unread spilled record
         self.done = False
         self.mem_bytes = 0
+        self.error: BaseException | None = None  # raised once everything before it was delivered
 
 
 class FetchRun:
@@ -94,7 +102,7 @@ class FetchRun:
         window: Window,
         *,
         pattern: str | None = None,
-        workers: int = DEFAULT_WORKERS,
+        workers: int | None = None,
         max_rps: float = DEFAULT_FILTER_RPS,
         limiter: TokenBucket | None = None,
         retry: RetryPolicy | None = None,
@@ -110,7 +118,10 @@ class FetchRun:
         self.client = client
         self.target = target
         self.pattern = pattern
-        self.workers = max(1, workers)
+        # workers=None: start with DEFAULT_WORKERS and grow with the observed page latency, so the
+        # pool keeps `max_rps` requests in flight (rate x latency); an explicit number is kept as is
+        self.adaptive = workers is None
+        self.workers = DEFAULT_WORKERS if workers is None else max(1, workers)
         self.limiter = limiter or TokenBucket(max_rps)
         self.stats = stats or PageStats()
         self.checkpoint = checkpoint
@@ -122,7 +133,14 @@ class FetchRun:
         self.retry = retry or RetryPolicy(sleep=self._stop.wait)
         if checkpoint is not None and checkpoint.slices:
             window = checkpoint.window
-            slices = checkpoint.slices
+            slices = list(checkpoint.slices)
+            ext = checkpoint.extend_to_ms
+            if ext is not None and window.end_ms is not None and ext > window.end_ms:
+                # an unfinished relative window: finish it, then go on to the new end (incremental export)
+                slices += plan_slices(Window(window.end_ms, ext), self.workers, slice_ms=slice_ms)
+                window = Window(window.start_ms, ext)
+                checkpoint.window = window
+                checkpoint.extend_to_ms = None
         self.window = window
         self.slices = slices if slices is not None else plan_slices(window, self.workers, slice_ms=slice_ms)
         if checkpoint is not None:
@@ -136,6 +154,7 @@ class FetchRun:
         self._threads: list[threading.Thread] = []
         self._pending: tuple[int, int, str] | None = None  # last yielded event, not yet acknowledged
         self._closed = False
+        self._stop_requested = False
         self.spilled_records = 0
 
     # ---- workers -------------------------------------------------------------------------------
@@ -145,10 +164,31 @@ class FetchRun:
             if hook_owner is not None and getattr(hook_owner, "on_retry", None) is None:
                 hook_owner.on_retry = self._botocore_retry
         n = min(self.workers, max(0, len(self.slices) - self.first))
-        for i in range(n):
-            t = threading.Thread(target=self._worker, name=f"eksaudit-fetch-{i}", daemon=True)
-            self._threads.append(t)
-            t.start()
+        for _ in range(n):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        t = threading.Thread(target=self._worker, name=f"eksaudit-fetch-{len(self._threads)}", daemon=True)
+        self._threads.append(t)
+        t.start()
+
+    def _maybe_grow(self) -> None:
+        """Keep about `max_rps x latency` requests in flight: add a worker when the pool is too small.
+
+        With 4 workers at 0.4 s per page the pool can send at most 10 requests/s, and jitter makes it
+        reach ~80% of --max-rps 10; sizing it from the moving average latency (plus a margin) does not.
+        """
+        if not self.adaptive or self._stop.is_set():
+            return
+        latency = self.stats.latency_s
+        if latency <= 0:
+            return
+        want = math.ceil(self.limiter.max_rate * latency * 1.25) + 1
+        with self._cond:
+            remaining = len(self.slices) - self._next_slice
+            if len(self._threads) < min(want, MAX_ADAPTIVE_WORKERS) and remaining > 0:
+                self.workers = len(self._threads) + 1
+                self._spawn()
 
     def _botocore_retry(self, kind: str) -> None:
         if kind == "throttle":
@@ -163,7 +203,10 @@ class FetchRun:
                     if i >= len(self.slices):
                         return
                     self._next_slice += 1
-                self._fetch_slice(i)
+                try:
+                    self._fetch_slice(i)
+                except IncompleteSliceError as e:  # delivered after everything before it
+                    self._buffers[i].error = e
                 with self._cond:
                     self._buffers[i].done = True
                     self._cond.notify_all()
@@ -209,6 +252,7 @@ class FetchRun:
                         if not self._append(i, out):
                             return
                     repeated = page.repeated
+                    self._maybe_grow()
             except TokenExpiredError:
                 repeated = True  # same recovery: restart the query at the frontier
             if not repeated:
@@ -217,13 +261,85 @@ class FetchRun:
             self.stats.add(restarts=1)
             no_progress = 0 if appended_since_restart else no_progress + 1
             if no_progress >= MAX_NO_PROGRESS_RESTARTS:
+                # restarting at the frontier gives back the same page: more than a page of events share
+                # the frontier millisecond and tokens do not work. Finish that millisecond stream by
+                # stream; if even that fails, say which range is uncertain instead of ending quietly.
+                stuck = frontier if frontier is not None else s
+                if frontier is None or not self._finish_ms_by_stream(i, frontier, at_frontier):
+                    raise IncompleteSliceError(
+                        f"CloudWatch kept repeating or rejecting its nextToken in slice {i + 1}/{len(self.slices)} "
+                        f"and more than a page of events share {format_ms(stuck)}: the range "
+                        f"[{format_ms(stuck)}, {format_ms(e)}) could not be proved complete (everything before it "
+                        "was delivered; with --state, a re-run retries from there)"
+                    )
+                no_progress = 0
                 if self.on_warning is not None:
                     self.on_warning(
-                        f"slice {i + 1}/{len(self.slices)}: CloudWatch kept repeating its nextToken without new "
-                        "events; the slice may be incomplete"
+                        f"slice {i + 1}/{len(self.slices)}: nextTokens kept failing at {format_ms(frontier)}; "
+                        "that millisecond was read stream by stream"
                     )
-                return
+                start = frontier + 1
+                if start >= e:
+                    return
+                continue
             start = frontier if frontier is not None else s
+
+    def _finish_ms_by_stream(self, i: int, ms: int, at_frontier: set[str]) -> bool:
+        """Read millisecond `ms` one stream at a time and append what is missing; False if unprovable."""
+        streams = self._stream_names()
+        if streams is None:
+            return False
+        missing: list[Record] = []
+        for name in streams:
+            req = FilterRequest(self.target.log_group, ms, ms + 1, stream_names=(name,), pattern=self.pattern)
+            try:
+                for page in iter_pages(
+                    self.client, req, limiter=self.limiter, retry=self.retry, stats=self.stats, cancelled=self._stop.is_set
+                ):
+                    for ev in page.events:
+                        eid = str(ev.get("eventId", ""))
+                        if ev["timestamp"] == ms and eid not in at_frontier:
+                            at_frontier.add(eid)
+                            missing.append(
+                                (ms, int(ev.get("ingestionTime") or 0), ev.get("logStreamName") or "", eid, ev["message"])
+                            )
+                    if page.repeated:
+                        return False
+            except TokenExpiredError:
+                return False
+        if missing:
+            return self._append(i, missing)
+        return True
+
+    def _stream_names(self) -> list[str] | None:
+        """The group's streams under the prefix (DescribeLogStreams, paged); None if too many or no API."""
+        describe = getattr(self.client, "describe_log_streams", None)
+        if describe is None:
+            return None
+        names: list[str] = []
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            params: dict[str, Any] = {"logGroupName": self.target.log_group}
+            if self.target.stream_prefix:
+                params["logStreamNamePrefix"] = self.target.stream_prefix
+            if token:
+                params["nextToken"] = token
+
+            def once(params: dict[str, Any] = params) -> dict[str, Any]:
+                self.limiter.acquire()
+                return describe(**params)
+
+            resp = self.retry.call(once, cancelled=self._stop.is_set)
+            for st in resp.get("logStreams") or []:
+                name = st.get("logStreamName") if isinstance(st, dict) else None
+                if isinstance(name, str) and (not self.target.stream_prefix or name.startswith(self.target.stream_prefix)):
+                    names.append(name)
+            token = resp.get("nextToken") or None
+            if token is None or token in seen or len(names) > MAX_SPLIT_STREAMS:
+                break
+            seen.add(token)
+        return names if len(names) <= MAX_SPLIT_STREAMS else None
 
     def _append(self, i: int, records: list[Record]) -> bool:
         size = sum(len(r[4]) + 96 for r in records)
@@ -265,7 +381,11 @@ class FetchRun:
                 if b.read < b.spilled and b.spill is not None:
                     return self._read_spill(b)
                 if b.done:
+                    if b.error is not None:
+                        raise b.error
                     return None
+                if self._stop_requested:
+                    raise KeyboardInterrupt
                 self._cond.wait(0.5)
 
     @staticmethod
@@ -300,6 +420,8 @@ class FetchRun:
             self._pending = None
             if ck is not None:
                 ck.delivered_event(i, ts, eid)
+            if self._stop_requested:  # SIGTERM/SIGHUP: stop at this safe point, everything so far counted
+                raise KeyboardInterrupt
 
     def _events(self) -> Iterator[AuditEvent]:
         if self.checkpoint is not None and self.checkpoint.complete:
@@ -328,6 +450,14 @@ class FetchRun:
                     self.checkpoint.slice_done(i)
         finally:
             self._shutdown()
+
+    def request_stop(self) -> None:
+        """Ask the run to end at the next safe point (between two events, or while it waits).
+
+        Signal handlers call this instead of raising, so a signal never lands between writing an
+        event and counting it: the checkpoint saved on the way out counts exactly what was handed on.
+        """
+        self._stop_requested = True  # only a flag: a handler must not take locks the main thread may hold
 
     def close(self, *, last_delivered: bool = True) -> None:
         """Stop the workers and delete spill files; count the last yielded event as delivered or not."""

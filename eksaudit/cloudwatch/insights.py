@@ -240,7 +240,8 @@ def run_insights(
         raise UsageError("row cap must be at least 1")
     start_ms, end_ms = window.start_ms, window.end_ms
     n = slices if slices is not None else max(1, -(-(end_ms - start_ms) // DEFAULT_SLICE_MS))
-    query = insights_query(expr_or_none, resolver, limit=row_cap, stream_prefix=getattr(target, "stream_prefix", None))
+    prefix = getattr(target, "stream_prefix", None)
+    query = insights_query(expr_or_none, resolver, limit=row_cap, stream_prefix=prefix)
     warn = on_warning or (lambda _m: None)
     eng = _Engine(
         client,
@@ -290,6 +291,8 @@ def run_insights(
             if nxt is not None:
                 active = eng.start(*nxt)  # prefetch: Insights runs while we hand out this slice
             events = [e for e in events if a <= e.cw.timestamp < b]  # type: ignore[union-attr, operator]
+            if prefix:  # checked locally too: the query's @logStream filter is not trusted blindly
+                events = [e for e in events if (e.cw.log_stream or "").startswith(prefix)]  # type: ignore[union-attr]
             events.sort(key=lambda e: e.cw.timestamp)  # type: ignore[union-attr, return-value]
             seen.prune_before(a - _DEDUP_MARGIN_MS)
             for ev in events:

@@ -15,10 +15,12 @@ Rules, from the API reference and field reports (spec cloudwatch.md §1.2, §4.2
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .client import TransientAwsError
 from .ratelimit import TokenBucket
 from .retry import RetryPolicy
 
@@ -88,6 +90,7 @@ class PageStats:
     connection_errors: int = 0
     repeated_tokens: int = 0
     restarts: int = 0
+    latency_s: float = 0.0  # moving average of a successful request's round trip (sizes the worker pool)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **counts: int) -> None:
@@ -95,9 +98,44 @@ class PageStats:
             for k, v in counts.items():
                 setattr(self, k, getattr(self, k) + v)
 
+    def observe_latency(self, seconds: float) -> None:
+        with self._lock:
+            self.latency_s = seconds if self.latency_s == 0.0 else 0.8 * self.latency_s + 0.2 * seconds
+
     def record_retry(self, kind: str) -> None:
         key = {"throttle": "throttles", "server": "server_errors"}.get(kind, "connection_errors")
         self.add(**{key: 1})
+
+
+def check_page(resp: Any) -> None:
+    """Refuse a reply that is not a FilterLogEvents page: `{}`, `{"events": null}`, wrong types.
+
+    `resp.get("events") or []` would read such a reply as an empty last page and end the query
+    silently; it is a fault (a proxy, a broken gateway, a bug), retried like a 5xx.
+    """
+    problem = None
+    if not isinstance(resp, dict):
+        problem = f"a {type(resp).__name__}, not an object"
+    elif not isinstance(resp.get("events"), list):
+        problem = "no events list" if resp.get("events") is None else f"events is a {type(resp['events']).__name__}"
+    elif resp.get("nextToken") is not None and not isinstance(resp["nextToken"], str):
+        problem = f"nextToken is a {type(resp['nextToken']).__name__}"
+    else:
+        for ev in resp["events"]:
+            if not isinstance(ev, dict):
+                problem = f"an event is a {type(ev).__name__}"
+            elif not isinstance(ev.get("timestamp"), int) or isinstance(ev.get("timestamp"), bool):
+                problem = "an event without an integer timestamp"
+            elif not isinstance(ev.get("message"), str):
+                problem = "an event without a message string"
+            elif ev.get("eventId") is not None and not isinstance(ev["eventId"], str):
+                problem = "an event whose eventId is not a string"
+            elif ev.get("logStreamName") is not None and not isinstance(ev["logStreamName"], str):
+                problem = "an event whose logStreamName is not a string"
+            if problem:
+                break
+    if problem:
+        raise TransientAwsError("server", f"FilterLogEvents: HTTP 200 reply that is not a page ({problem})")
 
 
 def iter_pages(
@@ -136,12 +174,17 @@ def iter_pages(
                 limiter.acquire()
             if stats is not None:
                 stats.add(requests=1)
-            return client.filter_log_events(**params)
+            started = time.monotonic()
+            resp = client.filter_log_events(**params)
+            check_page(resp)  # a malformed 200 is retried like a 5xx, never taken for the end
+            if stats is not None:
+                stats.observe_latency(time.monotonic() - started)
+            return resp
 
         resp = retry.call(once, on_retry=on_retry, cancelled=cancelled) if retry is not None else once()
         if limiter is not None:
             limiter.on_success()
-        raw = resp.get("events") or []
+        raw = resp["events"]
         kept = [e for e in raw if request.keeps(e)]
         nxt = resp.get("nextToken") or None
         repeated = nxt is not None and nxt in seen

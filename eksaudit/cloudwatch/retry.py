@@ -78,10 +78,11 @@ class RetryPolicy:
                     and self.unreachable_attempts is not None
                     and attempt >= self.unreachable_attempts
                 ):
-                    raise AwsError(
-                        f"cannot reach CloudWatch Logs ({e}): check --region, --endpoint-url "
-                        "(or AWS_ENDPOINT_URL) and the network"
-                    ) from e
+                    advice = (
+                        "" if "proxy" in str(e)
+                        else ": check --region, --endpoint-url (or AWS_ENDPOINT_URL) and the network"
+                    )
+                    raise AwsError(f"cannot reach CloudWatch Logs ({e}){advice}") from e
                 if self.max_attempts is not None and attempt >= self.max_attempts:
                     raise self._give_up(e, attempt, elapsed) from e
                 d = self.delay(attempt - 1)
@@ -97,8 +98,16 @@ class RetryPolicy:
                     raise
 
     def _give_up(self, e: TransientAwsError, attempts: int, elapsed: float) -> AwsError:
-        what = "throttled out" if e.kind == "throttle" else f"gave up after {e.kind} errors"
-        return AwsError(
-            f"{what}: {attempts} attempts over {elapsed:.0f}s ({e}); lower --max-rps or --workers, "
-            "or retry later (FilterLogEvents' quota is shared by the whole AWS account)"
-        )
+        if e.kind == "throttle":
+            return AwsError(
+                f"throttled out: {attempts} attempts over {elapsed:.0f}s ({e}); lower --max-rps or --workers, "
+                "or retry later (FilterLogEvents' quota is shared by the whole AWS account)"
+            )
+        if e.kind == "server":
+            advice = "CloudWatch Logs kept failing; retry later (--state FILE resumes where this run stopped)"
+        else:
+            advice = (
+                "check the network, the proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) and --endpoint-url; "
+                "--state FILE resumes where this run stopped"
+            )
+        return AwsError(f"gave up after {e.kind} errors: {attempts} attempts over {elapsed:.0f}s ({e}); {advice}")

@@ -219,6 +219,7 @@ class TailState:
     query: str | None = None  # a hash of what is watched (group, streams, pattern)
     delivered: int = 0
     late: int = 0
+    output: dict[str, Any] | None = None  # {"path": --output-file, "bytes": its length at this checkpoint}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -232,27 +233,64 @@ class TailState:
             "late": self.late,
             "seen": [[k, ts] for k, ts in self.seen],
             "lag_samples": [[a, b] for a, b in self.lag_samples],
+            "output": dict(self.output) if self.output is not None else None,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], *, source: str = "state file") -> TailState:
-        try:
-            if data.get("mode", "watch") != "watch":
-                raise UsageError(f"{source}: a {data.get('mode')} checkpoint, not a watch checkpoint")
-            if int(data.get("version", 0)) != STATE_VERSION:
-                raise UsageError(f"{source}: unsupported checkpoint version {data.get('version')!r}")
-            return cls(
-                confirm_ms=int(data["confirm_ms"]),
-                fast_ms=int(data["fast_ms"]),
-                lag_ms=int(data["lag_ms"]),
-                seen=[(str(k), int(ts)) for k, ts in data.get("seen", [])],
-                lag_samples=[(int(a), int(b)) for a, b in data.get("lag_samples", [])],
-                query=data.get("query"),
-                delivered=int(data.get("delivered", 0)),
-                late=int(data.get("late", 0)),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise UsageError(f"{source}: not a valid watch checkpoint ({e.__class__.__name__}: {e})") from None
+        """Validated field by field: a UsageError (exit 2) names the file and the bad field."""
+
+        def bad(name: str, problem: str) -> UsageError:
+            return UsageError(f"{source}: field {name}: {problem}; fix it, delete it or use another --state file")
+
+        def is_int(v: Any) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        if not isinstance(data, Mapping):
+            raise UsageError(f"{source}: not a watch checkpoint (a JSON {type(data).__name__}, not an object)")
+        if data.get("mode", "watch") != "watch":
+            raise UsageError(f"{source}: a {data.get('mode')} checkpoint, not a watch checkpoint")
+        if data.get("version") != STATE_VERSION:
+            raise bad("version", f"expected {STATE_VERSION}, got {data.get('version')!r}")
+        for name in ("confirm_ms", "fast_ms", "lag_ms"):
+            v = data.get(name)
+            if not is_int(v) or v < 0:
+                raise bad(name, f"expected a non-negative integer (ms), got {v!r}")
+        if data["fast_ms"] < data["confirm_ms"]:
+            raise bad("fast_ms", f"{data['fast_ms']} is before confirm_ms {data['confirm_ms']}")
+        for name in ("delivered", "late"):
+            v = data.get(name, 0)
+            if not is_int(v) or v < 0:
+                raise bad(name, f"expected a non-negative integer, got {v!r}")
+        seen = data.get("seen", [])
+        if not isinstance(seen, list) or not all(
+            isinstance(x, list) and len(x) == 2 and isinstance(x[0], str) and is_int(x[1]) for x in seen
+        ):
+            raise bad("seen", "expected a list of [eventId, timestamp_ms]")
+        samples = data.get("lag_samples", [])
+        if not isinstance(samples, list) or not all(
+            isinstance(x, list) and len(x) == 2 and is_int(x[0]) and is_int(x[1]) for x in samples
+        ):
+            raise bad("lag_samples", "expected a list of [lag_ms, at_ms]")
+        query = data.get("query")
+        if query is not None and not isinstance(query, str):
+            raise bad("query", f"expected a string, got {query!r}")
+        out = data.get("output")
+        if out is not None and not (
+            isinstance(out, Mapping) and isinstance(out.get("path"), str) and is_int(out.get("bytes")) and out["bytes"] >= 0
+        ):
+            raise bad("output", f"expected {{\"path\": FILE, \"bytes\": N}} or null, got {out!r}")
+        return cls(
+            confirm_ms=data["confirm_ms"],
+            fast_ms=data["fast_ms"],
+            lag_ms=data["lag_ms"],
+            seen=[(k, ts) for k, ts in seen],
+            lag_samples=[(a, b) for a, b in samples],
+            query=query,
+            delivered=data.get("delivered", 0),
+            late=data.get("late", 0),
+            output=dict(out) if out is not None else None,
+        )
 
 
 def query_hash(*parts: str | None) -> str:
@@ -292,8 +330,6 @@ def load_state(path: str, *, query: str | None = None) -> TailState | None:
         data = json.loads(text)
     except ValueError as e:
         raise UsageError(f"{path}: the checkpoint is not JSON ({e})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: not a valid watch checkpoint")
     state = TailState.from_json(data, source=path)
     if query is not None and state.query is not None and state.query != query:
         raise UsageError(

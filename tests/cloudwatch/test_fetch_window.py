@@ -226,7 +226,8 @@ def test_target_from_options() -> None:
     t = AwsTarget.from_options("prod", None, region="eu-west-1")
     assert (t.log_group, t.stream_prefix, t.region) == ("/aws/eks/prod/cluster", "kube-apiserver-audit", "eu-west-1")
     g = AwsTarget.from_options(None, "/my/group")
-    assert (g.log_group, g.stream_prefix) == ("/my/group", None)
+    assert (g.log_group, g.stream_prefix) == ("/my/group", "kube-apiserver-audit")  # --log-group too
+    assert AwsTarget.from_options(None, "/g", stream_prefix="").stream_prefix is None
     assert AwsTarget.from_options(None, "/g", stream_prefix="x").stream_prefix == "x"
     with pytest.raises(UsageError):
         AwsTarget.from_options("a", "/g")

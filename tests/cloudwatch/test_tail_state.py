@@ -54,10 +54,14 @@ def test_load_state_rejects_what_it_cannot_resume(tmp_path: Path):
     empty.write_text("")
     assert load_state(str(empty)) is None
     cases = {
-        "[1, 2]": "not a valid watch checkpoint",
+        "[1, 2]": "not a watch checkpoint",
         '{"mode": "fetch", "version": 1}': "not a watch checkpoint",
-        '{"mode": "watch", "version": 9}': "unsupported checkpoint version",
-        '{"mode": "watch", "version": 1, "fast_ms": 1}': "not a valid watch checkpoint",
+        '{"mode": "watch", "version": 9}': "field version: expected 1",
+        '{"mode": "watch", "version": 1, "fast_ms": 1}': "field confirm_ms: expected a non-negative integer",
+        '{"mode": "watch", "version": 1, "confirm_ms": "abc", "fast_ms": 1, "lag_ms": 0}': "field confirm_ms",
+        '{"mode": "watch", "version": 1, "confirm_ms": 5, "fast_ms": 1, "lag_ms": 0}': "field fast_ms: 1 is before",
+        '{"mode": "watch", "version": 1, "confirm_ms": 1, "fast_ms": 1, "lag_ms": 0, "seen": [["a"]]}': "field seen",
+        '{"mode": "watch", "version": 1, "confirm_ms": 1, "fast_ms": 1, "lag_ms": 0, "output": {"path": 1}}': "field output",
     }
     for text, message in cases.items():
         f = tmp_path / "s.json"

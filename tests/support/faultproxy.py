@@ -11,6 +11,14 @@ Faults (names used in plans and in `FaultProxy.injected`):
 * ``denied``     400 AccessDeniedException (a fatal error)
 * ``repeat``     moto's page is returned with nextToken = the token the client sent (the
                  "same next token twice" case); only applies to requests that carry a token
+* ``reject``     400 InvalidParameterException "The specified nextToken is invalid" (requests with
+                 a token only)
+* ``eventless``  HTTP 200 whose body is not a page: in turn ``{}``, ``{"events": null}``,
+                 ``{"events": "x"}`` and an event with a string timestamp (never reaches moto)
+
+`token_giveup="repeat"|"reject"` applies that fault to *every* request that carries a nextToken:
+paging can then only advance by restarting queries, and a millisecond holding more than a page of
+events can never be finished by following tokens (the "token recovery gives up" case).
 
 Also: `rps` answers ThrottlingException beyond N FilterLogEvents requests per second (a token bucket
 like the service quota), `page_bytes` caps pages like AWS's 1 MB, and `after_requests(n, fn)` runs
@@ -32,7 +40,14 @@ from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAULTS = ("throttle", "500", "503", "drop", "drop_mid", "empty", "repeat", "denied")
+FAULTS = ("throttle", "500", "503", "drop", "drop_mid", "empty", "repeat", "denied", "reject", "eventless")
+_TOKEN_FAULTS = ("repeat", "reject")
+_EVENTLESS_BODIES = (
+    b"{}",
+    b'{"events": null}',
+    b'{"events": "x", "nextToken": null}',
+    b'{"events": [{"timestamp": "abc", "message": "m", "eventId": "1", "logStreamName": "s"}]}',
+)
 _EMPTY_TOKEN = "eksaudit-fault-empty|"
 
 
@@ -74,13 +89,13 @@ class FaultPlan:
         with self._lock:
             if self.script:
                 f = self.script.popleft()
-                return None if (f == "repeat" and not has_token) else f
+                return None if (f in _TOKEN_FAULTS and not has_token) else f
             if not self.rates or (self.max_faults is not None and self.random_injected >= self.max_faults):
                 return None
             x = self.rng.random()
             for f, p in self.rates.items():
                 if x < p:
-                    if f == "repeat" and not has_token:
+                    if f in _TOKEN_FAULTS and not has_token:
                         return None
                     self.random_injected += 1
                     return f
@@ -117,7 +132,11 @@ class FaultProxy:
         rps: float | None = None,
         page_bytes: int | None = None,
         upstream_limit: int | None = None,
+        token_giveup: str | None = None,
     ) -> None:
+        if token_giveup not in (None, *_TOKEN_FAULTS):
+            raise ValueError(f"token_giveup must be one of {_TOKEN_FAULTS}")
+        self.token_giveup = token_giveup
         u = urllib.parse.urlsplit(upstream)
         self.upstream_host = u.hostname or "127.0.0.1"
         self.upstream_port = u.port or 80
@@ -263,6 +282,8 @@ class FaultProxy:
                 self._error(h, 400, "ThrottlingException", "Rate exceeded")
                 return
         fault = self.plan.next_fault(operation, bool(req.get("nextToken")))
+        if fault is None and self.token_giveup and operation == "FilterLogEvents" and req.get("nextToken"):
+            fault = self.token_giveup
         if fault is not None:
             with self._lock:
                 self.injected[fault] += 1
@@ -271,6 +292,14 @@ class FaultProxy:
             return
         if fault == "denied":
             self._error(h, 400, "AccessDeniedException", "User is not authorized to perform: logs:FilterLogEvents")
+            return
+        if fault == "reject":
+            self._error(h, 400, "InvalidParameterException", "The specified nextToken is invalid.")
+            return
+        if fault == "eventless":
+            with self._lock:
+                n = self.injected["eventless"]
+            self._send(h, 200, _EVENTLESS_BODIES[(n - 1) % len(_EVENTLESS_BODIES)], [("x-amzn-RequestId", "fault-proxy")])
             return
         if fault in ("500", "503"):
             code = "InternalFailure" if fault == "500" else "ServiceUnavailableException"

@@ -64,13 +64,27 @@ def fetch_command(
     explain: Annotated[
         bool, typer.Option("--explain", help="Print the window, slices and server-side pattern/query, then exit (no AWS call).")
     ] = False,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Time slices fetched in parallel.")] = 4,
+    workers: Annotated[
+        Optional[int],
+        typer.Option(
+            "--workers", min=1, max=64,
+            help="Time slices fetched in parallel (default: 4, more when pages are slow, to keep --max-rps).",
+        ),
+    ] = None,
     max_rps: o.MaxRps = 5.0,
     state: Annotated[
         Optional[str],
-        typer.Option("--state", metavar="FILE", help="Save progress here; re-running the same query resumes without repeats."),
+        typer.Option(
+            "--state",
+            metavar="FILE",
+            help="Save progress here; re-running the same query resumes after the last event written "
+            "(SIGINT, SIGTERM, SIGHUP, a closed pipe, a full disk). With --since, a later run continues "
+            "from the saved end to now (incremental export). After SIGKILL, stdout may repeat the "
+            "events since the last checkpoint (about a second); --output-file FILE never does.",
+        ),
     ] = None,
     output: o.Output = None,
+    output_file: o.OutputFile = None,
     fields: o.Fields = None,
     count_by: o.CountBy = None,
     top: o.Top = None,
@@ -103,8 +117,11 @@ def fetch_command(
             lines.append("engine: insights (StartQuery/GetQueryResults)")
             lines.append(f"query: {insights_query(ast, registry, stream_prefix=target.stream_prefix)}")
         else:
-            slices = plan_slices(window, workers)
-            lines.append(f"engine: events (FilterLogEvents), {len(slices)} slices, {workers} workers, {max_rps:g} requests/s")
+            from ...cloudwatch.fetch import DEFAULT_WORKERS
+
+            slices = plan_slices(window, workers or DEFAULT_WORKERS)
+            pool = f"{workers} workers" if workers else f"{DEFAULT_WORKERS} workers (more if pages are slow)"
+            lines.append(f"engine: events (FilterLogEvents), {len(slices)} slices, {pool}, {max_rps:g} requests/s")
             for i, (s, e) in enumerate(slices):
                 lines.append(f"  slice {i + 1}: [{format_ms(s)}, {format_ms(e)})")
             lines.append(f"filter pattern: {pattern if pattern is not None else '(none)'}")
@@ -122,11 +139,11 @@ def fetch_command(
     if engine is Engine.INSIGHTS:
         if state:
             raise UsageError("--state works with --engine events only")
-        return _run_insights(target, window, condition, ruleset, registry, opts, quiet, no_pushdown)
+        return _run_insights(target, window, condition, ruleset, registry, opts, quiet, no_pushdown, output_file)
     return _run_events(
         target, window, relative_window, condition, ruleset, registry, opts, quiet,
         pattern=pattern, workers=workers, max_rps=max_rps, state=state, filter_expr=filter_expr, rules=rules,
-        min_priority=min_priority,
+        min_priority=min_priority, output_file=output_file,
     )
 
 
@@ -164,16 +181,18 @@ def _run_events(
     quiet: bool,
     *,
     pattern: str | None,
-    workers: int,
+    workers: int | None,
     max_rps: float,
     state: str | None,
     filter_expr: str | None,
     rules: list[str] | None,
     min_priority: str | None,
-) -> ExitStatus:
+    output_file: str | None = None,
+) -> ExitStatus | int:
     from ...cloudwatch.checkpoint import Checkpoint
     from ...cloudwatch.client import make_client
     from ...cloudwatch.fetch import fetch_window
+    from ...cloudwatch.outfile import write_error
     from ...cloudwatch.paging import PageStats
     from ...cloudwatch.progress import ProgressLine
     from ...pipeline import ScanStats, scan
@@ -194,7 +213,7 @@ def _run_events(
         )
         if checkpoint.complete and not quiet:
             _note(f"{state} says this query already completed; nothing left to fetch")
-    client = make_client(target, max_pool=workers + 4)
+    client = make_client(target, max_pool=(workers or 16) + 4)
     stats = PageStats()
     summary = None
     if ruleset is not None:
@@ -205,10 +224,15 @@ def _run_events(
     progress = None
     if not quiet and sys.stderr.isatty():
         progress = ProgressLine(stats, lambda: seen[0], sys.stderr)
-    guarded = progress.guard(sys.stdout.buffer) if progress is not None and sys.stdout.isatty() else None
-    sink = _open_output(opts, registry, ruleset is not None, stdout=guarded)
+    out = open_output(output_file, checkpoint, quiet)
+    guarded = None
+    if out is None and progress is not None and sys.stdout.isatty():
+        guarded = progress.guard(sys.stdout.buffer)
+    sink = _open_output(opts, registry, ruleset is not None, stdout=out if out is not None else guarded)
     if checkpoint is not None:
-        checkpoint.before_save = sink.flush  # nothing recorded as delivered may sit in a buffer
+        checkpoint.before_save = _flusher(sink, out)  # nothing recorded as delivered may sit in a buffer
+        if out is not None:
+            checkpoint.output_size = lambda: out.written
     run = fetch_window(
         client, target, window, pattern=pattern, workers=workers, max_rps=max_rps, stats=stats,
         checkpoint=checkpoint, on_warning=None if quiet else warn,
@@ -217,26 +241,136 @@ def _run_events(
     if progress is not None:
         progress.start()
     interrupted = False
+    signals = StopSignals(run.request_stop)
     try:
-        scan(
-            _counting(run, seen), sink, condition=condition, rules=ruleset,
-            on_alert=summary.add if summary is not None else None, stats=scan_stats,
-        )
-        sink.close()
-        run.close(last_delivered=True)
-    except KeyboardInterrupt:
-        interrupted = True
-        after_interrupt()
-        run.close(last_delivered=False)
+        with signals:
+            try:
+                scan(
+                    _counting(run, seen), sink, condition=condition, rules=ruleset,
+                    on_alert=summary.add if summary is not None else None, stats=scan_stats,
+                )
+                sink.close()
+                run.close(last_delivered=True)
+            except KeyboardInterrupt:
+                interrupted = True
+                after_interrupt()
+                run.close(last_delivered=False)
+            except OSError as e:
+                output_failed(e, out, checkpoint)
+                run.close(last_delivered=False)
+                if isinstance(e, BrokenPipeError):
+                    raise
+                raise write_error(e, output_file or "stdout", state) from None
+            finally:
+                if progress is not None:
+                    progress.stop()
+                run.close(last_delivered=False)
     finally:
-        if progress is not None:
-            progress.stop()
-        run.close(last_delivered=False)
+        if out is not None:
+            out.close()
     if summary is not None and not quiet:
         print_summary(summary)
     if interrupted:
-        return ExitStatus.INTERRUPTED
+        return signals.status
     return ExitStatus.MATCHED if scan_stats.matched else ExitStatus.NO_MATCH
+
+
+def open_output(output_file: str | None, checkpoint: Any, quiet: bool) -> Any:
+    """`--output-file FILE` (cut back to the checkpoint's recorded length), else a counting stdout.
+
+    stdout on a terminal is left to Python (None): nobody pipes a terminal, and the progress line
+    must interleave with it.
+    """
+    import os
+
+    from ...cloudwatch.outfile import OutputFile
+
+    if output_file is not None:
+        path = os.path.abspath(output_file)
+        recorded = checkpoint.output if checkpoint is not None else None
+        truncate_to = None
+        if recorded is not None:
+            if recorded.get("path") == path:
+                truncate_to = int(recorded["bytes"])
+            elif not quiet:
+                _note(f"the state file recorded output to {recorded.get('path')}, not {path}: nothing is cut back")
+        out = OutputFile.append(path, truncate_to)
+        if checkpoint is not None:
+            checkpoint.output = {"path": path, "bytes": out.written}
+        return out
+    if quiet:
+        return None
+    try:
+        if sys.stdout.isatty():
+            return None
+        sys.stdout.flush()
+        return OutputFile(sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):  # a test runner's captured stdout
+        return None
+
+
+def _flusher(sink: Any, out: Any) -> Any:
+    def flush() -> None:
+        sink.flush()
+        if out is not None and out.path is not None:
+            out.sync()
+
+    return flush
+
+
+def output_failed(exc: OSError, out: Any, checkpoint: Any) -> None:
+    """After a failed write: freeze the checkpoint at what was really written, and drop the rest.
+
+    A file (`--output-file`, or a full disk under stdout) keeps the last checkpoint: it counts only
+    flushed events. A closed pipe goes further back (see outfile.py): the reader may have dropped
+    what it read last.
+    """
+    if out is not None:
+        out.discard()
+    if checkpoint is None:
+        return
+    if isinstance(exc, BrokenPipeError) and out is not None and out.path is None:
+        checkpoint.rewind(out.written - out.unread_bound())
+    checkpoint.frozen = True
+
+
+class StopSignals:
+    """SIGINT, SIGTERM and SIGHUP end the run at a safe point (`stop()`, between two events), so the
+    checkpoint saved on the way out counts exactly what was written; a second signal interrupts at once.
+    Exit status 128 + the signal number (130 for Ctrl-C)."""
+
+    def __init__(self, stop: Any) -> None:
+        self.stop = stop
+        self.hits = 0
+        self.status = int(ExitStatus.INTERRUPTED)
+        self._old: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.hits += 1
+        self.status = 128 + signum
+        self.stop()
+        if self.hits > 1:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> StopSignals:
+        import contextlib
+        import signal
+
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            sig = getattr(signal, name, None)
+            if sig is None:
+                continue
+            with contextlib.suppress(ValueError, OSError):  # not the main thread: leave signals alone
+                self._old[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import contextlib
+        import signal
+
+        for sig, old in self._old.items():
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(sig, old)
 
 
 def _counting(events: Any, counter: list[int]) -> Any:
@@ -247,7 +381,8 @@ def _counting(events: Any, counter: list[int]) -> Any:
 
 
 def _run_insights(
-    target: Any, window: Any, condition: Any, ruleset: Any, registry: Any, opts: Any, quiet: bool, no_pushdown: bool
+    target: Any, window: Any, condition: Any, ruleset: Any, registry: Any, opts: Any, quiet: bool, no_pushdown: bool,
+    output_file: str | None = None,
 ) -> ExitStatus:
     from ...cloudwatch.client import make_client
     from ...cloudwatch.insights import run_insights
@@ -259,7 +394,8 @@ def _run_insights(
         from ...rules.summary import Summary
 
         summary = Summary()
-    sink = _open_output(opts, registry, ruleset is not None)
+    out = open_output(output_file, None, quiet) if output_file else None
+    sink = _open_output(opts, registry, ruleset is not None, stdout=out)
     expr = condition.ast if condition is not None and not no_pushdown else None
     events = run_insights(client, target, window, expr, registry, on_warning=None if quiet else warn)
     try:
@@ -273,6 +409,8 @@ def _run_insights(
         close = getattr(events, "close", None)
         if callable(close):
             close()
+        if out is not None:
+            out.close()
     if summary is not None and not quiet:
         print_summary(summary)
     return ExitStatus.MATCHED if st.matched else ExitStatus.NO_MATCH

@@ -84,10 +84,15 @@ def watch_command(
     state: Annotated[
         Optional[str],
         typer.Option(
-            "--state", metavar="FILE", help="Checkpoint here (atomically); a restart resumes without loss or repeats."
+            "--state",
+            metavar="FILE",
+            help="Checkpoint here (atomically); a restart resumes without loss or repeats after SIGINT, "
+            "SIGTERM, SIGHUP or a full disk. After SIGKILL, stdout may repeat the events since the last "
+            "checkpoint; --output-file FILE never does (exactly once).",
         ),
     ] = None,
     output: o.Output = None,
+    output_file: o.OutputFile = None,
     fields: o.Fields = None,
     count_by: o.CountBy = None,
     top: o.Top = None,
@@ -128,7 +133,14 @@ def watch_command(
     opts = o.output_options(output, fields, count_by, top, limit, query, color, quiet)
     if max_events is not None:
         opts.limit = max_events if opts.limit is None else min(opts.limit, max_events)
-    console = Console.from_env(opts.color, line_buffered=True)
+    from ...cloudwatch.outfile import OutputFile, write_error
+    from .fetch import open_output
+
+    out: OutputFile | None = None
+    if output_file is not None:
+        # cut back to the length the checkpoint recorded: what was written after it is written again
+        out = open_output(output_file, _Recorded(saved.output if saved is not None else None), quiet)
+    console = Console.from_env(opts.color, line_buffered=True, stdout=out)
     sink = open_sink(
         opts, console, registry,
         default_format=OutputFormat.FALCO if ruleset is not None else OutputFormat.JSONL,
@@ -141,9 +153,28 @@ def watch_command(
 
         summary = Summary()
 
+    snapshots: list[tuple[int, Any]] = []  # (stdout bytes, state) of recent checkpoints, for EPIPE
+    counting = out is None and not quiet and not sys.stdout.isatty()
+    stdout_bytes = [0]
+    if counting:
+        raw_write = console.stdout.write
+
+        def counted_write(data: bytes) -> Any:
+            n = raw_write(data)
+            stdout_bytes[0] += len(data)
+            return n
+
+        console.stdout = _Counted(console.stdout, counted_write)  # type: ignore[assignment]
+
     def checkpoint(st: Any) -> None:
         if state:
             sink.flush()  # what the checkpoint counts as delivered must be out first
+            if out is not None:
+                out.sync()
+                st.output = {"path": out.path, "bytes": out.written}
+            elif counting:
+                snapshots.append((stdout_bytes[0], st))
+                del snapshots[:-64]
             save_state(state, st)
 
     tail = watch_events(
@@ -154,6 +185,7 @@ def watch_command(
     if not quiet:
         _announce(target, tail, saved, state, until_ms, lag, pattern)
 
+    first_state = tail.state()  # where this run started: the rewind target when nothing is sure
     signals = _StopSignals(tail)
     events = iter(tail)
     stats = ScanStats()
@@ -170,10 +202,25 @@ def watch_command(
             events.close()
             sink.close()
     except BrokenPipeError:
-        raise  # the reader went away: command_runner ends quietly; keep the last checkpoint
+        # the reader went away, maybe dropping what it read last: go back to a checkpoint older than
+        # what the pipe and the reader's buffer can hold (at-least-once; see cloudwatch/outfile.py)
+        if state and counting:
+            from ...cloudwatch.outfile import PIPE_SLACK
+
+            limit = stdout_bytes[0] - 64 * 1024 - PIPE_SLACK
+            older = [st for n, st in snapshots if n <= limit]
+            save_state(state, older[-1] if older else first_state)
+        raise
+    except OSError as e:  # a full disk: the last checkpoint counts only what was written
+        if out is not None:
+            out.discard()
+        raise write_error(e, output_file or "stdout", state) from None
     except BaseException:
         checkpoint(tail.state())  # a fatal AWS error: what was printed stays delivered
         raise
+    finally:
+        if out is not None:
+            out.close()
     checkpoint(tail.state())
     if not quiet:
         st = tail.stats
@@ -190,7 +237,7 @@ def watch_command(
 
 
 class _StopSignals:
-    """Ctrl-C (and SIGTERM) end the watch at a safe point: between two events, or at once while it
+    """Ctrl-C (and SIGTERM, SIGHUP) end the watch at a safe point: between two events, or at once while it
     waits (sleep, network). A second signal interrupts whatever is running."""
 
     def __init__(self, tail: Any) -> None:
@@ -207,7 +254,7 @@ class _StopSignals:
             raise KeyboardInterrupt
 
     def __enter__(self) -> _StopSignals:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):
             with contextlib.suppress(ValueError, OSError):  # not the main thread: leave signals alone
                 self._old[sig] = signal.signal(sig, self._handler)
         return self
@@ -233,3 +280,24 @@ def _announce(target: Any, tail: Any, saved: Any, state: str | None, until_ms: i
     push = f"; filter pattern {pattern}" if pattern else ""
     sys.stderr.write(f"eksaudit: watching {target.log_group} ({streams}) {when}{end}; {lag_text}{push}\n")
     sys.stderr.flush()
+
+
+class _Recorded:
+    """What fetch's `open_output` reads from a checkpoint: the recorded output file and length."""
+
+    def __init__(self, output: dict[str, Any] | None) -> None:
+        self.output = output
+
+
+class _Counted:
+    """stdout with its write counted (bytes handed to the pipe), for the EPIPE rewind."""
+
+    def __init__(self, stream: Any, write: Any) -> None:
+        self._stream = stream
+        self.write = write
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
