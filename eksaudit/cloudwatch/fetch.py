@@ -131,8 +131,9 @@ class FetchRun:
         self.on_warning = on_warning
         self._stop = threading.Event()
         self.retry = retry or RetryPolicy(sleep=self._stop.wait)
+        if checkpoint is not None:
+            window = checkpoint.window  # a resumed or continued window (incremental export)
         if checkpoint is not None and checkpoint.slices:
-            window = checkpoint.window
             slices = list(checkpoint.slices)
             ext = checkpoint.extend_to_ms
             if ext is not None and window.end_ms is not None and ext > window.end_ms:
