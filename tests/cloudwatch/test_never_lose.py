@@ -456,3 +456,32 @@ def test_watch_output_file_is_cut_back_to_the_checkpoint(moto_endpoint: str, tmp
                                    str(out)], capture_output=True, text=True, timeout=120, env=proc_env())
     assert r.returncode in (0, 1), r.stderr
     assert ids(out.read_text()) == expected_ids(ordered)
+
+
+def test_watch_head_50_then_the_same_command_delivers_event_51(moto_endpoint: str, tmp_path: Path) -> None:
+    start, end, ordered = load(moto_endpoint, 3000, span_ms=10 * 60_000)
+    state = tmp_path / "w.json"
+    cmd = [sys.executable, "-m", "eksaudit", "watch", "--cluster", "demo", "--endpoint-url", moto_endpoint,
+           "--start", str(start), "--until", str(end), "--lag", "0", "--state", str(state), "--max-rps", "100"]
+    quoted = " ".join(f"'{a}'" for a in cmd)
+    first = subprocess.run(f"{quoted} | head -50", shell=True, capture_output=True, text=True, timeout=120, env=proc_env())
+    assert first.returncode == 0 and "Traceback" not in first.stderr, first.stderr
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=proc_env())
+    assert second.returncode == 0, second.stderr
+    want = expected_ids(ordered)
+    assert ids(first.stdout) == want[:50]
+    got = ids(second.stdout)
+    assert want[50] in got and set(want[50:]) <= set(got)  # event #51 and everything after it
+
+
+def test_watch_sighup_stops_cleanly_with_129(moto_endpoint: str, tmp_path: Path) -> None:
+    load(moto_endpoint, 10)
+    state = tmp_path / "w.json"
+    p = subprocess.Popen([sys.executable, "-m", "eksaudit", "watch", "--cluster", "demo", "--endpoint-url", moto_endpoint,
+                          "--since", "30m", "--state", str(state), "--poll", "0.2"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=proc_env())
+    _wait_for(state)
+    p.send_signal(signal.SIGHUP)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 129, err
+    assert json.loads(state.read_text())["delivered"] == len(out.splitlines())

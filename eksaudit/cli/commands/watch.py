@@ -136,10 +136,9 @@ def watch_command(
     from ...cloudwatch.outfile import OutputFile, write_error
     from .fetch import open_output
 
-    out: OutputFile | None = None
-    if output_file is not None:
-        # cut back to the length the checkpoint recorded: what was written after it is written again
-        out = open_output(output_file, _Recorded(saved.output if saved is not None else None), quiet)
+    # --output-file is cut back to the length the checkpoint recorded (what was written after it is
+    # written again); stdout that is not a terminal is written with its bytes counted (EPIPE rewind)
+    out: OutputFile | None = open_output(output_file, _Recorded(saved.output if saved is not None else None), quiet)
     console = Console.from_env(opts.color, line_buffered=True, stdout=out)
     sink = open_sink(
         opts, console, registry,
@@ -154,26 +153,16 @@ def watch_command(
         summary = Summary()
 
     snapshots: list[tuple[int, Any]] = []  # (stdout bytes, state) of recent checkpoints, for EPIPE
-    counting = out is None and not quiet and not sys.stdout.isatty()
-    stdout_bytes = [0]
-    if counting:
-        raw_write = console.stdout.write
-
-        def counted_write(data: bytes) -> Any:
-            n = raw_write(data)
-            stdout_bytes[0] += len(data)
-            return n
-
-        console.stdout = _Counted(console.stdout, counted_write)  # type: ignore[assignment]
+    counting = out is not None and out.path is None
 
     def checkpoint(st: Any) -> None:
         if state:
             sink.flush()  # what the checkpoint counts as delivered must be out first
-            if out is not None:
+            if out is not None and out.path is not None:
                 out.sync()
                 st.output = {"path": out.path, "bytes": out.written}
-            elif counting:
-                snapshots.append((stdout_bytes[0], st))
+            elif out is not None:
+                snapshots.append((out.written, st))
                 del snapshots[:-64]
             save_state(state, st)
 
@@ -204,10 +193,9 @@ def watch_command(
     except BrokenPipeError:
         # the reader went away, maybe dropping what it read last: go back to a checkpoint older than
         # what the pipe and the reader's buffer can hold (at-least-once; see cloudwatch/outfile.py)
-        if state and counting:
-            from ...cloudwatch.outfile import PIPE_SLACK
-
-            limit = stdout_bytes[0] - 64 * 1024 - PIPE_SLACK
+        if state and out is not None and counting:
+            out.discard()
+            limit = out.written - out.unread_bound()
             older = [st for n, st in snapshots if n <= limit]
             save_state(state, older[-1] if older else first_state)
         raise
@@ -287,17 +275,3 @@ class _Recorded:
 
     def __init__(self, output: dict[str, Any] | None) -> None:
         self.output = output
-
-
-class _Counted:
-    """stdout with its write counted (bytes handed to the pipe), for the EPIPE rewind."""
-
-    def __init__(self, stream: Any, write: Any) -> None:
-        self._stream = stream
-        self.write = write
-
-    def flush(self) -> None:
-        self._stream.flush()
-
-    def isatty(self) -> bool:
-        return False
