@@ -47,7 +47,11 @@ LogGroup = Annotated[
 ]
 StreamPrefix = Annotated[
     Optional[str],
-    typer.Option("--stream-prefix", help="Log stream name prefix (default kube-apiserver-audit).", rich_help_panel=AWS),
+    typer.Option(
+        "--stream-prefix",
+        help="Log stream name prefix (default kube-apiserver-audit, with --log-group too; '' for every stream).",
+        rich_help_panel=AWS,
+    ),
 ]
 Region = Annotated[Optional[str], typer.Option("--region", help="AWS region.", rich_help_panel=AWS)]
 Profile = Annotated[Optional[str], typer.Option("--profile", help="AWS named profile.", rich_help_panel=AWS)]

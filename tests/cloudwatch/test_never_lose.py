@@ -485,3 +485,36 @@ def test_watch_sighup_stops_cleanly_with_129(moto_endpoint: str, tmp_path: Path)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 129, err
     assert json.loads(state.read_text())["delivered"] == len(out.splitlines())
+
+
+# ---- the worker pool follows the page latency ----------------------------------------------------------
+
+
+class _SlowPages:
+    """Three pages per query, each answered after `latency` seconds (a FilterLogEvents stand-in)."""
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+
+    def filter_log_events(self, **params: Any) -> dict[str, Any]:
+        time.sleep(self.latency)
+        n = int(params.get("nextToken") or 0)
+        ts = params["startTime"] + n
+        page: dict[str, Any] = {"events": [{"timestamp": ts, "message": "{}", "eventId": f"{ts}", "logStreamName":
+                                            "kube-apiserver-audit-a"}]}
+        if n < 2:
+            page["nextToken"] = str(n + 1)
+        return page
+
+
+@pytest.mark.parametrize(("workers", "grows"), [(None, True), (4, False)])
+def test_the_default_pool_grows_with_page_latency(workers: int | None, grows: bool) -> None:
+    from eksaudit.cloudwatch.fetch import DEFAULT_WORKERS, fetch_window
+    from eksaudit.timewindow import Window
+
+    run = fetch_window(_SlowPages(0.15), AwsTarget.from_options("demo", None), Window(0, 24 * 60_000), workers=workers,
+                       max_rps=40)
+    events = list(run)
+    assert len(events) == 3 * len(run.slices)
+    # 40 requests/s x 0.15 s per page needs ~6 in flight, plus a margin: more than the default 4
+    assert (len(run._threads) > DEFAULT_WORKERS) is grows
