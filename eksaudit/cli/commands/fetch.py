@@ -298,6 +298,8 @@ def open_output(output_file: str | None, checkpoint: Any, quiet: bool) -> Any:
         if checkpoint is not None:
             checkpoint.output = {"path": path, "bytes": out.written}
         return out
+    if checkpoint is not None and checkpoint.output is not None:
+        checkpoint.output = None  # this run does not write that file: its recorded length no longer applies
     if quiet:
         return None
     try:
