@@ -113,7 +113,8 @@ def test_fetch_exactly_once_through_200_plus_faults(moto_endpoint: str) -> None:
             put_events(loader, GROUP, STREAMS[k % 3], [late[-1]])
 
     plan = FaultPlan(
-        rates={"throttle": 0.12, "500": 0.06, "503": 0.06, "drop": 0.06, "drop_mid": 0.06, "empty": 0.08, "repeat": 0.08},
+        rates={"throttle": 0.12, "500": 0.06, "503": 0.06, "drop": 0.06, "drop_mid": 0.06, "empty": 0.08, "repeat": 0.08,
+               "reject": 0.04, "eventless": 0.06},
         seed=11,
     )
     with FaultProxy(moto_endpoint, plan) as proxy:
@@ -121,7 +122,8 @@ def test_fetch_exactly_once_through_200_plus_faults(moto_endpoint: str) -> None:
         run = fetch_window(client_for(proxy.endpoint), TARGET, window, workers=4, max_rps=1000, page_limit=200, retry=fast_retry())
         events = list(run)
     assert proxy.total_injected >= 200, (proxy.injected, run.stats, len(events), proxy.requests)
-    assert all(proxy.injected[f] > 0 for f in ("throttle", "500", "503", "drop", "drop_mid", "empty", "repeat"))
+    assert all(proxy.injected[f] > 0 for f in ("throttle", "500", "503", "drop", "drop_mid", "empty", "repeat", "reject",
+                                               "eventless"))
     check_order(events)
     got = [(e.cw.timestamp, e.text) for e in events]
     late_set = set(late)
