@@ -41,7 +41,7 @@ def cached_jsonl(prefix: str, n: int, seed: int, source: Path, write: Callable[[
         t0 = time.perf_counter()
         write(tmp, n, seed)
         tmp.rename(path)
-        print(f"generated {n} {prefix} events ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f}s")
+        print(f"generated {path.name} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f}s")
     return path
 
 

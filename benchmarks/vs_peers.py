@@ -39,6 +39,7 @@ import sys
 import duckdb
 path, question, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
 con = duckdb.connect(config={"threads": threads})
+con.execute("SET enable_progress_bar = false")  # it prints to stdout on long queries
 src = "read_json_objects(?, format='newline_delimited')"
 if question == "count-by":
     sql = f"SELECT json->>'$.user.username' AS u, count(*) AS c FROM {src} GROUP BY u ORDER BY c DESC"
