@@ -211,19 +211,29 @@ def _segment_matcher(pattern: str, fold: bool) -> Callable[[str], bool]:
     return starred
 
 
-@lru_cache(maxsize=4096)
 def compile_glob(pattern: str, fold: bool = False, reference: bool = False) -> Callable[[str], bool]:
     """A predicate `value -> bool` for `glob` (fold=False) or `iglob` (ASCII case folding).
 
     Linear in the value for a given pattern (see `_segment_matcher`); `reference=True` gives the
     backtracking regex translation instead, the slow twin the property tests compare against.
+    Short patterns are cached (`glob val(field)` compiles per event); a long one, which only an
+    event can supply, is not kept, so events cannot fill memory through the cache.
     """
+    if len(pattern) <= 256:
+        return _compile_glob_cached(pattern, fold, reference)
+    return _compile_glob(pattern, fold, reference)
+
+
+def _compile_glob(pattern: str, fold: bool, reference: bool) -> Callable[[str], bool]:
     if not reference:
         return _segment_matcher(pattern, fold)
     flags = re.ASCII | (re.IGNORECASE if fold else 0)
     rx = re.compile(glob_to_regex(pattern, fold=fold), flags)
     match = rx.fullmatch
     return lambda v: match(v) is not None
+
+
+_compile_glob_cached = lru_cache(maxsize=4096)(_compile_glob)
 
 
 # --- pmatch ----------------------------------------------------------------------------------------
