@@ -30,6 +30,16 @@ def escape_controls(text: str) -> str:
     return _CONTROLS.sub(_one, text)
 
 
+_CONTROLS_BUT_LF = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def escape_message(text: str) -> str:
+    """Like `escape_controls`, but line feeds stay: a message may show a condition and a caret under it."""
+    if text.isprintable():
+        return text
+    return _CONTROLS_BUT_LF.sub(_one, text)
+
+
 def encode_line(text: str) -> bytes:
     """UTF-8 bytes of an escaped line; a lone surrogate becomes a visible `\\udXXX`, never an error."""
     try:

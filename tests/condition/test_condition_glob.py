@@ -47,7 +47,7 @@ patterns = st.lists(PATTERN_ATOMS, max_size=10).map("".join)
 values = st.lists(VALUE_CHARS, max_size=14).map("".join)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(patterns, values, st.booleans())
 @example("*a*a*b", "aaab", False)
 @example("a*", "", False)
@@ -64,7 +64,7 @@ def test_glob_agrees_with_the_backtracking_reference(pattern: str, value: str, f
 
 
 @pytest.mark.skipif(FNMATCH is None, reason="glibc fnmatch not available")
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(patterns, values, st.booleans())
 def test_glob_agrees_with_glibc_fnmatch(pattern: str, value: str, fold: bool) -> None:
     assert FNMATCH is not None
@@ -108,7 +108,7 @@ path_parts = st.sampled_from(["a", "b", "ab", "*", "a*", "?", "[ab]", ""])
 paths = st.lists(path_parts, max_size=5).map("/".join)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.lists(paths, max_size=4), paths)
 def test_pmatch_agrees_with_its_definition(patterns: list[str], value: str) -> None:
     # in a value, glob characters are plain text; the reference globs a pattern component

@@ -13,8 +13,11 @@ import sys
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eksaudit.condition import ConditionError, parse
+from eksaudit.condition.errors import pos_at
 
 
 def _run(code: str, bound: float) -> str:
@@ -83,3 +86,26 @@ def test_a_rules_file_with_a_huge_condition_and_many_rules_loads_quickly():
         print(len(loader.finish().rules))
     """, bound=40)
     assert out == "2001"
+
+
+_BLANKS = st.sampled_from([" ", "\n", "\r", "\r\n", "\t", "  \n "])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_BLANKS, st.sampled_from(["ka.verb = get", "not ka.uri exists", "(ka.verb in (a, b))"]),
+                          st.sampled_from(["and", "or"])), min_size=1, max_size=12))
+def test_node_positions_equal_the_plain_rescan(parts):
+    """The parser's binary search over line breaks gives what `pos_at` (a rescan) gives, on every node."""
+    text = "".join(f"{blank}{check} {op}" for blank, check, op in parts)[: -len(parts[-1][2])] + "\n"
+    expr = parse(text)
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        pos = node.pos
+        assert pos == pos_at(text, pos.idx)
+        for attr in ("children", "child", "left", "right", "values", "args"):
+            sub = getattr(node, attr, None)
+            if isinstance(sub, tuple):
+                stack.extend(x for x in sub if hasattr(x, "pos"))
+            elif hasattr(sub, "pos"):
+                stack.append(sub)

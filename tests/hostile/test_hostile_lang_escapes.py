@@ -192,3 +192,17 @@ def test_escape_controls_table():
     assert escape_controls("plain text, ünïcödé \\ and 日本") == "plain text, ünïcödé \\ and 日本"
     assert escape_controls("a\tb\nc\rd") == "a\\tb\\nc\\rd"
     assert escape_controls("\x00\x1b\x7f\x80\x9b\x9f\xa0") == "\\x00\\x1b\\x7f\\x80\\x9b\\x9f\xa0"
+
+
+def test_messages_about_a_hostile_rules_file_are_escaped(tmp_path: Path):
+    rules = tmp_path / "evil.yaml"
+    rules.write_text('- rule: "evil\\x1b[2J name"\n  desc: d\n  condition: ka.verb = get\n  output: o\n'
+                     "  priority: INFO\n  source: k8s_audit\n  bogus_key: 1\n"
+                     '- rule: "evil\\x1b]0;t\\x07\\r"\n  desc: d\n  condition: ka.verb = nope and\n  output: o\n'
+                     "  priority: INFO\n  source: k8s_audit\n")
+    res = run_eksaudit("filter", "-r", str(rules), "/dev/null")
+    assert res.returncode == 2
+    assert not _UNSAFE.search(res.stderr), res.stderr
+    assert b"rule 'evil\\x1b[2J name': Unknown key 'bogus_key'" in res.stderr
+    assert b"rule 'evil\\x1b]0;t\\x07\\r': condition: expected blank or '(' after 'and'" in res.stderr
+    assert res.stderr.count(b"\n") == 4  # the warning, the error, the condition line and its caret
