@@ -16,19 +16,20 @@ from typing import Any, TypeVar
 import typer
 
 from ..errors import EksauditError
+from ..safetext import escape_message
 from ..status import ExitStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def error(message: str) -> None:
-    """Print `eksaudit: error: message` on stderr."""
-    sys.stderr.write(f"eksaudit: error: {message}\n")
+    """Print `eksaudit: error: message` on stderr (control characters from a hostile file escaped)."""
+    sys.stderr.write(f"eksaudit: error: {escape_message(message)}\n")
     sys.stderr.flush()
 
 
 def warn(message: str) -> None:
-    sys.stderr.write(f"eksaudit: warning: {message}\n")
+    sys.stderr.write(f"eksaudit: warning: {escape_message(message)}\n")
     sys.stderr.flush()
 
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 import re
 
 # Token patterns (spec §1.2). Python's leftmost-greedy matching gives the longest match for these
-# patterns, as RE2's POSIX mode does in libsinsp.
+# patterns, as RE2's POSIX mode does in libsinsp. The spec's `[a-zA-Z]+[a-zA-Z0-9_]*` is written
+# `[a-zA-Z][a-zA-Z0-9_]*` (the same language): two adjacent loops over the same letters made a
+# failed match backtrack through every split of a long word, quadratic in its length; now a
+# loop can only end where its class ends, so a match or failure costs one pass.
 _SPACE = " \t\n\v\f\r"
 RGX_NOT_BLANK = re.compile(r"not[ \t\n\v\f\r]+")
-RGX_IDENTIFIER = re.compile(r"[a-zA-Z]+[a-zA-Z0-9_]*")
-RGX_FIELD_NAME = re.compile(r"[a-zA-Z]+[a-zA-Z0-9_]*(?:\.[a-zA-Z]+[a-zA-Z0-9_]*)+")
+RGX_IDENTIFIER = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*")
+RGX_FIELD_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*(?:\.[a-zA-Z][a-zA-Z0-9_]*)+")
 RGX_FIELD_ARG_BARE = re.compile(r"[^\]\[\"' \t\n\v\f\r]+")
 RGX_HEX_NUM = re.compile(r"0[xX][0-9a-fA-F]+")
 RGX_NUMBER = re.compile(r"[+-]?[0-9]+\.?[0-9]*(?:[eE][+-][0-9]+)?")

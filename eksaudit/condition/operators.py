@@ -1,8 +1,10 @@
 """Falco's operator semantics that need more than a Python one-liner: glob, pmatch, regex, ASCII case.
 
 glob is glibc `fnmatch(pattern, value, 0)` (so `*` crosses `/`, classes like `[[:digit:]]` work, `\\`
-escapes), which Python's `fnmatch` module is not; we translate to a Python regex once, at compile
-time. regex is RE2 in POSIX mode with full-match semantics, as libsinsp compiles it.
+escapes), which Python's `fnmatch` module is not; a pattern is compiled once into `*`-separated
+fixed-width segments matched greedily, so matching is linear in the value whatever the pattern
+(a backtracking regex took minutes on `*a*a*a*b` against a long URI). regex is RE2 in POSIX
+mode with full-match semantics, as libsinsp compiles it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any
 
 import re2
 
@@ -80,43 +83,157 @@ def _bracket(pattern: str, i: int) -> tuple[str, int, bool] | None:
     return None
 
 
-def glob_to_regex(pattern: str, *, fold: bool = False) -> str:
-    """glibc fnmatch (flags 0) as a Python regex for `fullmatch`."""
-    out: list[str] = []
+def _glob_items(pattern: str, fold: bool) -> list[str | None]:
+    """The pattern as items: None for `*`, else a one-character item (a literal or a regex class).
+
+    A literal character is itself (one character long); anything else is a regex of width one:
+    `(?s:.)` for `?`, a `[...]` class (`(?-i:...)` around POSIX classes under iglob, which folds
+    letters but not `[[:upper:]]`), `(?!)` for a class that matches nothing and for a trailing `\\`.
+    """
+    items: list[str | None] = []
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
         if c == "*":
-            out.append("(?s:.*)")
+            if not items or items[-1] is not None:  # `**` is `*`
+                items.append(None)
             i += 1
         elif c == "?":
-            out.append("(?s:.)")
+            items.append("(?s:.)")
             i += 1
         elif c == "[":
             br = _bracket(pattern, i + 1)
             if br is None:
-                out.append(re.escape("["))
+                items.append("[")
                 i += 1
             else:
                 text, i, has_class = br
-                # iglob folds letters but not POSIX classes ([[:upper:]] stays upper-case only)
-                out.append(f"(?-i:{text})" if fold and has_class else text)
-        elif c == "\\" and i + 1 < n:
-            out.append(re.escape(pattern[i + 1]))
+                items.append(f"(?-i:{text})" if fold and has_class else text)
+        elif c == "\\":
+            if i + 1 == n:  # a trailing lone `\` is a broken pattern: glibc fnmatch matches nothing
+                items.append("(?!)")
+                i += 1
+                continue
+            items.append(pattern[i + 1])
             i += 2
         else:
-            out.append(re.escape(c))
+            items.append(c)
             i += 1
-    return "".join(out)
+    return items
 
 
-@lru_cache(maxsize=4096)
-def compile_glob(pattern: str, fold: bool = False) -> Callable[[str], bool]:
-    """A predicate `value -> bool` for `glob` (fold=False) or `iglob` (ASCII case folding)."""
+def _item_regex(item: str) -> str:
+    return re.escape(item) if len(item) == 1 else item
+
+
+def glob_to_regex(pattern: str, *, fold: bool = False) -> str:
+    """glibc fnmatch (flags 0) as one Python regex for `fullmatch`: the reference matcher.
+
+    Backtracking makes it exponential on hostile input (`*a*a*a*b`): only the tests use it, to
+    check the linear matcher below on small inputs (`compile_glob(..., reference=True)`).
+    """
+    return "".join("(?s:.*)" if it is None else _item_regex(it) for it in _glob_items(pattern, fold))
+
+
+class _Segment:
+    """A run of one-character items between two `*`: found with str.find when all literal."""
+
+    __slots__ = ("width", "literal", "search", "match")
+
+    def __init__(self, items: list[str], fold: bool) -> None:
+        self.width = len(items)
+        if all(len(it) == 1 for it in items):
+            text = "".join(items)
+            self.literal: str | None = ascii_lower(text) if fold else text
+            self.search = self.match = None
+        else:
+            self.literal = None
+            flags = re.ASCII | (re.IGNORECASE if fold else 0)
+            # a fixed-width sequence of classes: no quantifier, so no backtracking blow-up
+            rx = re.compile("".join(_item_regex(it) for it in items), flags)
+            self.search, self.match = rx.search, rx.match
+
+    def at(self, value: str, folded: str, pos: int) -> bool:
+        """Does the segment match value[pos:pos + width]?"""
+        if self.literal is not None:
+            return folded.startswith(self.literal, pos)
+        return self.match(value, pos, pos + self.width) is not None  # type: ignore[misc]
+
+    def find(self, value: str, folded: str, pos: int, end: int) -> int:
+        """The leftmost start >= pos of a match lying within value[pos:end], else -1."""
+        if self.literal is not None:
+            return folded.find(self.literal, pos, end)
+        m = self.search(value, pos, end)  # type: ignore[misc]
+        return -1 if m is None else m.start()
+
+
+def _segment_matcher(pattern: str, fold: bool) -> Callable[[str], bool]:
+    """fnmatch in O(len(value) x segment width): `*`-separated fixed-width segments, leftmost-first.
+
+    The pattern is `S0 * S1 * ... * Sk` where each segment matches exactly its width in characters.
+    The value matches iff S0 is a prefix, Sk a suffix (not overlapping S0) and S1..Sk-1 occur in
+    order in between; taking each middle segment's leftmost occurrence is optimal (it leaves the
+    most room to the rest), so no choice is ever undone: this is the classic greedy wildcard match.
+    """
+    items = _glob_items(pattern, fold)
+    segs: list[list[str]] = [[]]
+    for it in items:
+        if it is None:
+            segs.append([])
+        else:
+            segs[-1].append(it)
+    parts = [_Segment(s, fold) for s in segs]
+    needs_fold = fold and any(p.literal for p in parts)
+    if len(parts) == 1:
+        only = parts[0]
+
+        def whole(v: str) -> bool:
+            return len(v) == only.width and only.at(v, ascii_lower(v) if needs_fold else v, 0)
+        return whole
+    first, middle, last = parts[0], parts[1:-1], parts[-1]
+    fixed = first.width + last.width
+
+    def starred(v: str) -> bool:
+        n = len(v)
+        if n < fixed:
+            return False
+        f = ascii_lower(v) if needs_fold else v
+        end = n - last.width
+        if not first.at(v, f, 0) or not last.at(v, f, end):
+            return False
+        pos = first.width
+        for seg in middle:
+            k = seg.find(v, f, pos, end)
+            if k < 0:
+                return False
+            pos = k + seg.width
+        return True
+    return starred
+
+
+def compile_glob(pattern: str, fold: bool = False, reference: bool = False) -> Callable[[str], bool]:
+    """A predicate `value -> bool` for `glob` (fold=False) or `iglob` (ASCII case folding).
+
+    Linear in the value for a given pattern (see `_segment_matcher`); `reference=True` gives the
+    backtracking regex translation instead, the slow twin the property tests compare against.
+    Short patterns are cached (`glob val(field)` compiles per event); a long one, which only an
+    event can supply, is not kept, so events cannot fill memory through the cache.
+    """
+    if len(pattern) <= 256:
+        return _compile_glob_cached(pattern, fold, reference)
+    return _compile_glob(pattern, fold, reference)
+
+
+def _compile_glob(pattern: str, fold: bool, reference: bool) -> Callable[[str], bool]:
+    if not reference:
+        return _segment_matcher(pattern, fold)
     flags = re.ASCII | (re.IGNORECASE if fold else 0)
     rx = re.compile(glob_to_regex(pattern, fold=fold), flags)
     match = rx.fullmatch
     return lambda v: match(v) is not None
+
+
+_compile_glob_cached = lru_cache(maxsize=4096)(_compile_glob)
 
 
 # --- pmatch ----------------------------------------------------------------------------------------
@@ -125,24 +242,40 @@ def _components(path: str) -> list[str]:
     return [c for c in path.split("/") if c]
 
 
+_END = ""  # trie key marking "a pattern ends here" (a component is never empty)
+
+
 def compile_pmatch(patterns: Iterable[str]) -> Callable[[str], bool]:
-    """Path-prefix match against a set (spec §2.5): component-wise, globbing per component."""
-    plain: set[tuple[str, ...]] = set()
+    """Path-prefix match against a set (spec §2.5): component-wise, globbing per component.
+
+    Plain patterns live in a trie of components, so a value is walked once (a value of many
+    thousand components costs its length, not its length squared); globbed ones are compared
+    component by component, each component with the linear glob matcher.
+    """
+    trie: dict[str, dict] = {}
     globbed: list[list[Callable[[str], bool] | str]] = []
     for p in patterns:
         comps = _components(p)
         if any(ch in c for c in comps for ch in "?*["):
             globbed.append([compile_glob(c) if any(ch in c for ch in "?*[") else c for c in comps])
         else:
-            plain.add(tuple(comps))
-    match_all = () in plain
+            node = trie
+            for c in comps:
+                node = node.setdefault(c, {})
+            node[_END] = {}
 
     def pmatch(value: str) -> bool:
-        if match_all:
-            return True
         comps = _components(value)
-        for k in range(1, len(comps) + 1):
-            if tuple(comps[:k]) in plain:
+        node = trie
+        for c in comps:
+            if _END in node:
+                return True
+            nxt = node.get(c)
+            if nxt is None:
+                break
+            node = nxt
+        else:
+            if _END in node:
                 return True
         for g in globbed:
             if len(g) > len(comps):
@@ -196,6 +329,58 @@ def compile_regex(pattern: str) -> Callable[[str], bool]:
             return fullmatch(v.encode("utf-8", "replace").decode("utf-8")) is not None
 
     return match
+
+
+# RE2's lazy DFA needs its state cache to fit in 2/3 of `max_mem` after the program itself; when it
+# does not, every search falls back to the NFA and, with `log_errors`, RE2 prints "DFA out of memory"
+# from C++ on fd 2, once per search (19,600 lines for 10,000 rules). Measured: an alternation of
+# literals needs about 260 bytes of `max_mem` per program instruction for its DFA to start.
+_DFA_BYTES_PER_INST = 400
+_DFA_MIN_MEM = 8 << 20  # RE2's default
+_DFA_MAX_MEM = 256 << 20  # per pattern; a larger literal set is split into several patterns
+
+
+def _literal_search_options(max_mem: int) -> re2.Options:
+    o = re2.Options()
+    o.max_mem = max_mem
+    o.encoding = re2.Options.Encoding.LATIN1  # bytes are bytes: any literal compiles, even non-UTF-8
+    o.log_errors = False  # never a line on stderr from C++; the sizing below keeps the DFA usable
+    return o
+
+
+def compile_literal_search(literals: Iterable[bytes]) -> Callable[[bytes], Any]:
+    """`raw -> match or None`: does `raw` contain any of `literals`? One RE2 pass, with a working DFA.
+
+    RE2 is linear, but only its DFA is fast, and the DFA needs memory in proportion to the
+    program: `max_mem` is sized from the pattern (and checked against the compiled program), so a
+    10,000-rule literal set gets the DFA instead of the slow NFA plus a "DFA out of memory" line
+    per event. Logging is off (RE2 writes to fd 2 from C++, where no Python code could collect it),
+    and nothing is left to report: a set too large for one pattern's cap is split in halves, each
+    with its own DFA, so the condition RE2 warned about cannot arise. An empty set never matches.
+    """
+    lits = sorted(set(literals), key=len, reverse=True)
+    if not lits:
+        return lambda raw: None
+    pattern = b"|".join(re.escape(lit) for lit in lits)
+    estimate = len(pattern) * _DFA_BYTES_PER_INST  # a program has fewer instructions than bytes
+    mem = min(max(estimate, _DFA_MIN_MEM), _DFA_MAX_MEM)
+    rx = None
+    need = estimate
+    if estimate <= 2 * _DFA_MAX_MEM:  # far larger sets are split without a doomed compile
+        try:
+            rx = re2.compile(pattern, options=_literal_search_options(mem))
+            need = rx.programsize * _DFA_BYTES_PER_INST
+        except re2.error:  # "pattern too large": more instructions than `mem` allows
+            need = _DFA_MAX_MEM + 1
+    if need > _DFA_MAX_MEM:
+        if len(lits) > 1:
+            first, second = compile_literal_search(lits[::2]), compile_literal_search(lits[1::2])
+            return lambda raw: first(raw) or second(raw)
+        lit = lits[0]  # one huge literal: a plain substring test
+        return lambda raw: True if lit in raw else None
+    if rx is None or need > mem:
+        rx = re2.compile(pattern, options=_literal_search_options(need))
+    return rx.search
 
 
 _REGEX_META = set(".[]{}()*+?|\\^$")

@@ -30,7 +30,9 @@ started; each nesting level counts towards `max_depth` (100 like libsinsp, Falco
 
 from __future__ import annotations
 
+import re
 import sys
+from bisect import bisect_left
 
 from .ast import (
     AndExpr,
@@ -64,6 +66,7 @@ STRING_OPERATORS = SYMBOL_STR_OPS + WORD_STR_OPS
 _OPS_TEXT = ", ".join(f"'{o}'" for o in ALL_OPERATORS)
 _TRANSFORMERS_TEXT = ", ".join(f"'{t}'" for t in ("val",) + LHS_TRANSFORMERS)
 _KEYWORDS = ("and", "or", "not")
+_LINE_BREAK = re.compile(r"[\r\n]")
 
 
 class _Parser:
@@ -72,13 +75,19 @@ class _Parser:
         self.text = text
         self.max_depth = max_depth
         self.depth = 0
+        # offsets of CR and LF, so a node's line and column cost a binary search, not a rescan
+        # of the text before it (that made long conditions quadratic to parse)
+        self._breaks = [m.start() for m in _LINE_BREAK.finditer(text)]
 
     # -- helpers ---------------------------------------------------------------------------------
     def fail(self, message: str, idx: int | None = None) -> LexError:
         return LexError(message, self.s.i if idx is None else idx)
 
     def pos(self) -> Pos:
-        return pos_at(self.text, self.s.i)
+        """Line and column of the cursor, as `pos_at` gives them (CR or LF each start a line)."""
+        idx = self.s.i
+        k = bisect_left(self._breaks, idx)  # line breaks before idx
+        return Pos(idx, k + 1, idx - (self._breaks[k - 1] if k else -1))
 
     def enter(self) -> None:
         self.depth += 1

@@ -104,7 +104,8 @@ class CountsWriter:
         elif self.fmt is OutputFormat.CSV:
             from .csv import csv_rows
 
-            self.console.write_lines(csv_rows([*self.names, "count"], [[*key, n] for key, n in ranked]))
+            self.console.write_lines(csv_rows([*self.names, "count"], [[*key, n] for key, n in ranked],
+                                              escape=self.console.stdout_isatty))
         else:
             q = self.query
             self.console.write_lines([q.dumps(o) if q is not None else orjson.dumps(o) for o in self.objects()])

@@ -2,6 +2,8 @@
 
 With colour, only the priority word of a text alert is coloured (red for Error and worse, yellow
 for Warning, cyan for Notice), so the line stays greppable and identical without colour.
+A text alert is always exactly one line: control characters in it (an attacker's `\\r\\n` or ESC
+in a User-Agent) are printed as visible escapes (see `eksaudit.safetext`); JSON alerts are exact.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from ..safetext import encode_line, escape_controls
 from .console import CYAN, RED, YELLOW, Console
 from .query import Query
 
@@ -32,7 +35,8 @@ def priority_color(priority: Any) -> str:
 
 
 def alert_text(alert: Any, console: Console | None = None) -> str:
-    line = alert.format_text()
+    """The alert's text line, control characters escaped, the priority coloured when asked."""
+    line = escape_controls(alert.format_text())
     if console is not None and console.color:
         name = priority_name(alert.priority)
         code = priority_color(alert.priority)
@@ -64,7 +68,7 @@ class FalcoTextWriter:
         self.console = console
 
     def alert(self, alert: Any) -> None:
-        self.console.write_line(alert_text(alert, self.console).encode())
+        self.console.write_line(encode_line(alert_text(alert, self.console)))
 
     def close(self) -> None:
         pass

@@ -4,7 +4,8 @@ The table cannot wait for the end of a large or endless (`watch`) input, so it p
 the first `batch` rows (100, or fewer if the input ends first) are laid out by tabulate, which
 fixes the column widths; later rows are printed at once with those widths (a longer value widens
 its own line only). With `Console(line_buffered=True)` asked for explicitly (`watch`) the first
-batch is a single row, so nothing waits. Cell text is kept on one line (`\\n` shown escaped).
+batch is a single row, so nothing waits. Cell text is kept on one line and inert on a terminal:
+control characters are shown escaped (`\\n`, `\\t`, `\\x1b`, see `eksaudit.safetext`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from tabulate import tabulate
 
 from ..events.event import AuditEvent
+from ..safetext import encode_line, escape_controls
 from .columns import Column, cell_text
 from .console import BOLD, Console
 
@@ -22,15 +24,12 @@ DEFAULT_BATCH = 100
 _SEP = "  "  # tabulate's `simple` column separator
 
 
-def _one_line(text: str) -> str:
-    return text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", " ")
-
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, numalign: bool = False) -> list[str]:
     """tabulate `simple` lines (header, dashes, rows), trailing spaces removed."""
     text = tabulate(
-        [[_one_line(cell_text(v)) if not (numalign and isinstance(v, int)) else v for v in r] for r in rows],
-        headers=list(headers),
+        [[escape_controls(cell_text(v)) if not (numalign and isinstance(v, int)) else v for v in r] for r in rows],
+        headers=[escape_controls(h) for h in headers],
         tablefmt="simple",
         disable_numparse=not numalign,
     )
@@ -47,12 +46,12 @@ class TableWriter:
         self.widths: list[int] | None = None
 
     def row(self, ev: AuditEvent) -> list[str]:
-        return [_one_line(cell_text(get(ev))) for _, get in self.columns]
+        return [escape_controls(cell_text(get(ev))) for _, get in self.columns]
 
     def event(self, ev: AuditEvent) -> None:
         cells = self.row(ev)
         if self.widths is not None:
-            self.console.write_line(self._format(cells).encode())
+            self.console.write_line(encode_line(self._format(cells)))
             return
         self.rows.append(cells)
         if len(self.rows) >= self.batch:
@@ -67,7 +66,7 @@ class TableWriter:
         self.widths = [len(d) for d in lines[1].split(_SEP)]
         if self.console.color:
             lines[0] = self.console.paint(lines[0], BOLD)
-        self.console.write_lines([ln.encode() for ln in lines])
+        self.console.write_lines([encode_line(ln) for ln in lines])
         self.rows = []
 
     def close(self) -> None:

@@ -12,7 +12,6 @@ and only rules whose guards accept the event are evaluated at all.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,7 @@ from ..condition.ast import (
 )
 from ..condition.compiler import compile_condition
 from ..condition.errors import ConditionError
+from ..condition.operators import compile_literal_search
 from ..condition.parser import parse
 from ..condition.resolver import FieldResolver, ResolvedField
 from ..errors import EksauditError, RulesError
@@ -420,13 +420,8 @@ class CombinedPrefilter:
         if first_stage > 0.8 * n:
             self.mode = "exact"
             return
-        pattern = b"|".join(re.escape(lit) for lit in sorted(chosen, key=len, reverse=True))
-        try:
-            import re2
-
-            self._search = re2.compile(pattern).search
-        except Exception:  # pragma: no cover - google-re2 is a dependency; `re` is the fallback
-            self._search = re.compile(pattern).search
+        # one RE2 pass sized so its DFA works and RE2 prints nothing (see compile_literal_search)
+        self._search = compile_literal_search(chosen)
         self.mode = "two-stage"
 
 

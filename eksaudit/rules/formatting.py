@@ -2,8 +2,9 @@
 
 A format is compiled once per rule at load time (unknown fields fail the load, as in Falco) and
 rendered per alert. Text rendering follows Falco: `<NA>` for a missing value, lists as `(a,b)`,
-an optional width pads or truncates. `output_fields` keeps typed values for JSON: None for missing,
-lists as lists, numbers as numbers.
+an optional width pads or truncates (at most MAX_WIDTH: `%999999999ka.verb` would make every
+alert a gigabyte, so it fails the load instead). `output_fields` keeps typed values for JSON:
+None for missing, lists as lists, numbers as numbers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..condition.transformers import SCALAR_FUNCS, length
 from ..errors import EksauditError
 
 NA = "<NA>"
+MAX_WIDTH = 1024  # `%NNNfield` pads every alert to NNN characters: a larger width is a load error
 
 _NAME_CHARS_RE = re.compile(r"[A-Za-z0-9_.]+")
 _TRANSFORMER_RE = re.compile(r"(tolower|toupper|b64|basename|len)\(")
@@ -76,6 +78,7 @@ class OutputFormatter:
         self.format = fmt
         self._resolver = resolver
         self._name_set = set(resolver.names())
+        self._max_name = max(map(len, self._name_set), default=0)
         self.parts: list[str | _Token] = []
         self._parse()
 
@@ -85,7 +88,7 @@ class OutputFormatter:
         m = _NAME_CHARS_RE.match(text, i)
         if not m:
             return None
-        cand = m.group(0)
+        cand = m.group(0)[: self._max_name]  # a longer run of name characters is no field name
         while cand:
             if cand in self._name_set:
                 return cand
@@ -150,7 +153,11 @@ class OutputFormatter:
             width = None
             m = _WIDTH_RE.match(text, i)
             if m:
-                width = int(m.group(0))
+                digits = m.group(0)
+                if len(digits) > len(str(MAX_WIDTH)) or int(digits) > MAX_WIDTH:
+                    raise FormatError(f"invalid formatting token: width {digits[:24]}{'...' if len(digits) > 24 else ''}"
+                                      f" is larger than {MAX_WIDTH} in {text[start:start + 40]!r}")
+                width = int(digits)
                 i = m.end()
             if i >= n or text[i] in " \t\n(%":
                 raise FormatError(f"invalid formatting token: unknown filter: {text[start:start + 20]!r}", unknown_field=True)

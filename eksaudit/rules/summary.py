@@ -1,7 +1,8 @@
 """Falco's end-of-run summary (spec §4.5): alert counts by severity and by rule.
 
 The layout is Falco's, byte for byte, so people who read Falco's summary read this one; counts are
-alerts (rule matches), not events.
+alerts (rule matches), not events. Rule names (from rules files, which may be someone else's) are
+printed with control characters escaped, so the summary stays one line per rule.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from ..safetext import escape_controls
 from .model import Alert, Priority
 
 
@@ -40,5 +42,5 @@ class Summary:
                 lines.append(f"   {p.short_name}: {self.by_priority[p]}")
         lines.append("Triggered rules by rule name:")
         for name in sorted((r for r, c in self.by_rule.items() if c), key=self._rule_key):
-            lines.append(f"   {name}: {self.by_rule[name]}")
+            lines.append(f"   {escape_controls(name)}: {self.by_rule[name]}")
         return "\n".join(lines) + "\n"

@@ -80,37 +80,92 @@ def to_bool(v: str) -> bool | None:
     return None
 
 
-def _convert(node: yaml.Node) -> Any:
-    line = node.start_mark.line + 1
-    col = node.start_mark.column + 1
-    if isinstance(node, yaml.ScalarNode):
-        if not node.style and node.value in _NULLS:
-            return None
-        return YStr(node.value, line, col)
-    if isinstance(node, yaml.SequenceNode):
-        return YSeq([_convert(n) for n in node.value], line)
-    if isinstance(node, yaml.MappingNode):
-        m = YMap(line)
-        for knode, vnode in node.value:
-            if isinstance(knode, yaml.ScalarNode):
-                key = knode.value
-            else:  # a complex key can never match a rules key; keep it visible for "unknown key"
-                key = str(_convert(knode))
-            if key in m:
-                continue
-            m[key] = _convert(vnode)
-            m.key_lines[key] = knode.start_mark.line + 1
-        return m
-    return None  # pragma: no cover - compose never yields other node kinds
+# Aliases share one node in the composed graph, and converting copies it at every use, so nine
+# levels of nine aliases ("billion laughs") would build 10^9 values. Rules files hardly ever use
+# aliases; these bounds leave room for any honest use and stop a bomb after a few milliseconds.
+MAX_ALIASES = 10_000  # alias uses in the file (outside other aliases' expansions)
+MAX_ALIAS_NODES = 100_000  # values built by expanding aliases, nested ones included, in total
+
+
+class _Converter:
+    """Node graph -> YStr/YMap/YSeq, counting what aliases expand to (see the bounds above)."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.seen: set[int] = set()  # ids of nodes converted at least once: a second visit is an alias
+        self.path: set[int] = set()  # nodes being converted (an alias to one of them is a cycle)
+        self.aliases = 0
+        self.alias_nodes = 0
+        self.depth_in_alias = 0
+        self.outer_line = 0  # where the outermost alias being expanded is used (what to fix)
+
+    def _too_much(self, line: int, what: str) -> RulesError:
+        return RulesError(f"{self.filename}:{line}: invalid YAML: {what}")
+
+    def convert(self, node: yaml.Node, use_line: int) -> Any:
+        """Convert `node`; `use_line` is where it is used (an alias's node starts at its anchor)."""
+        key = id(node)
+        if key in self.path:
+            raise self._too_much(use_line, "recursive alias (a value that contains itself)")
+        # a node met again is an alias; inside an expansion everything is met again, so only the
+        # outermost alias counts as a use, and everything it builds counts towards the size
+        alias = key in self.seen
+        if alias:
+            if not self.depth_in_alias:
+                self.aliases += 1
+                self.outer_line = use_line
+                if self.aliases > MAX_ALIASES:
+                    raise self._too_much(use_line, f"more than {MAX_ALIASES:,} alias uses (a YAML alias bomb?)")
+            self.depth_in_alias += 1
+        else:
+            self.seen.add(key)
+        if self.depth_in_alias:
+            self.alias_nodes += 1
+            if self.alias_nodes > MAX_ALIAS_NODES:
+                raise self._too_much(self.outer_line, f"aliases expand to more than {MAX_ALIAS_NODES:,} values "
+                                     "(a YAML alias bomb?)")
+        self.path.add(key)
+        try:
+            return self._node(node)
+        finally:
+            self.path.discard(key)
+            if alias:
+                self.depth_in_alias -= 1
+
+    def _node(self, node: yaml.Node) -> Any:
+        line = node.start_mark.line + 1
+        col = node.start_mark.column + 1
+        if isinstance(node, yaml.ScalarNode):
+            if not node.style and node.value in _NULLS:
+                return None
+            return YStr(node.value, line, col)
+        if isinstance(node, yaml.SequenceNode):
+            return YSeq([self.convert(n, line) for n in node.value], line)
+        if isinstance(node, yaml.MappingNode):
+            m = YMap(line)
+            for knode, vnode in node.value:
+                kline = knode.start_mark.line + 1
+                if isinstance(knode, yaml.ScalarNode):
+                    key = knode.value
+                else:  # a complex key can never match a rules key; keep it visible for "unknown key"
+                    key = str(self.convert(knode, kline))
+                if key in m:
+                    continue
+                m[key] = self.convert(vnode, kline)
+                m.key_lines[key] = kline
+            return m
+        return None  # pragma: no cover - compose never yields other node kinds
 
 
 def load_documents(text: str, filename: str) -> list[Any]:
     """All documents of a YAML text as converted values (None for empty documents).
 
-    A YAML syntax error becomes a RulesError naming the file and line.
+    A YAML syntax error becomes a RulesError naming the file and line, and so do aliases that
+    expand beyond MAX_ALIASES uses or MAX_ALIAS_NODES values, and an alias that contains itself.
     """
     try:
-        return [_convert(doc) if doc is not None else None for doc in yaml.compose_all(text, Loader=_Loader)]
+        return [_Converter(filename).convert(doc, doc.start_mark.line + 1) if doc is not None else None
+                for doc in yaml.compose_all(text, Loader=_Loader)]
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
