@@ -702,7 +702,10 @@ class _SourceReader:
         s = line.strip()
         kind = classify(s)
         if kind is LineKind.EVENT:
-            yield from self._object_text(s, n, "", line)
+            if surely_event_text(s):  # the common case, without another generator
+                yield AuditEvent(s, source=self.source, line=n)
+            else:
+                yield from self._object_text(s, n, "", line)
         elif kind is LineKind.BLANK:
             return
         elif kind is LineKind.PARSE:
