@@ -179,7 +179,10 @@ class NotAuditTally:
         """One line per input: `gke.json: 3 JSON objects are not audit events ...; line 1 looks like ...`."""
         out = []
         for source, seen in self.by_source.items():
-            noun = "JSON object is not an audit event" if seen.count == 1 else "JSON objects are not audit events"
+            if seen.count == 1:
+                noun = "JSON object is not an audit event (no ka.* field matches it)"
+            else:
+                noun = "JSON objects are not audit events (no ka.* field matches them)"
             firsts = sorted(seen.first.values(), key=lambda x: x.line or 0)
             parts = []
             for i, x in enumerate(firsts[:3]):
@@ -187,7 +190,7 @@ class NotAuditTally:
                 at += f" ({x.where})" if x.where else ""
                 parts.append(f"{at} looks like {x.text}" if i == 0 else f"{at} like {x.text}")
             more = f"; and {len(firsts) - 3} other kinds" if len(firsts) > 3 else ""
-            out.append(f"{source}: {seen.count} {noun} (no ka.* field matches them): {'; '.join(parts)}{more}")
+            out.append(f"{source}: {seen.count} {noun}: {'; '.join(parts)}{more}")
         return out
 
     def report(self, write: Callable[[str], None]) -> None:

@@ -14,17 +14,41 @@ import io
 import os
 import re
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from docexamples import output_matches
-from test_docs_examples import demo_env  # noqa: F401 (the module-scoped demo endpoint fixture)
+
+from eksaudit.demo.loader import load_to_cloudwatch, local_client
+from eksaudit.demo.scenario import build_scenario
+from eksaudit.demo.server import LocalCloudWatch
 
 REPO = Path(__file__).resolve().parents[2]
 LIBRARY = REPO / "docs" / "library.md"
 UPDATE = os.environ.get("EKSAUDIT_UPDATE_DOCS") == "1"
 FENCE = re.compile(r"^```(\w*)\s*$")
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def demo_env():
+    """The demo scenario in a local CloudWatch endpoint, and the environment that points eksaudit at it.
+
+    moto keeps its state per process: the endpoint is reset first, so a scenario another test
+    module loaded in this process is not read twice.
+    """
+    with LocalCloudWatch() as cw:
+        cw.reset()
+        scenario = build_scenario(seed=0)
+        load_to_cloudwatch(local_client(cw.endpoint, REGION), scenario.log_group, scenario.by_stream())
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "NO_COLOR"}
+        env.update(
+            AWS_ENDPOINT_URL=cw.endpoint, AWS_REGION=REGION, AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo",
+            AWS_EC2_METADATA_DISABLED="true", PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        )
+        yield env
 
 
 @dataclass
@@ -76,7 +100,7 @@ def test_every_export_is_documented():
 
 
 @pytest.mark.slow
-def test_python_examples_print_what_the_document_says(demo_env, tmp_path, monkeypatch):  # noqa: F811
+def test_python_examples_print_what_the_document_says(demo_env, tmp_path, monkeypatch):
     for k in [k for k in os.environ if k.startswith("AWS_")]:
         monkeypatch.delenv(k)
     for k, v in demo_env.items():

@@ -305,7 +305,7 @@ def test_filter_on_mixed_input_gives_all_events_and_one_warning(tmp_path):
     assert r.exit_code == 0
     assert r.stdout.encode().splitlines() == lines
     assert r.stderr == (
-        f"eksaudit: warning: {p}: 1 JSON object is not an audit event (no ka.* field matches them): "
+        f"eksaudit: warning: {p}: 1 JSON object is not an audit event (no ka.* field matches it): "
         "line 3 looks like a CloudTrail record (eventSource, eventName, awsRegion)\n"
     )
 
