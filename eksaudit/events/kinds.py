@@ -3,7 +3,7 @@
 The readers pass most audit events on unparsed. Lines that do not start like one (`{"kind":
 "Event", ...`, any whitespace) are parsed once, and the parsed object is sorted here:
 
-- an audit event (`auditID`, or `kind` "Event") is an event, as before;
+- an audit event (`auditID`, or `kind` "Event" but not a Kubernetes core Event) is an event;
 - an Azure diagnostic record of category `kube-audit` / `kube-audit-admin` carries one in
   `properties.log` (a JSON string as AKS writes it, or an object); Event Hubs deliver such records
   in a `{"records": [...]}` envelope, diagnostic settings to a storage account write them one per
@@ -12,9 +12,9 @@ The readers pass most audit events on unparsed. Lines that do not start like one
   command can say once per input that it holds JSON objects that are not audit events: a user
   must be able to tell "no match" from "wrong input".
 
-The cheap test `surely_event_text` looks only at the first member and is sound: it says yes only
-for text whose first key is `kind` with the value `Event` (and that names `auditID`), the API
-server's own spelling and what the readers' fast path already trusts. Every other spelling is
+The cheap test `surely_event_text` looks only at the first members and is sound: it says yes only
+for text that starts with `kind` "Event" and `apiVersion` "audit.k8s.io/..." (and names
+`auditID`), the API server's own spelling and what the readers' fast path already trusts. Every other spelling is
 parsed once (the parsed object is handed on with the event) and judged on its parsed value, so
 neither the events read nor the warning depend on how the JSON is spelled; `shortcut = False`
 switches the cheap test off (tests compare both).
@@ -27,8 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-#: `{"kind":"Event",` with any JSON whitespace: the first member says "audit event"
-_EVENT_FIRST_MEMBER = re.compile(rb'\{[ \t\r\n]*"kind"[ \t\r\n]*:[ \t\r\n]*"Event"[ \t\r\n]*[,}]')
+#: `{"kind":"Event","apiVersion":"audit.k8s.io/` with any JSON whitespace: the API server's first
+#: two members (a Kubernetes core Event, `apiVersion` v1, is not an audit event)
+_EVENT_FIRST_MEMBER = re.compile(
+    rb'\{[ \t\r\n]*"kind"[ \t\r\n]*:[ \t\r\n]*"Event"[ \t\r\n]*,[ \t\r\n]*"apiVersion"[ \t\r\n]*:[ \t\r\n]*"audit\.k8s\.io/'
+)
+#: apiVersions of Kubernetes' own Event objects (`kubectl get events -o json`): not audit events
+_CORE_EVENT_APIS = frozenset({"v1", "events.k8s.io/v1", "events.k8s.io/v1beta1"})
 
 #: AKS diagnostic categories whose records hold Kubernetes audit events
 AKS_AUDIT_CATEGORIES = frozenset({"kube-audit", "kube-audit-admin"})
@@ -45,7 +50,7 @@ shortcut = True
 
 
 def surely_event_text(s: bytes) -> bool:
-    """True when the object text's first member is `"kind": "Event"` and it names `auditID`.
+    """True when the text starts `{"kind": "Event", "apiVersion": "audit.k8s.io/` and names `auditID`.
 
     False means "parse and look". The `auditID` test (a memchr-speed search) leaves to the parser
     the odd object whose first `kind` is overridden by a later duplicate key.
@@ -54,8 +59,11 @@ def surely_event_text(s: bytes) -> bool:
 
 
 def is_audit_event(obj: Any) -> bool:
-    """The readers' test on a parsed value: an object with `auditID`, or with `kind` "Event"."""
-    return isinstance(obj, dict) and (obj.get("kind") == "Event" or "auditID" in obj)
+    """The readers' test on a parsed value: an object with `auditID`, or with `kind` "Event"
+    (unless its `apiVersion` says it is a Kubernetes core Event, which has no audit fields)."""
+    if not isinstance(obj, dict):
+        return False
+    return "auditID" in obj or (obj.get("kind") == "Event" and obj.get("apiVersion") not in _CORE_EVENT_APIS)
 
 
 def _is_azure_record(obj: Any) -> bool:

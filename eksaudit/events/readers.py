@@ -53,7 +53,7 @@ import orjson
 from ..errors import InputError
 from . import event as _event_module
 from .event import AuditEvent, CwMeta
-from .kinds import NotAudit, aks_audit_log, azure_records, describe, surely_event_text
+from .kinds import NotAudit, aks_audit_log, azure_records, describe, is_audit_event, surely_event_text
 from .sniff import (
     BOM,
     EVENT_PREFIX,
@@ -819,7 +819,7 @@ class _SourceReader:
         src = self.source
         if isinstance(value, dict):
             kind = value.get("kind")
-            if kind == "Event" or "auditID" in value:
+            if is_audit_event(value):
                 yield _event(value, raw, src, n)
                 return
             inner = value.get("logEvents")
@@ -840,8 +840,8 @@ class _SourceReader:
                 for i, item in enumerate(inner):
                     yield from self._expand(item, n, f"{where}items[{i}]")
                 return
-            if isinstance(value.get("message"), str):
-                yield from self._record(value, n, where, None, None)
+            if isinstance(value.get("message"), str) and not (isinstance(kind, str) and "apiVersion" in value):
+                yield from self._record(value, n, where, None, None)  # (a Kubernetes Event has a message too)
                 return
             inner = value.get("awslogs")
             if isinstance(inner, dict) and isinstance(inner.get("data"), str):

@@ -58,6 +58,9 @@ AZURE_ACTIVITY = {
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "default"}}
 FALCO = {"output": "x", "priority": "Warning", "rule": "Delete secret", "time": "2026-11-30T10:00:00Z"}
 GENERIC = {"level": "info", "msg": "started", "ts": 1}
+#: Kubernetes' own Event (`kubectl get events -o json`), spelled kind first as Go writes TypeMeta
+CORE_EVENT = {"kind": "Event", "apiVersion": "v1", "metadata": {"name": "web-1.17f", "namespace": "default"},
+              "reason": "Pulled", "message": "Container image pulled", "type": "Normal"}
 #: an object that holds an audit event but is not one: a substring test on "auditID" would miss it
 WRAPPED = {"date": 1, "log": {"kind": "Event", "auditID": "x", "verb": "get"}}
 
@@ -66,6 +69,7 @@ CASES = {
     "cloudtrail": (CLOUDTRAIL, "a CloudTrail record (eventSource, eventName, awsRegion)"),
     "azure": (AZURE_ACTIVITY, "an Azure activity log record (operationName, resourceId, category)"),
     "kubernetes": (POD, "a Kubernetes Pod object (kind, apiVersion), not an audit Event"),
+    "core-event": (CORE_EVENT, "a Kubernetes Event object (kind, apiVersion), not an audit Event"),
     "falco": (FALCO, "a Falco alert (rule, priority, output)"),
     "generic": (GENERIC, "generic JSON (keys: level, msg, ts)"),
     "wrapped": (WRAPPED, "generic JSON (keys: date, log)"),
@@ -133,6 +137,14 @@ def test_pretty_printed_arrays_and_cloudtrail_files_are_named():
     assert "2 JSON objects" in tally.warnings()[0] and "GKE Cloud Audit Log entry" in tally.warnings()[0]
     _, tally = read(gzip.compress(json.dumps({"Records": [CLOUDTRAIL]}).encode()))
     assert "line 1 looks like a CloudTrail log file (Records)" in tally.warnings()[0]
+
+
+def test_kubectl_events_are_not_taken_for_audit_events():
+    listed = {"apiVersion": "v1", "items": [dict(CORE_EVENT, apiVersion="v1"), CORE_EVENT], "kind": "List"}
+    out, tally = read(json.dumps(listed, indent=2).encode())
+    assert len(out) == 2
+    (w,) = tally.warnings()
+    assert "2 JSON objects are not audit events" in w and "a Kubernetes Event object" in w
 
 
 def test_one_warning_per_input_naming_it(tmp_path):
