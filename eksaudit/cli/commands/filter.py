@@ -22,7 +22,7 @@ app = typer.Typer()
     help=(
         "Print the audit events that match a Falco condition (EXPR), or the alerts of Falco rules "
         "files (-r). Reads files or stdin in any supported format (JSON lines, EventList, CloudWatch "
-        "records, AWS CLI output, S3 exports, Firehose envelopes, .gz).\n\n"
+        "records, AWS CLI output, S3 exports, Firehose envelopes, AKS diagnostic exports, .gz).\n\n"
         "Examples:\n\n"
         "  eksaudit filter 'ka.verb=delete and ka.target.resource=secrets' audit.log\n\n"
         "  eksaudit fetch --cluster prod --since 1h | eksaudit filter -r eks"
