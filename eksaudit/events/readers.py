@@ -26,11 +26,13 @@ streams are reported to `on_bad(BadLine(source, line, reason))` and skipped; `st
 `InputError` at the first one instead. A document that never closes is reported at its first
 line and the lines after it are read again one by one (a stray `{` line loses nothing else).
 
-Lines whose first member is `"kind": "Event"` are passed on without validation (that is the point
-of the fast path): such a line that is not valid JSON becomes an event whose `obj` is None and that
-matches no field. Callers that want it reported can call `unparsable(ev)` on events that reach them.
-Other object lines are parsed once (the object is handed on): an object that is neither an audit
-event nor an envelope is still yielded, and named to `on_not_audit` (`kinds.describe`).
+Lines that start as the API server writes them (`{"kind":"Event",...`) are passed on without
+validation (that is the point of the fast path): such a line that is not valid JSON becomes an
+event whose `obj` is None and that matches no field. Callers that want it reported can call
+`unparsable(ev)` on events that reach them. Other object lines are parsed once (the object is
+handed on; one that does not parse is gathered as a multi-line document): an object that is
+neither an audit event nor an envelope is still yielded, and named to `on_not_audit`
+(`kinds.describe`).
 """
 
 from __future__ import annotations
