@@ -16,6 +16,35 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+
+
+def package_version() -> str:
+    """The installed distribution's version; the package's own `__version__` when not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("eksaudit")
+    except PackageNotFoundError:
+        from .. import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"eksaudit {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Query Amazon EKS Kubernetes audit logs with Falco's ka.* fields, conditions and rules."""
+
+
 # Order is the order of `eksaudit --help`.
 COMMANDS = ("fetch", "filter", "fields", "watch", "demo")
 

@@ -73,7 +73,7 @@ MinPriority = Annotated[
     Optional[str],
     typer.Option("--min-priority", autocompletion=complete_priority, help="With -r: only rules at this priority or more severe (e.g. WARNING)."),
 ]
-Strict = Annotated[bool, typer.Option("--strict", help="Stop at the first unreadable input line (exit 2).")]
+Strict = Annotated[bool, typer.Option("--strict", help="Stop at the first unreadable input line or JSON object that is not an audit event (exit 2).")]
 
 # --- output -------------------------------------------------------------------------------------
 Output = Annotated[

@@ -6,7 +6,9 @@ objects; JSON arrays of events; CloudWatch records (`fetch -o cw`, `aws logs fil
 pretty-printed over many lines and several pages one after another); CloudWatch S3-export lines
 (`2026-11-30T10:00:00.000Z {json}`); subscription / Firehose envelopes (`{"logEvents": [...]}`,
 concatenated with or without separators); Lambda subscription events (`{"awslogs": {"data": ...}}`)
-and Firehose transformation batches (`{"records": [{"data": ...}]}`); gzip streams (detected by
+and Firehose transformation batches (`{"records": [{"data": ...}]}`); AKS diagnostic records
+(`kube-audit`/`kube-audit-admin`, one per line or in an Event Hubs `{"records": [...]}`
+envelope, see `kinds.py`); gzip streams (detected by
 their magic bytes, nested up to three times) holding any of these. A UTF-8 BOM and CRLF are
 accepted; lines have no length limit.
 
@@ -24,9 +26,13 @@ streams are reported to `on_bad(BadLine(source, line, reason))` and skipped; `st
 `InputError` at the first one instead. A document that never closes is reported at its first
 line and the lines after it are read again one by one (a stray `{` line loses nothing else).
 
-Lines that look like a JSON object are passed on without validation (that is the point of the fast
-path): such a line that is not valid JSON becomes an event whose `obj` is None and that matches no
-field. Callers that want it reported can call `unparsable(ev)` on events that reach them.
+Lines that start as the API server writes them (`{"kind":"Event",...`) are passed on without
+validation (that is the point of the fast path): such a line that is not valid JSON becomes an
+event whose `obj` is None and that matches no field. Callers that want it reported can call
+`unparsable(ev)` on events that reach them. Other object lines are parsed once (the object is
+handed on; one that does not parse is gathered as a multi-line document): an object that is
+neither an audit event nor an envelope is still yielded, and named to `on_not_audit`
+(`kinds.describe`).
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ import orjson
 from ..errors import InputError
 from . import event as _event_module
 from .event import AuditEvent, CwMeta
+from .kinds import NotAudit, aks_audit_log, azure_records, describe, is_audit_event, surely_event_text
 from .sniff import (
     BOM,
     EVENT_PREFIX,
@@ -136,6 +143,7 @@ def read_events(
     on_missing: Callable[[InputError], None] | None = None,
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
     required: Sequence[Iterable[bytes]] | None = None,
+    on_not_audit: Callable[[NotAudit], None] | None = None,
 ) -> Iterator[AuditEvent]:
     """Yield every event of `inputs` in order (no inputs, or `-`, is stdin read as bytes).
 
@@ -148,7 +156,10 @@ def read_events(
 
     A file that cannot be opened raises `InputError` naming it, unless `on_missing` is given (and
     not `strict`): then it is reported there and the other files are read, like grep does.
-    Bad lines go to `on_bad` (ignored when None) or raise `InputError` when `strict`.
+    Bad lines go to `on_bad` (ignored when None) or raise `InputError` when `strict`. JSON
+    objects that are neither audit events nor envelopes of them (a GKE or CloudTrail record...)
+    are still yielded, and reported to `on_not_audit` (see `kinds.NotAuditTally`), or raise
+    `InputError` when `strict`.
 
     >>> for ev in read_events(["audit.jsonl.gz"]):   # doctest: +SKIP
     ...     print(ev.source, ev.line, ev.obj["verb"])
@@ -158,7 +169,7 @@ def read_events(
     for name in names:
         if name == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
-            yield from _SourceReader(STDIN_NAME, strict, on_bad, max_document_bytes, anchors).read(stream)
+            yield from _SourceReader(STDIN_NAME, strict, on_bad, max_document_bytes, anchors, on_not_audit).read(stream)
             continue
         try:
             f = open(name, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 (closed below, generator)
@@ -169,7 +180,7 @@ def read_events(
             on_missing(err)
             continue
         with f:
-            yield from _SourceReader(name, strict, on_bad, max_document_bytes, anchors).read(f)
+            yield from _SourceReader(name, strict, on_bad, max_document_bytes, anchors, on_not_audit).read(f)
 
 
 def iter_source(
@@ -179,9 +190,10 @@ def iter_source(
     strict: bool = False,
     on_bad: Callable[[BadLine], None] | None = None,
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+    on_not_audit: Callable[[NotAudit], None] | None = None,
 ) -> Iterator[AuditEvent]:
     """Events of one already opened binary stream (any supported format, gzip included)."""
-    return _SourceReader(source, strict, on_bad, max_document_bytes).read(stream)
+    return _SourceReader(source, strict, on_bad, max_document_bytes, None, on_not_audit).read(stream)
 
 
 class _Requeue:
@@ -453,8 +465,10 @@ class _SourceReader:
         on_bad: Callable[[BadLine], None] | None,
         max_doc: int,
         anchors: list[re.Pattern[bytes]] | None = None,
+        on_not_audit: Callable[[NotAudit], None] | None = None,
     ) -> None:
         self.source = source
+        self.on_not_audit = on_not_audit
         self.anchors = anchors or []
         self.strict = strict
         self.on_bad = on_bad
@@ -469,6 +483,15 @@ class _SourceReader:
             raise InputError(reason, self.source, line)
         if self.on_bad is not None:
             self.on_bad(BadLine(self.source, line, reason))
+
+    def not_audit(self, value: Any, line: int, where: str) -> None:
+        """A JSON object that is no audit event (still yielded: jevt.* fields read any JSON)."""
+        family, text = describe(value)
+        item = NotAudit(self.source, line, family, text, where)
+        if self.strict:
+            raise InputError(f"not an audit event: it looks like {text}", self.source, line)
+        if self.on_not_audit is not None:
+            self.on_not_audit(item)
 
     # --- the stream -------------------------------------------------------------------------
     def read(self, stream: BinaryIO) -> Iterator[AuditEvent]:
@@ -681,7 +704,10 @@ class _SourceReader:
         s = line.strip()
         kind = classify(s)
         if kind is LineKind.EVENT:
-            yield AuditEvent(s, source=self.source, line=n)
+            if surely_event_text(s):  # the common case, without another generator
+                yield AuditEvent(s, source=self.source, line=n)
+            else:
+                yield from self._object_text(s, n, "", line)
         elif kind is LineKind.BLANK:
             return
         elif kind is LineKind.PARSE:
@@ -700,6 +726,26 @@ class _SourceReader:
             self.bad(n, "event truncated by CloudWatch ([Truncated...])")
         else:
             self.bad(n, f"not JSON: {_snippet(s)}")
+
+    def _object_text(self, s: bytes, n: int, where: str, line: bytes | None = None) -> Iterator[AuditEvent]:
+        """An object's text: unparsed if its first member says audit event, else parsed once and sorted.
+
+        A `line` that does not parse may open a pretty-printed document (its first line can end
+        with the `}` of an inner object): it is gathered like any other open document.
+        """
+        if surely_event_text(s):
+            yield AuditEvent(s, source=self.source, line=n)
+            return
+        try:
+            obj = orjson.loads(s)
+        except orjson.JSONDecodeError:
+            if line is None:
+                yield AuditEvent(s, obj=None, source=self.source, line=n)  # reported when evaluated
+            else:
+                self.acc = _Accumulator()
+                yield from self._feed(n, line)
+            return
+        yield from self._expand(obj, n, where, raw=s)
 
     def _message_ok(self, msg: bytes, n: int, where: str) -> bool:
         if msg.endswith(TRUNCATED):
@@ -775,7 +821,7 @@ class _SourceReader:
         src = self.source
         if isinstance(value, dict):
             kind = value.get("kind")
-            if kind == "Event" or "auditID" in value:
+            if is_audit_event(value):
                 yield _event(value, raw, src, n)
                 return
             inner = value.get("logEvents")
@@ -796,8 +842,8 @@ class _SourceReader:
                 for i, item in enumerate(inner):
                     yield from self._expand(item, n, f"{where}items[{i}]")
                 return
-            if isinstance(value.get("message"), str):
-                yield from self._record(value, n, where, None, None)
+            if isinstance(value.get("message"), str) and not (isinstance(kind, str) and "apiVersion" in value):
+                yield from self._record(value, n, where, None, None)  # (a Kubernetes Event has a message too)
                 return
             inner = value.get("awslogs")
             if isinstance(inner, dict) and isinstance(inner.get("data"), str):
@@ -808,6 +854,16 @@ class _SourceReader:
                 for i, rec in enumerate(inner):
                     yield from self._blob(rec.get("data"), n, f"{where}records[{i}].data")
                 return
+            log = aks_audit_log(value)
+            if log is not None:
+                yield from self._aks(log, n, f"{where}properties.log" if not where else f"{where}.properties.log")
+                return
+            inner = azure_records(value)
+            if inner is not None:
+                for i, rec in enumerate(inner):
+                    yield from self._expand(rec, n, f"{where}records[{i}]")
+                return
+            self.not_audit(value, n, where)
             yield _event(value, raw, src, n)  # some other JSON object: jevt.* fields still apply
         elif isinstance(value, list):
             for i, item in enumerate(value):
@@ -842,6 +898,15 @@ class _SourceReader:
             log_group=_str(item.get("logGroupName")) or group,
         )
         yield AuditEvent(data, cw=meta, source=self.source, line=n)
+
+    def _aks(self, log: Any, n: int, where: str) -> Iterator[AuditEvent]:
+        """`properties.log` of an AKS kube-audit record: the audit event as a JSON string, or an object."""
+        if isinstance(log, dict):
+            yield from self._expand(log, n, where)
+            return
+        data = log.encode("utf-8", "surrogateescape").strip()
+        if self._message_ok(data, n, f"{where}: "):
+            yield from self._object_text(data, n, where)
 
     def _blob(self, data: Any, n: int, where: str) -> Iterator[AuditEvent]:
         """Base64 (usually gzip) payload of a Lambda subscription event or Firehose record."""

@@ -26,6 +26,7 @@ REGION = "us-east-1"
 def demo_env():
     """A local CloudWatch endpoint with the demo scenario, and the environment that points eksaudit at it."""
     with LocalCloudWatch() as cw:
+        cw.reset()  # moto's state is per process: another module may have loaded the scenario already
         scenario = build_scenario(seed=0)
         load_to_cloudwatch(local_client(cw.endpoint, REGION), scenario.log_group, scenario.by_stream())
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "NO_COLOR"}

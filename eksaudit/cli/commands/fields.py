@@ -14,7 +14,7 @@ from ...status import ExitStatus
 from .. import options as o
 from ..complete import complete_field
 from ..reporting import BadLineReporter
-from ..runtime import command_runner
+from ..runtime import command_runner, warn
 
 app = typer.Typer()
 
@@ -114,6 +114,7 @@ def _print_descriptions(defs, json_out: bool, quiet: bool) -> ExitStatus:
 
 
 def _extract(field_refs, files, registry, strict, output, limit, query, color, quiet) -> ExitStatus:
+    from ...events.kinds import NotAuditTally
     from ...events.readers import read_events
     from ...output.console import Console
     from ...output.options import OutputFormat, OutputOptions
@@ -124,11 +125,15 @@ def _extract(field_refs, files, registry, strict, output, limit, query, color, q
     console = Console.from_env(opts.color)
     sink = open_sink(opts, console, registry, default_format=OutputFormat.JSONL)
     bad = BadLineReporter(quiet=quiet)
+    not_audit = NotAuditTally()
     try:
-        stats = scan(read_events(files, strict=strict, on_bad=bad, on_missing=bad.on_missing), sink)
+        events = read_events(files, strict=strict, on_bad=bad, on_missing=bad.on_missing, on_not_audit=not_audit.add)
+        stats = scan(events, sink)
         sink.close()
     finally:
         bad.finish()
+        if not quiet:
+            not_audit.report(warn)
     if bad.missing:
         return ExitStatus.ERROR
     return ExitStatus.MATCHED if stats.matched else ExitStatus.NO_MATCH

@@ -22,7 +22,7 @@ app = typer.Typer()
     help=(
         "Print the audit events that match a Falco condition (EXPR), or the alerts of Falco rules "
         "files (-r). Reads files or stdin in any supported format (JSON lines, EventList, CloudWatch "
-        "records, AWS CLI output, S3 exports, Firehose envelopes, .gz).\n\n"
+        "records, AWS CLI output, S3 exports, Firehose envelopes, AKS diagnostic exports, .gz).\n\n"
         "Examples:\n\n"
         "  eksaudit filter 'ka.verb=delete and ka.target.resource=secrets' audit.log\n\n"
         "  eksaudit fetch --cluster prod --since 1h | eksaudit filter -r eks"
@@ -49,6 +49,7 @@ def filter_command(
     color: o.Color = o.ColorMode.AUTO,
     quiet: o.Quiet = False,
 ) -> ExitStatus:
+    from ...events.kinds import NotAuditTally
     from ...events.readers import read_events
     from ...fields import default_registry
     from ...output.console import Console
@@ -76,6 +77,7 @@ def filter_command(
 
         summary = Summary()
     bad = BadLineReporter(quiet=quiet)
+    not_audit = NotAuditTally()  # one warning per input that holds JSON other than audit events
     default_format = OutputFormat.FALCO if ruleset is not None else OutputFormat.JSONL
     sink = open_sink(opts, console, registry, default_format=default_format, has_rules=ruleset is not None)
     stats = None
@@ -83,6 +85,7 @@ def filter_command(
         events = read_events(
             positional, strict=strict, on_bad=bad, on_missing=bad.on_missing,
             required=getattr(condition, "required", None) if ruleset is None else None,
+            on_not_audit=not_audit.add,
         )
         stats = scan(
             events,
@@ -101,6 +104,8 @@ def filter_command(
         return ExitStatus.INTERRUPTED
     finally:
         bad.finish()
+        if not quiet:
+            not_audit.report(warn)
     if summary is not None and not quiet:
         print_summary(summary)
     if bad.missing:
