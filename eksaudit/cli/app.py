@@ -17,7 +17,7 @@ app = typer.Typer(
 )
 
 # Order is the order of `eksaudit --help`.
-COMMANDS = ("fetch", "filter", "fields", "watch", "demo")
+COMMANDS = ("fetch", "filter", "fields", "watch", "sigma", "demo")
 
 for _name in COMMANDS:
     _modname = f"eksaudit.cli.commands.{_name}"
