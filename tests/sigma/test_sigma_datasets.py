@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.conformance import conformance_dir
 
 from eksaudit.events.readers import read_events
 from eksaudit.fields import default_registry
 from eksaudit.rules import load_rules
-from support.conformance import conformance_dir
 
 HERE = Path(__file__).resolve().parent
 RULES = HERE / "rules"

@@ -13,7 +13,7 @@ from eksaudit.events.event import AuditEvent
 from eksaudit.fields import default_registry
 from eksaudit.rules import Priority, RulesLoader
 from eksaudit.sigma import read_sigma_text
-from eksaudit.sigma.translate import STAR, QMARK, parse_sigma_string
+from eksaudit.sigma.translate import QMARK, STAR, parse_sigma_string
 
 BASE: dict[str, Any] = {
     "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata", "auditID": "a-1",
