@@ -12,16 +12,14 @@ from ...errors import UsageError
 from ...status import ExitStatus
 from ..runtime import command_runner, warn
 
-app = typer.Typer()
-sigma_app = typer.Typer(
+app = typer.Typer(
     name="sigma",
     help="Sigma rules: `-r` of filter/fetch/watch runs them directly; `sigma convert` prints them as Falco rules.",
     no_args_is_help=True,
 )
-app.add_typer(sigma_app)
 
 
-@sigma_app.command(
+@app.command(
     "convert",
     help=(
         "Print the Falco rules (YAML) equivalent to Sigma rule files, for Falco with the k8saudit and json "
