@@ -81,6 +81,7 @@ class SigmaRule:
     cond_line: int
     logsource: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    tree: object = None  # the detection as a rule tree (eksaudit.sigma.translate nodes)
 
     @property
     def output(self) -> str:
@@ -497,7 +498,7 @@ def _rule(doc: yaml.MappingNode, file: str) -> SigmaRule | SigmaSkip:
         title=title, file=file, line=line, condition=to_condition(tree), priority=LEVELS[level], level=level,
         tags=tuple(sorted(str(t) for t in tags_v or () if t is not None)),
         description=" ".join(str(desc).split()) if desc else title, rule_id=str(rid) if rid is not None else None,
-        cond_line=cond_line, logsource=ls, warnings=r.warnings,
+        cond_line=cond_line, logsource=ls, warnings=r.warnings, tree=tree,
     )
 
 

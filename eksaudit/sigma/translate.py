@@ -165,6 +165,13 @@ def _one(field: str, p: Pattern, cased: bool) -> tuple[str, str | None]:
     """(condition text, exact literal or None) for one wildcard pattern."""
     exact = cased or not _has_letters(p)
     lits = [t for t in p if not isinstance(t, Wild)]
+    # Falco's lexer cannot end a quoted string with a backslash (`"a\\"` does not close): a
+    # literal that ends with one goes through glob, whose last backslash is written `[\\]`.
+    if any(t.endswith("\\") for t in lits):
+        glob = "".join(t if isinstance(t, Wild) else glob_escape(t) for t in p)
+        if glob.endswith("\\\\"):
+            glob = glob[:-2] + "[\\\\]"
+        return f"{field} {'glob' if exact else 'iglob'} {quote(glob)}", None
     if not any(isinstance(t, Wild) for t in p):
         text = "".join(p)
         if exact:

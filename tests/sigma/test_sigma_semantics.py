@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+import orjson
 import pytest
 
 from eksaudit.errors import RulesError
@@ -38,10 +39,20 @@ def rule_text(detection: str, *, extra: str = "") -> str:
 
 
 def matches(detection: str, event: dict[str, Any] | None = None) -> bool:
+    """The verdict of a one-rule Sigma file on an event; checks too that the raw-bytes prefilter
+    and the literal hints of the ruleset (used by readers and CloudWatch pushdown) never drop it."""
     ld = loader()
     ld.add_text(rule_text(detection), "t.yml")
     rs = ld.finish(hostname="h")
-    return bool(rs.match(AuditEvent.from_obj(event if event is not None else BASE)))
+    ev = event if event is not None else BASE
+    matched = bool(rs.match(AuditEvent.from_obj(ev)))
+    if matched:
+        raw = orjson.dumps(ev)
+        if rs.prefilter is not None:
+            assert rs.prefilter(raw), "prefilter dropped a matching event"
+        for group in rs.required or ():
+            assert any(lit in raw for lit in group), f"required literals {group} not in a matching event"
+    return matched
 
 
 def with_(**changes: Any) -> dict[str, Any]:
