@@ -17,7 +17,6 @@ import re2
 from ..fields.jsonwalk import as_string
 from .translate import (
     FLAT_MAPS,
-    QMARK,
     STAR,
     And,
     ExistsTest,
@@ -27,6 +26,7 @@ from .translate import (
     NullTest,
     Or,
     Pattern,
+    Wild,
 )
 
 _MISSING = object()
@@ -49,14 +49,16 @@ def lookup(obj: Any, path: tuple[str, ...]) -> Any:
 
 
 @lru_cache(maxsize=4096)
-def _pattern_rx(p: Pattern, cased: bool) -> re.Pattern[str]:
-    body = "".join(".*" if t is STAR else "." if t is QMARK else re.escape(t) for t in p)
+def _pattern_rx(key: tuple[tuple[bool, str], ...], cased: bool) -> re.Pattern[str]:
+    body = "".join((".*" if t == "*" else ".") if wild else re.escape(t) for wild, t in key)
     flags = re.DOTALL | re.ASCII | (0 if cased else re.IGNORECASE)
     return re.compile(body, flags)
 
 
 def _matches_pattern(text: str, p: Pattern, cased: bool) -> bool:
-    return _pattern_rx(p, cased).fullmatch(text) is not None
+    # the cache key says which tokens are wildcards: Wild("*") == "*" as strings
+    key = tuple((isinstance(t, Wild), str(t)) for t in p)
+    return _pattern_rx(key, cased).fullmatch(text) is not None
 
 
 @lru_cache(maxsize=1024)
@@ -80,7 +82,8 @@ def evaluate(node: object, obj: Any) -> bool:
         return (lookup(obj, node.path) is not _MISSING) is node.expected
     if isinstance(node, NullTest):
         v = lookup(obj, node.path)
-        return v is _MISSING or v is None or v == ""
+        # as documented: the string "null" is not told apart from JSON null (jevt.value gives both as null)
+        return v is _MISSING or v is None or v in ("", "null")
     if isinstance(node, FieldTest):
         v = lookup(obj, node.path)
         if v is _MISSING:

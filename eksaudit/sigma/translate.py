@@ -22,7 +22,10 @@ from dataclasses import dataclass
 
 
 class Wild(str):
-    """A wildcard token of a Sigma string (`*` or `?`), as opposed to literal text."""
+    """A wildcard token of a Sigma string (`*` or `?`), as opposed to literal text.
+
+    It compares equal to the plain text `"*"`: tell them apart by type or identity, never by `==`.
+    """
 
 
 STAR = Wild("*")
@@ -184,7 +187,7 @@ def _one(field: str, p: Pattern, cased: bool) -> tuple[str, str | None]:
             return f"{field} startswith {quote(lits[0])}", None
         if p[0] is STAR:
             return f"{field} endswith {quote(lits[0])}", None
-    if p == (STAR,):
+    if len(p) == 1 and p[0] is STAR:  # identity: a Wild equals the plain text "*"
         return f"{field} exists", None
     glob = "".join(t if isinstance(t, Wild) else glob_escape(t) for t in p)
     return f"{field} {'glob' if exact else 'iglob'} {quote(glob)}", None

@@ -75,6 +75,7 @@ def with_(**changes: Any) -> dict[str, Any]:
     ("sel: {objectRef.name: 'WEB-?'}\ncondition: sel", True),
     # escapes: \* is a plain star (the value has none), \\ before text is one backslash
     ("sel: {verb: 'cre\\*'}\ncondition: sel", False),
+    ("sel: {verb: '\\*'}\ncondition: sel", False),  # a lone escaped star is the text "*", not "anything"
     # a field that is absent never matches, not even '*'
     ("sel: {objectRef.apiGroup: '*'}\ncondition: sel", False),
     ("sel: {nosuch.field: create}\ncondition: sel", False),
@@ -169,6 +170,16 @@ def test_modifiers(detection, expected):
 ])
 def test_null_and_numbers(detection, expected):
     assert matches(detection) is expected
+
+
+def test_escaped_star_alone_matches_only_a_star():
+    assert matches("sel: {verb: '\\*'}\ncondition: sel", with_(verb="*"))
+    assert not matches("sel: {verb: '\\*'}\ncondition: sel", with_(verb="x"))
+
+
+def test_null_does_not_tell_the_string_null_from_json_null():
+    """Documented limit (docs/sigma.md): jevt.value renders JSON null as the text null."""
+    assert matches("sel: {verb: null}\ncondition: sel", with_(verb="null"))
 
 
 def test_number_matches_a_string_holding_it():
