@@ -46,7 +46,7 @@ def _root(
 
 
 # Order is the order of `eksaudit --help`.
-COMMANDS = ("fetch", "filter", "fields", "watch", "demo")
+COMMANDS = ("fetch", "filter", "fields", "watch", "sigma", "demo")
 
 for _name in COMMANDS:
     _modname = f"eksaudit.cli.commands.{_name}"

@@ -41,7 +41,11 @@ def cli_reference() -> str:
     """docs/cli.md: `--help` of the program and of every command."""
     from .app import COMMANDS, app
 
-    registered = {i.typer_instance.registered_commands[0].name for i in app.registered_groups}
+    # A module's app is one command, or a named group of subcommands (`sigma convert`).
+    groups = {i.typer_instance.info.name: i.typer_instance for i in app.registered_groups
+              if isinstance(i.typer_instance.info.name, str)}
+    registered = {i.typer_instance.registered_commands[0].name for i in app.registered_groups
+                  if i.typer_instance.info.name not in groups} | set(groups)
     parts = [
         "# Command reference\n",
         "Generated from `eksaudit --help` by `make docs`; a test fails when it is stale.\n",
@@ -50,6 +54,9 @@ def cli_reference() -> str:
     for name in COMMANDS:
         if name in registered:
             parts.append(f"## eksaudit {name}\n\n```text\n" + _invoke([name, "--help"]).rstrip() + "\n```\n")
+            for sub in groups[name].registered_commands if name in groups else ():
+                parts.append(f"## eksaudit {name} {sub.name}\n\n```text\n"
+                             + _invoke([name, str(sub.name), "--help"]).rstrip() + "\n```\n")
     return "\n".join(parts)
 
 

@@ -67,7 +67,7 @@ MaxRps = Annotated[
 # --- conditions and rules -------------------------------------------------------------------------
 Rules = Annotated[
     Optional[list[str]],
-    typer.Option("-r", "--rules", autocompletion=complete_rules, help="Falco rules file, or a built-in ruleset name (eks); repeatable, loaded in order."),
+    typer.Option("-r", "--rules", autocompletion=complete_rules, help="Falco rules file, Sigma rule file, a directory of them, or a built-in ruleset name (eks); repeatable, loaded in order."),
 ]
 MinPriority = Annotated[
     Optional[str],

@@ -103,11 +103,42 @@ class RulesLoader:
 
     # --- loading
     def add_text(self, text: str, name: str) -> None:
-        """Read one rules file's text (`name` is used in messages)."""
-        self._reader.read_text(text, name)
+        """Read one rules file's text (`name` is used in messages): Falco rules, or Sigma rules."""
+        from ..sigma import looks_like_sigma
+
+        if looks_like_sigma(text):
+            self._add_sigma(text, name)
+        else:
+            self._reader.read_text(text, name)
+
+    def _add_sigma(self, text: str, name: str) -> None:
+        """Sigma rules become Falco rules of source k8s_audit (see eksaudit.sigma)."""
+        from ..sigma import SigmaSkip, read_sigma_text
+
+        for r in read_sigma_text(text, name):
+            if isinstance(r, SigmaSkip):
+                self._emit(r.message, None, None, "unknown-source")
+                continue
+            prev = self.collector.rules.get(r.title)
+            if prev is not None:
+                raise RulesError(
+                    f"{name}:{r.line}: Sigma rule '{r.title}': a rule of that name is already loaded "
+                    f"({prev.where.file}:{prev.where.line}); rule names must be unique"
+                )
+            for w in r.warnings:
+                self._emit(w, None, None, "sigma-field")
+            self.collector.define_rule(r.rule_info())
 
     def add_file(self, path: str | Path) -> None:
+        """A Falco or Sigma rules file, or a directory: its *.yaml/*.yml files in name order."""
         p = Path(path)
+        if p.is_dir():
+            files = sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file())
+            if not files:
+                raise RulesError(f"{p}: no rules files (*.yaml, *.yml) in this directory")
+            for f in files:
+                self.add_file(f)
+            return
         try:
             text = p.read_text(encoding="utf-8-sig")
         except FileNotFoundError:

@@ -31,3 +31,9 @@ def test_public_api_is_lazy_and_complete():
     code = "import eksaudit; print(all(callable(getattr(eksaudit, n)) for n in eksaudit.__all__))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_sigma_is_library_and_loaded_only_for_sigma_rules():
+    mods = _loaded_after("import eksaudit.sigma")
+    assert not {"typer", "boto3", "eksaudit.fields", "eksaudit.cli"} & mods
+    assert "eksaudit.sigma" not in _loaded_after("import eksaudit.rules")
