@@ -48,6 +48,7 @@ import orjson
 
 from ..errors import InputError
 from . import event as _event_module
+from . import sniff as _sniff
 from .event import AuditEvent, CwMeta
 from .sniff import (
     BOM,
@@ -74,6 +75,11 @@ _STR_MEMBER = {
     k: re.compile(rb'"' + k.encode() + rb'"\s*:\s*("(?:[^"\\]|\\.)*")')
     for k in ("logGroup", "logStream", "messageType")
 }
+
+
+def _metadata_complete(skeleton: bytes) -> bool:
+    """The envelope text before `logEvents`'s array names all its metadata keys, none spelled with escapes."""
+    return b"\\u" not in skeleton and all(rx.search(skeleton) for rx in _STR_MEMBER.values())
 
 
 @dataclass(frozen=True)
@@ -271,6 +277,10 @@ class _Accumulator:
         return len(self.buf) - (self.elem_start if self.elem_start >= 0 else self.pos)
 
     def _open_container(self, name: str, skeleton: bytes) -> None:
+        if name == "logEvents" and not _metadata_complete(skeleton):
+            # the envelope's logGroup/logStream/messageType may come after the array (keys sorted)
+            # or be spelled with escapes: parse the whole document instead of streaming its items
+            return
         self.container_depth = 2 if self.top == 0x7B else 1
         self.container = name
         self.elem_index = 0
@@ -278,10 +288,10 @@ class _Accumulator:
         self.group = self.stream = None
         self.control = False
         for key, rx in _STR_MEMBER.items():
-            m = rx.search(skeleton)
-            if m:
+            found = rx.findall(skeleton)
+            if found:
                 try:
-                    val = orjson.loads(m.group(1))
+                    val = orjson.loads(found[-1])  # duplicate keys: the last one wins, as in parsing
                 except orjson.JSONDecodeError:
                     continue
                 if key == "logGroup":
@@ -423,24 +433,43 @@ def _plain_event_factory() -> Callable[[bytes, str, int], AuditEvent]:
 
 _plain_event = _plain_event_factory()
 _NL = b"\n"
+_NO_PREFIX = b"\xff"  # never at the start of a UTF-8 line
 _RBRACE = 0x7D  # `}`, the last byte of a plain event line
 
 
-def _anchor_patterns(required: Sequence[Iterable[bytes]] | None) -> list[re.Pattern[bytes]]:
-    """One alternation per usable group of literals (a literal spanning lines could not anchor a line)."""
-    out = []
+def _anchor_patterns(required: Sequence[Iterable[bytes]] | None) -> list[Any]:
+    """One alternation per usable group of literals (a literal spanning lines could not anchor a line).
+
+    The alternation also matches every escape that could spell a character of the group's literals
+    (`escape_pattern`): a line that writes `delete` as `\\u0064elete` is read, not skipped. The API
+    server's `\\u0026` is not such an escape for most literals, so those lines are still skipped.
+    """
+    from ..condition.prefilter import EXPONENT, escape_pattern
+
+    out: list[Any] = []
     for group in required or ():
         lits = sorted(set(group), key=len, reverse=True)
         if lits and all(lits) and not any(b"\n" in lit or b"\r" in lit for lit in lits):
-            out.append(re.compile(b"|".join(re.escape(lit) for lit in lits)))
+            alts = [re.escape(lit) for lit in lits]
+            escaped = escape_pattern(lits)
+            if escaped is not None:
+                alts.append(escaped)
+            pattern = b"|".join(alts)
+            if escaped is not None and EXPONENT in escaped:
+                import re2  # the number pattern has no literal prefix: RE2 stays linear and fast
+
+                out.append(re2.compile(pattern))
+            else:
+                out.append(re.compile(pattern))
     return out
 
 
-def _rarest(patterns: list[re.Pattern[bytes]], sample: bytes) -> re.Pattern[bytes]:
+def _rarest(patterns: list[Any], sample: bytes) -> Any:
     """The pattern with the fewest hits in `sample` (the first block): fewer lines to turn into events."""
     if len(patterns) == 1:
         return patterns[0]
-    return min(patterns, key=lambda rx: len(rx.findall(sample)))
+    data = bytes(sample)  # RE2 patterns (numeric literals) take no memoryview
+    return min(patterns, key=lambda rx: len(rx.findall(data)))
 
 
 class _SourceReader:
@@ -452,10 +481,12 @@ class _SourceReader:
         strict: bool,
         on_bad: Callable[[BadLine], None] | None,
         max_doc: int,
-        anchors: list[re.Pattern[bytes]] | None = None,
+        anchors: list[Any] | None = None,
     ) -> None:
         self.source = source
         self.anchors = anchors or []
+        # the plain-event shortcut; with sniff.FAST off no line has it, so every line is sniffed/parsed
+        self.prefix = EVENT_PREFIX if _sniff.FAST else _NO_PREFIX
         self.strict = strict
         self.on_bad = on_bad
         self.max_doc = max_doc
@@ -515,7 +546,7 @@ class _SourceReader:
             return
         src = self.source
         event = _plain_event
-        prefix = EVENT_PREFIX
+        prefix = self.prefix
         nl = _NL
         rbrace = _RBRACE
         n = 1  # lines already numbered
@@ -570,7 +601,7 @@ class _SourceReader:
         """
         src = self.source
         event = _plain_event
-        prefix = EVENT_PREFIX
+        prefix = self.prefix
         nl = _NL
         rbrace = _RBRACE
         search = None
@@ -621,7 +652,7 @@ class _SourceReader:
     def _other(self, n: int, line: bytes) -> Iterator[AuditEvent]:
         """One line that is not a plain event line (or comes while a document is open), as `_process` reads it."""
         if self.acc is None:
-            if line.startswith(EVENT_PREFIX):
+            if line.startswith(self.prefix):
                 s = line.rstrip()
                 if s.endswith(b"}"):
                     yield AuditEvent(s, source=self.source, line=n)
@@ -656,7 +687,7 @@ class _SourceReader:
     def _process(self, numbered: Iterable[tuple[int, bytes]]) -> Iterator[AuditEvent]:
         src = self.source
         event = AuditEvent
-        prefix = EVENT_PREFIX
+        prefix = self.prefix
         it: Iterator[tuple[int, bytes]] = iter(numbered)
         while True:
             for n, line in it:

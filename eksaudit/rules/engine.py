@@ -31,6 +31,7 @@ from ..condition.ast import (
 from ..condition.compiler import compile_condition
 from ..condition.errors import ConditionError
 from ..condition.parser import parse
+from ..condition.prefilter import escape_pattern
 from ..condition.resolver import FieldResolver, ResolvedField
 from ..errors import EksauditError, RulesError
 from .expand import MacroError, exceptions_to_text, expand_list_items, expand_macros, substitute_lists
@@ -352,7 +353,7 @@ class CombinedPrefilter:
     Each rule's prefilter (from the condition engine) is a conjunction of literal groups: the event
     must contain a literal of every group. Calling all of them costs more than parsing the JSON. But
     one group per rule is enough for a sound first stage: if the event contains no literal of any
-    rule's chosen group, no rule can match. The chosen groups are searched with one RE2 pattern; only
+    rule's chosen group, nor an escape that could spell one of their characters, no rule can match. The chosen groups are searched with one RE2 pattern; only
     events that pass it go through the exact per-rule check.
 
     Which group is most selective depends on the data (`"ResponseComplete"` is in every event), so
@@ -398,6 +399,8 @@ class CombinedPrefilter:
                 else:
                     ok = False
             result = result or ok
+        if not result:
+            result = self._exact(raw)  # the plain search missed: the text may spell a literal by escapes
         self._samples.append(bits)
         self._passed += result
         if len(self._samples) >= self._learn:
@@ -420,7 +423,11 @@ class CombinedPrefilter:
         if first_stage > 0.8 * n:
             self.mode = "exact"
             return
-        pattern = b"|".join(re.escape(lit) for lit in sorted(chosen, key=len, reverse=True))
+        alts = [re.escape(lit) for lit in sorted(chosen, key=len, reverse=True)]
+        escaped = escape_pattern(chosen)  # a line that may spell a chosen literal by escapes goes on
+        if escaped is not None:
+            alts.append(escaped)
+        pattern = b"|".join(alts)
         try:
             import re2
 
