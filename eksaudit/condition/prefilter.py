@@ -12,7 +12,7 @@ the JSON (see docs/conditions.md, "What the skipping assumes"):
   or control character (always escaped), no JSON punctuation (`{`, `[`, `,` ...: a string field may
   hold an object rendered as compact JSON, which the raw text may spell with spaces);
 - any character may be written as an escape (`\\u0064`, `\\u006C`, `\\/`): a line that holds an
-  escape that could spell a character of a wanted literal is never rejected (`escape_pattern`);
+  escape that could spell a character of a wanted literal is never rejected (`EscapeScan`);
   so the plain bytes search decides only lines whose escapes cannot spell any such character (the
   API server's `\\u0026` in URIs does not stop it);
 - a number may be written with an exponent (`2e2` is 200): a line that holds such a number is never
@@ -53,54 +53,75 @@ SKIPPING = True
 EXPONENT = rb"[:,\[][ \t\r\n]*-?[0-9]+(?:\.[0-9]+)?[eE]"
 
 
-def _hex_class(code: int) -> bytes:
-    """`\\u` + the four hex digits of `code`, letters in either case, as regex source."""
-    return rb"\\u" + "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{code:04x}").encode()
-
-
-def escape_pattern(lits: Iterable[bytes]) -> bytes | None:
-    """Regex source matching any escape that could spell a character of these literals; None: none can.
+class EscapeScan:
+    """Finds the escapes that could spell a character of some literals, at C speed between them.
 
     A literal is searched in the raw text as written; JSON may write any character of a string as
     `\\uXXXX` (either case, surrogate pairs beyond the BMP) and `/` as `\\/`. The quotes that
     delimit a literal (`"delete"`) cannot be escaped: only the characters between them count. A
     literal of digits alone is a numeric field's (string literals of digits are never used): it
-    also matches numbers written with an exponent. Over-matching (an escaped backslash before
-    `u0064`) only sends a line to the exact path.
+    may also be a number written with an exponent (`2e2`). `find` jumps from `\\u` to `\\u` with
+    `bytes.find` and looks at the four hex digits, so the API server's `\\u0026` costs little when
+    no literal holds `&`. Over-matching (an escaped backslash before `u0064`) only sends a line to
+    the exact path.
     """
-    chars: set[str] = set()
-    numeric = False
-    for lit in lits:
-        body = lit[1:] if lit.startswith(b'"') else lit
-        body = body[:-1] if body.endswith(b'"') else body
-        chars.update(body.decode("utf-8", "surrogateescape"))
-        numeric = numeric or lit.isdigit()
-    alts: list[bytes] = []
-    for ch in sorted(chars):
-        code = ord(ch)
-        if code > 0xFFFF:
-            alts.append(rb"\\u[dD][89abAB]")  # any high surrogate: over-matches, never misses
-        else:
-            alts.append(_hex_class(code))
-        if ch == "/":
-            alts.append(rb"\\/")
-    if numeric:
-        alts.append(EXPONENT)
-    return b"|".join(alts) if alts else None
+
+    __slots__ = ("codes", "slash", "number")
+
+    def __init__(self, lits: Iterable[bytes]) -> None:
+        chars: set[str] = set()
+        numeric = False
+        for lit in lits:
+            body = lit[1:] if lit.startswith(b'"') else lit
+            body = body[:-1] if body.endswith(b'"') else body
+            chars.update(body.decode("utf-8", "surrogateescape"))
+            numeric = numeric or lit.isdigit()
+        codes: set[bytes] = set()
+        for ch in chars:
+            code = ord(ch)
+            if code > 0xFFFF:  # written as a surrogate pair: any high surrogate may start it
+                codes.update(f"{hi:04x}".encode() for hi in range(0xD800, 0xDC00))
+            else:
+                codes.add(f"{code:04x}".encode())
+        self.codes = frozenset(codes)
+        self.slash = "/" in chars
+        self.number: Any = None
+        if numeric:
+            import re2  # linear and fast on the number pattern, which has no literal prefix
+
+            self.number = re2.compile(EXPONENT)
+
+    def __bool__(self) -> bool:
+        return bool(self.codes) or self.number is not None
+
+    def find(self, buf: Any, pos: int = 0, end: int | None = None) -> int:
+        """Offset of the first such escape in `buf[pos:end]`, or -1."""
+        if end is None:
+            end = len(buf)
+        codes = self.codes
+        i = buf.find(b"\\u", pos, end)
+        while i >= 0 and bytes(buf[i + 2 : i + 6]).lower() not in codes:
+            i = buf.find(b"\\u", i + 2, end)
+        stop = i if i >= 0 else end
+        if self.slash:
+            j = buf.find(b"\\/", pos, stop)
+            if j >= 0:
+                stop = i = j
+        if self.number is not None and stop > pos:
+            m = self.number.search(buf, pos, stop)
+            if m is not None:
+                i = m.start()
+        return i
+
+    def __call__(self, raw: bytes) -> bool:
+        """True when the line may spell a literal through an escape (then it is not rejected)."""
+        return self.find(raw) >= 0
 
 
-def escape_search(lits: Iterable[bytes]) -> Callable[[bytes], bool] | None:
-    """`escape_pattern` compiled: raw -> True when the line may spell a literal through an escape."""
-    pattern = escape_pattern(lits)
-    if pattern is None:
-        return None
-    if EXPONENT in pattern:
-        import re2  # linear and fast on the number pattern, which has no literal prefix
-
-        rx2 = re2.compile(pattern)
-        return lambda raw: rx2.search(raw) is not None
-    rx = re.compile(pattern)  # every alternative starts with a backslash: a fast prefix scan
-    return lambda raw: rx.search(raw) is not None
+def escape_scan(lits: Iterable[bytes]) -> EscapeScan | None:
+    """An `EscapeScan` for these literals, None when no escape could spell any of their characters."""
+    scan = EscapeScan(lits)
+    return scan if scan else None
 
 
 def _could_be_bare(lit: str) -> bool:
@@ -204,7 +225,7 @@ class _Deriver:
 def _make(groups: tuple[tuple[bytes, ...], ...]) -> Callable[[bytes], bool]:
     """The predicate: every group has a literal in the raw text, or the text may spell one by escapes."""
     plain = _make_plain(groups)
-    escaped = escape_search(lit for g in groups for lit in g)
+    escaped = escape_scan(lit for g in groups for lit in g)
     if escaped is None:
         return plain
     return lambda raw: plain(raw) or escaped(raw)

@@ -437,39 +437,60 @@ _NO_PREFIX = b"\xff"  # never at the start of a UTF-8 line
 _RBRACE = 0x7D  # `}`, the last byte of a plain event line
 
 
-def _anchor_patterns(required: Sequence[Iterable[bytes]] | None) -> list[Any]:
-    """One alternation per usable group of literals (a literal spanning lines could not anchor a line).
+class _Anchor:
+    """A group of required literals, found in a block: the next literal, or escape that may spell one.
 
-    The alternation also matches every escape that could spell a character of the group's literals
-    (`escape_pattern`): a line that writes `delete` as `\\u0064elete` is read, not skipped. The API
-    server's `\\u0026` is not such an escape for most literals, so those lines are still skipped.
+    Escapes (`EscapeScan`) are looked for only before the next literal, so a block costs one regex
+    pass for the literals plus a `find` per `\\u` escape (`\\u0026` in the API server's URIs).
     """
-    from ..condition.prefilter import EXPONENT, escape_pattern
 
-    out: list[Any] = []
+    __slots__ = ("rx", "escapes", "pattern")
+
+    def __init__(self, lits: list[bytes]) -> None:
+        from ..condition.prefilter import escape_scan
+
+        self.pattern = b"|".join(re.escape(lit) for lit in lits)
+        self.rx = re.compile(self.pattern)
+        self.escapes = escape_scan(lits)
+
+    def find(self, buf: Any, pos: int, end: int) -> int:
+        """Offset of the next literal or spelling escape in `buf[pos:end]`, `end` when there is none."""
+        m = self.rx.search(buf, pos, end)
+        stop = m.start() if m is not None else end
+        if self.escapes is not None and stop > pos:
+            i = self.escapes.find(buf, pos, stop)
+            if i >= 0:
+                return i
+        return stop
+
+    def hits(self, sample: Any) -> int:
+        n = len(self.rx.findall(sample))
+        if self.escapes is not None:
+            n += 1 if self.escapes.find(sample) >= 0 else 0
+        return n
+
+
+def _anchor_patterns(required: Sequence[Iterable[bytes]] | None) -> list[_Anchor]:
+    """One anchor per usable group of literals (a literal spanning lines could not anchor a line).
+
+    The anchor also stops at every escape that could spell a character of the group's literals: a
+    line that writes `delete` as `\\u0064elete` is read, not skipped. The API server's `\\u0026` is
+    not such an escape for most literals, so those lines are still skipped.
+    """
+    out: list[_Anchor] = []
     for group in required or ():
         lits = sorted(set(group), key=len, reverse=True)
         if lits and all(lits) and not any(b"\n" in lit or b"\r" in lit for lit in lits):
-            alts = [re.escape(lit) for lit in lits]
-            escaped = escape_pattern(lits)
-            if escaped is not None:
-                alts.append(escaped)
-            pattern = b"|".join(alts)
-            if escaped is not None and EXPONENT in escaped:
-                import re2  # the number pattern has no literal prefix: RE2 stays linear and fast
-
-                out.append(re2.compile(pattern))
-            else:
-                out.append(re.compile(pattern))
+            out.append(_Anchor(lits))
     return out
 
 
-def _rarest(patterns: list[Any], sample: bytes) -> Any:
-    """The pattern with the fewest hits in `sample` (the first block): fewer lines to turn into events."""
+def _rarest(patterns: list[_Anchor], sample: Any) -> _Anchor:
+    """The anchor with the fewest hits in `sample` (the first block): fewer lines to turn into events."""
     if len(patterns) == 1:
         return patterns[0]
-    data = bytes(sample)  # RE2 patterns (numeric literals) take no memoryview
-    return min(patterns, key=lambda rx: len(rx.findall(data)))
+    data = bytes(sample)
+    return min(patterns, key=lambda a: a.hits(data))
 
 
 class _SourceReader:
@@ -481,7 +502,7 @@ class _SourceReader:
         strict: bool,
         on_bad: Callable[[BadLine], None] | None,
         max_doc: int,
-        anchors: list[Any] | None = None,
+        anchors: list[_Anchor] | None = None,
     ) -> None:
         self.source = source
         self.anchors = anchors or []
@@ -604,7 +625,7 @@ class _SourceReader:
         prefix = self.prefix
         nl = _NL
         rbrace = _RBRACE
-        search = None
+        find: Any = None
         n = 1  # lines already numbered
         buf = bytearray(_BLOCK)
         view = memoryview(buf)
@@ -616,8 +637,8 @@ class _SourceReader:
                     yield from self._other(n + 1, bytes(buf[:keep]))
                 return
             filled = keep + got
-            if search is None:
-                search = _rarest(self.anchors, view[:filled]).search
+            if find is None:
+                find = _rarest(self.anchors, view[:filled]).find
             end = buf.rfind(nl, 0, filled) + 1
             if end == 0:  # no line ends yet: read on, into a larger buffer if this one is full
                 keep = filled
@@ -626,20 +647,18 @@ class _SourceReader:
                     buf.extend(bytes(len(buf)))
                     view = memoryview(buf)
                 continue
-            find = buf.find
+            nlfind = buf.find
             starts = buf.startswith
             p = 0
-            m = search(buf, 0, end)
-            mpos = m.start() if m is not None else end
+            mpos = find(buf, 0, end)
             while p < end:
-                q = find(nl, p)
+                q = nlfind(nl, p)
                 n += 1
                 if q <= mpos and starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
                     p = q + 1  # a plain event line without the anchor: cannot match
                     continue
                 if q > mpos:
-                    m = search(buf, q + 1, end)
-                    mpos = m.start() if m is not None else end
+                    mpos = find(buf, q + 1, end)
                 if starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
                     yield event(view[p:q].tobytes(), src, n)
                 else:

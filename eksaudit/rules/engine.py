@@ -31,7 +31,7 @@ from ..condition.ast import (
 from ..condition.compiler import compile_condition
 from ..condition.errors import ConditionError
 from ..condition.parser import parse
-from ..condition.prefilter import escape_pattern
+from ..condition.prefilter import escape_scan
 from ..condition.resolver import FieldResolver, ResolvedField
 from ..errors import EksauditError, RulesError
 from .expand import MacroError, exceptions_to_text, expand_list_items, expand_macros, substitute_lists
@@ -423,17 +423,19 @@ class CombinedPrefilter:
         if first_stage > 0.8 * n:
             self.mode = "exact"
             return
-        alts = [re.escape(lit) for lit in sorted(chosen, key=len, reverse=True)]
-        escaped = escape_pattern(chosen)  # a line that may spell a chosen literal by escapes goes on
-        if escaped is not None:
-            alts.append(escaped)
-        pattern = b"|".join(alts)
+        pattern = b"|".join(re.escape(lit) for lit in sorted(chosen, key=len, reverse=True))
         try:
             import re2
 
-            self._search = re2.compile(pattern).search
+            search = re2.compile(pattern).search
         except Exception:  # pragma: no cover - google-re2 is a dependency; `re` is the fallback
-            self._search = re.compile(pattern).search
+            search = re.compile(pattern).search
+        escapes = escape_scan(chosen)  # a line that may spell a chosen literal by escapes goes on
+        if escapes is None:
+            self._search = search
+        else:
+            find = escapes.find
+            self._search = lambda raw: search(raw) or find(raw) >= 0 or None
         self.mode = "two-stage"
 
 

@@ -108,14 +108,14 @@ def test_anchored_reading_only_leaves_out_events_the_prefilter_rejects(monkeypat
 def test_the_rarest_group_is_the_anchor():
     pats = readers._anchor_patterns([frozenset({b'"secrets"'}), frozenset({b'"delete"'})])
     sample = b'"secrets" "secrets" "delete"'
-    assert readers._rarest(pats, sample).pattern.startswith(b'"delete"|')
+    assert readers._rarest(pats, sample).pattern == b'"delete"'
     # ties keep the prefilter's order
-    assert readers._rarest(pats, b"nothing").pattern.startswith(b'"secrets"|')
+    assert readers._rarest(pats, b"nothing").pattern == b'"secrets"'
 
 
 def test_literals_that_span_lines_are_never_anchors():
     assert readers._anchor_patterns([frozenset({b"a\nb"}), frozenset({b""})]) == []
-    assert [p.pattern for p in readers._anchor_patterns([frozenset({b"x", b"yy"})])] == [rb"yy|x|\\u0078|\\u0079"]
+    assert [p.pattern for p in readers._anchor_patterns([frozenset({b"x", b"yy"})])] == [b"yy|x"]
 
 
 def test_a_line_longer_than_many_blocks(monkeypatch):
