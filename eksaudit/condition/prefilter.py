@@ -54,19 +54,20 @@ EXPONENT = rb"[:,\[][ \t\r\n]*-?[0-9]+(?:\.[0-9]+)?[eE]"
 
 
 class EscapeScan:
-    """Finds the escapes that could spell a character of some literals, at C speed between them.
+    """Finds the escapes that could spell a character of some literals.
 
     A literal is searched in the raw text as written; JSON may write any character of a string as
     `\\uXXXX` (either case, surrogate pairs beyond the BMP) and `/` as `\\/`. The quotes that
     delimit a literal (`"delete"`) cannot be escaped: only the characters between them count. A
     literal of digits alone is a numeric field's (string literals of digits are never used): it
-    may also be a number written with an exponent (`2e2`). `find` jumps from `\\u` to `\\u` with
-    `bytes.find` and looks at the four hex digits, so the API server's `\\u0026` costs little when
-    no literal holds `&`. Over-matching (an escaped backslash before `u0064`) only sends a line to
-    the exact path.
+    may also be a number written with an exponent (`2e2`). Only those escapes are looked for, so
+    the API server's `\\u0026` does not stop a line from being rejected when no literal holds `&`.
+    Over-matching (an escaped backslash before `u0064`) only sends a line to the exact path.
+    A line is tested with `re` (its per-call cost is lowest); a block with RE2, which skips from
+    backslash to backslash far faster than `re` or `bytes.find` on this pattern.
     """
 
-    __slots__ = ("codes", "slash", "number")
+    __slots__ = ("pattern", "_line", "_block")
 
     def __init__(self, lits: Iterable[bytes]) -> None:
         chars: set[str] = set()
@@ -76,46 +77,46 @@ class EscapeScan:
             body = body[:-1] if body.endswith(b'"') else body
             chars.update(body.decode("utf-8", "surrogateescape"))
             numeric = numeric or lit.isdigit()
-        codes: set[bytes] = set()
-        for ch in chars:
+        ascii_codes = sorted({_hex_class(ord(ch))[2:] for ch in chars if ord(ch) < 0x100})
+        alts: list[bytes] = []
+        if ascii_codes:
+            alts.append(rb"\\u00(?:" + b"|".join(ascii_codes) + b")")
+        for ch in sorted(chars):
             code = ord(ch)
-            if code > 0xFFFF:  # written as a surrogate pair: any high surrogate may start it
-                codes.update(f"{hi:04x}".encode() for hi in range(0xD800, 0xDC00))
-            else:
-                codes.add(f"{code:04x}".encode())
-        self.codes = frozenset(codes)
-        self.slash = "/" in chars
-        self.number: Any = None
+            if 0x100 <= code <= 0xFFFF:
+                alts.append(rb"\\u" + _hex_class(code))
+            elif code > 0xFFFF:  # a surrogate pair: any high surrogate may start it
+                alts.append(rb"\\u[dD][89abAB]")
+        if "/" in chars:
+            alts.append(rb"\\/")
         if numeric:
-            import re2  # linear and fast on the number pattern, which has no literal prefix
+            alts.append(EXPONENT)
+        self.pattern = b"|".join(alts)
+        self._line: Any = None
+        self._block: Any = None
+        if alts:
+            import re2
 
-            self.number = re2.compile(EXPONENT)
+            self._block = re2.compile(self.pattern).search
+            # the number pattern has no literal prefix: `re` would try it at every byte
+            self._line = self._block if numeric else re.compile(self.pattern).search
 
     def __bool__(self) -> bool:
-        return bool(self.codes) or self.number is not None
+        return self._block is not None
 
     def find(self, buf: Any, pos: int = 0, end: int | None = None) -> int:
         """Offset of the first such escape in `buf[pos:end]`, or -1."""
-        if end is None:
-            end = len(buf)
-        codes = self.codes
-        i = buf.find(b"\\u", pos, end)
-        while i >= 0 and bytes(buf[i + 2 : i + 6]).lower() not in codes:
-            i = buf.find(b"\\u", i + 2, end)
-        stop = i if i >= 0 else end
-        if self.slash:
-            j = buf.find(b"\\/", pos, stop)
-            if j >= 0:
-                stop = i = j
-        if self.number is not None and stop > pos:
-            m = self.number.search(buf, pos, stop)
-            if m is not None:
-                i = m.start()
-        return i
+        m = self._block(buf, pos, len(buf) if end is None else end)
+        return m.start() if m is not None else -1
 
     def __call__(self, raw: bytes) -> bool:
         """True when the line may spell a literal through an escape (then it is not rejected)."""
-        return self.find(raw) >= 0
+        return self._line(raw) is not None
+
+
+def _hex_class(code: int) -> bytes:
+    """The four hex digits of `code` as regex source, letters in either case (`6[cC]`)."""
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{code:04x}").encode()
 
 
 def escape_scan(lits: Iterable[bytes]) -> EscapeScan | None:

@@ -444,19 +444,25 @@ class _Anchor:
     pass for the literals plus a `find` per `\\u` escape (`\\u0026` in the API server's URIs).
     """
 
-    __slots__ = ("rx", "escapes", "pattern")
+    __slots__ = ("rx", "lit", "escapes", "pattern")
 
     def __init__(self, lits: list[bytes]) -> None:
         from ..condition.prefilter import escape_scan
 
         self.pattern = b"|".join(re.escape(lit) for lit in lits)
         self.rx = re.compile(self.pattern)
+        self.lit = lits[0] if len(lits) == 1 else None  # bytes.find beats the regex engine on one literal
         self.escapes = escape_scan(lits)
 
     def find(self, buf: Any, pos: int, end: int) -> int:
         """Offset of the next literal or spelling escape in `buf[pos:end]`, `end` when there is none."""
-        m = self.rx.search(buf, pos, end)
-        stop = m.start() if m is not None else end
+        if self.lit is not None:
+            stop = buf.find(self.lit, pos, end)
+            if stop < 0:
+                stop = end
+        else:
+            m = self.rx.search(buf, pos, end)
+            stop = m.start() if m is not None else end
         if self.escapes is not None and stop > pos:
             i = self.escapes.find(buf, pos, stop)
             if i >= 0:

@@ -434,8 +434,7 @@ class CombinedPrefilter:
         if escapes is None:
             self._search = search
         else:
-            find = escapes.find
-            self._search = lambda raw: search(raw) or find(raw) >= 0 or None
+            self._search = lambda raw: search(raw) or escapes(raw) or None
         self.mode = "two-stage"
 
 
