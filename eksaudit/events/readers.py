@@ -149,7 +149,7 @@ def read_events(
     matching event holding at least one literal of each group. When given, one group (the one
     with the fewest hits in the source's first block) is searched for at C speed, and plain event
     lines (`{"kind":"Event",...}`, read while no multi-line document is open) that hold none of its
-    literals are skipped unread. Every other line is read as usual, so nothing that could match is
+    literals, nor an escape that could spell one of their characters (`\\u0064`), are skipped unread. Every other line is read as usual, so nothing that could match is
     lost and line numbers stay exact.
 
     A file that cannot be opened raises `InputError` naming it, unless `on_missing` is given (and

@@ -223,7 +223,8 @@ class Ruleset:
         """Literal groups every event that any enabled rule can match must hold (None: no such hint).
 
         One group: for each rule, one of its literal groups, chosen statically (avoiding literals
-        that every audit event holds, such as the stage values). Sound, coarser than `prefilter`;
+        that every audit event holds, such as the stage values). Sound (the reader also stops at
+        escapes that could spell a literal, see `condition.prefilter.EscapeScan`), coarser than `prefilter`;
         meant for block-level skipping in the input reader (`read_events(required=...)`).
         """
         if not self._enabled or any(not c.required for c in self._enabled):
