@@ -54,6 +54,7 @@ import orjson
 
 from ..errors import InputError
 from . import event as _event_module
+from . import sniff as _sniff
 from .event import AuditEvent, CwMeta
 from .kinds import NotAudit, aks_audit_log, azure_records, describe, is_audit_event, surely_event_text
 from .sniff import (
@@ -81,6 +82,11 @@ _STR_MEMBER = {
     k: re.compile(rb'"' + k.encode() + rb'"\s*:\s*("(?:[^"\\]|\\.)*")')
     for k in ("logGroup", "logStream", "messageType")
 }
+
+
+def _metadata_complete(skeleton: bytes) -> bool:
+    """The envelope text before `logEvents`'s array names all its metadata keys, none spelled with escapes."""
+    return b"\\u" not in skeleton and all(rx.search(skeleton) for rx in _STR_MEMBER.values())
 
 
 @dataclass(frozen=True)
@@ -151,7 +157,7 @@ def read_events(
     matching event holding at least one literal of each group. When given, one group (the one
     with the fewest hits in the source's first block) is searched for at C speed, and plain event
     lines (`{"kind":"Event",...}`, read while no multi-line document is open) that hold none of its
-    literals are skipped unread. Every other line is read as usual, so nothing that could match is
+    literals, nor an escape that could spell one of their characters (`\\u0064`), are skipped unread. Every other line is read as usual, so nothing that could match is
     lost and line numbers stay exact.
 
     A file that cannot be opened raises `InputError` naming it, unless `on_missing` is given (and
@@ -283,6 +289,10 @@ class _Accumulator:
         return len(self.buf) - (self.elem_start if self.elem_start >= 0 else self.pos)
 
     def _open_container(self, name: str, skeleton: bytes) -> None:
+        if name == "logEvents" and not _metadata_complete(skeleton):
+            # the envelope's logGroup/logStream/messageType may come after the array (keys sorted)
+            # or be spelled with escapes: parse the whole document instead of streaming its items
+            return
         self.container_depth = 2 if self.top == 0x7B else 1
         self.container = name
         self.elem_index = 0
@@ -290,10 +300,10 @@ class _Accumulator:
         self.group = self.stream = None
         self.control = False
         for key, rx in _STR_MEMBER.items():
-            m = rx.search(skeleton)
-            if m:
+            found = rx.findall(skeleton)
+            if found:
                 try:
-                    val = orjson.loads(m.group(1))
+                    val = orjson.loads(found[-1])  # duplicate keys: the last one wins, as in parsing
                 except orjson.JSONDecodeError:
                     continue
                 if key == "logGroup":
@@ -435,24 +445,70 @@ def _plain_event_factory() -> Callable[[bytes, str, int], AuditEvent]:
 
 _plain_event = _plain_event_factory()
 _NL = b"\n"
+_NO_PREFIX = b"\xff"  # never at the start of a UTF-8 line
 _RBRACE = 0x7D  # `}`, the last byte of a plain event line
 
 
-def _anchor_patterns(required: Sequence[Iterable[bytes]] | None) -> list[re.Pattern[bytes]]:
-    """One alternation per usable group of literals (a literal spanning lines could not anchor a line)."""
-    out = []
+class _Anchor:
+    """A group of required literals, found in a block: the next literal, or escape that may spell one.
+
+    Escapes (`EscapeScan`) are looked for only before the next literal, so a block costs one regex
+    pass for the literals plus a `find` per `\\u` escape (`\\u0026` in the API server's URIs).
+    """
+
+    __slots__ = ("rx", "lit", "escapes", "pattern")
+
+    def __init__(self, lits: list[bytes]) -> None:
+        from ..condition.prefilter import escape_scan
+
+        self.pattern = b"|".join(re.escape(lit) for lit in lits)
+        self.rx = re.compile(self.pattern)
+        self.lit = lits[0] if len(lits) == 1 else None  # bytes.find beats the regex engine on one literal
+        self.escapes = escape_scan(lits)
+
+    def find(self, buf: Any, pos: int, end: int) -> int:
+        """Offset of the next literal or spelling escape in `buf[pos:end]`, `end` when there is none."""
+        if self.lit is not None:
+            stop = buf.find(self.lit, pos, end)
+            if stop < 0:
+                stop = end
+        else:
+            m = self.rx.search(buf, pos, end)
+            stop = m.start() if m is not None else end
+        if self.escapes is not None and stop > pos:
+            i = self.escapes.find(buf, pos, stop)
+            if i >= 0:
+                return i
+        return stop
+
+    def hits(self, sample: Any) -> int:
+        n = len(self.rx.findall(sample))
+        if self.escapes is not None:
+            n += 1 if self.escapes.find(sample) >= 0 else 0
+        return n
+
+
+def _anchor_patterns(required: Sequence[Iterable[bytes]] | None) -> list[_Anchor]:
+    """One anchor per usable group of literals (a literal spanning lines could not anchor a line).
+
+    The anchor also stops at every escape that could spell a character of the group's literals: a
+    line that writes `delete` as `\\u0064elete` is read, not skipped. The API server's `\\u0026` is
+    not such an escape for most literals, so those lines are still skipped.
+    """
+    out: list[_Anchor] = []
     for group in required or ():
         lits = sorted(set(group), key=len, reverse=True)
         if lits and all(lits) and not any(b"\n" in lit or b"\r" in lit for lit in lits):
-            out.append(re.compile(b"|".join(re.escape(lit) for lit in lits)))
+            out.append(_Anchor(lits))
     return out
 
 
-def _rarest(patterns: list[re.Pattern[bytes]], sample: bytes) -> re.Pattern[bytes]:
-    """The pattern with the fewest hits in `sample` (the first block): fewer lines to turn into events."""
+def _rarest(patterns: list[_Anchor], sample: Any) -> _Anchor:
+    """The anchor with the fewest hits in `sample` (the first block): fewer lines to turn into events."""
     if len(patterns) == 1:
         return patterns[0]
-    return min(patterns, key=lambda rx: len(rx.findall(sample)))
+    data = bytes(sample)
+    return min(patterns, key=lambda a: a.hits(data))
 
 
 class _SourceReader:
@@ -464,12 +520,14 @@ class _SourceReader:
         strict: bool,
         on_bad: Callable[[BadLine], None] | None,
         max_doc: int,
-        anchors: list[re.Pattern[bytes]] | None = None,
+        anchors: list[_Anchor] | None = None,
         on_not_audit: Callable[[NotAudit], None] | None = None,
     ) -> None:
         self.source = source
         self.on_not_audit = on_not_audit
         self.anchors = anchors or []
+        # the plain-event shortcut; with sniff.FAST off no line has it, so every line is sniffed/parsed
+        self.prefix = EVENT_PREFIX if _sniff.FAST else _NO_PREFIX
         self.strict = strict
         self.on_bad = on_bad
         self.max_doc = max_doc
@@ -538,7 +596,7 @@ class _SourceReader:
             return
         src = self.source
         event = _plain_event
-        prefix = EVENT_PREFIX
+        prefix = self.prefix
         nl = _NL
         rbrace = _RBRACE
         n = 1  # lines already numbered
@@ -593,10 +651,10 @@ class _SourceReader:
         """
         src = self.source
         event = _plain_event
-        prefix = EVENT_PREFIX
+        prefix = self.prefix
         nl = _NL
         rbrace = _RBRACE
-        search = None
+        find: Any = None
         n = 1  # lines already numbered
         buf = bytearray(_BLOCK)
         view = memoryview(buf)
@@ -608,8 +666,8 @@ class _SourceReader:
                     yield from self._other(n + 1, bytes(buf[:keep]))
                 return
             filled = keep + got
-            if search is None:
-                search = _rarest(self.anchors, view[:filled]).search
+            if find is None:
+                find = _rarest(self.anchors, view[:filled]).find
             end = buf.rfind(nl, 0, filled) + 1
             if end == 0:  # no line ends yet: read on, into a larger buffer if this one is full
                 keep = filled
@@ -618,20 +676,18 @@ class _SourceReader:
                     buf.extend(bytes(len(buf)))
                     view = memoryview(buf)
                 continue
-            find = buf.find
+            nlfind = buf.find
             starts = buf.startswith
             p = 0
-            m = search(buf, 0, end)
-            mpos = m.start() if m is not None else end
+            mpos = find(buf, 0, end)
             while p < end:
-                q = find(nl, p)
+                q = nlfind(nl, p)
                 n += 1
                 if q <= mpos and starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
                     p = q + 1  # a plain event line without the anchor: cannot match
                     continue
                 if q > mpos:
-                    m = search(buf, q + 1, end)
-                    mpos = m.start() if m is not None else end
+                    mpos = find(buf, q + 1, end)
                 if starts(prefix, p) and buf[q - 1] == rbrace and self.acc is None:
                     yield event(view[p:q].tobytes(), src, n)
                 else:
@@ -644,7 +700,7 @@ class _SourceReader:
     def _other(self, n: int, line: bytes) -> Iterator[AuditEvent]:
         """One line that is not a plain event line (or comes while a document is open), as `_process` reads it."""
         if self.acc is None:
-            if line.startswith(EVENT_PREFIX):
+            if line.startswith(self.prefix):
                 s = line.rstrip()
                 if s.endswith(b"}"):
                     yield AuditEvent(s, source=self.source, line=n)
@@ -679,7 +735,7 @@ class _SourceReader:
     def _process(self, numbered: Iterable[tuple[int, bytes]]) -> Iterator[AuditEvent]:
         src = self.source
         event = AuditEvent
-        prefix = EVENT_PREFIX
+        prefix = self.prefix
         it: Iterator[tuple[int, bytes]] = iter(numbered)
         while True:
             for n, line in it:

@@ -5,6 +5,10 @@ prefilter rejects most of them before any JSON parsing), so everything here look
 line's prefix: its first key, a timestamp prefix, gzip magic bytes. Only lines that may be a
 wrapper (CloudWatch record, `filter-log-events` page, subscription envelope, EventList) are parsed
 by the reader, and then exactly once.
+
+The looks are spelling-proof (docs/conditions.md): a first key written with escapes is decoded
+before it is compared, and a line that might spell `...List` through an escape is parsed. `FAST =
+False` makes the reader parse every JSON line instead (the slow twin the property tests use).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import calendar
 import re
 from enum import Enum
+
+import orjson
 
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = b"\xef\xbb\xbf"
@@ -52,7 +58,13 @@ WRAPPER_FIRST_KEYS = frozenset(
 #: first keys shared by audit events and Kubernetes lists: look further before parsing
 AMBIGUOUS_FIRST_KEYS = frozenset({"apiVersion", "kind", "items", "metadata"})
 
+#: the internal switch: False parses every line that may be JSON (no first-key or prefix shortcuts)
+FAST = True
+
 _FIRST_KEY_RE = re.compile(rb'\{\s*"([A-Za-z@_$][A-Za-z0-9@_$-]*)"\s*:\s*')
+_ESCAPED_KEY_RE = re.compile(rb'\{\s*("(?:[^"\\]|\\.)*")\s*:')
+# `List"` ends a kind such as EventList in plain text; these escapes could spell one of its letters
+_LIST_ESCAPE = re.compile(rb"\\u00(?:4[cC]|69|73|74)")
 # CloudWatch export to S3: "2026-11-30T10:00:00.000Z {json}" (fraction optional)
 _EXPORT_RE = re.compile(rb"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z[ \t]")
 
@@ -73,7 +85,16 @@ def is_gzip(head: bytes) -> bool:
 def first_key(line: bytes) -> str | None:
     """The first key of a JSON object line (`{"events": [` → `events`), None if there is none."""
     m = _FIRST_KEY_RE.match(line)
-    return m.group(1).decode() if m else None
+    if m:
+        return m.group(1).decode()
+    m = _ESCAPED_KEY_RE.match(line)  # `{"\u0065vents": [`: the same key, spelled with escapes
+    if m:
+        try:
+            key = orjson.loads(m.group(1))
+        except orjson.JSONDecodeError:
+            return None
+        return key if isinstance(key, str) else None
+    return None
 
 
 def classify(s: bytes) -> LineKind:
@@ -86,7 +107,7 @@ def classify(s: bytes) -> LineKind:
     if s.endswith(TRUNCATED):
         return LineKind.TRUNCATED
     if c == b"{":
-        if not s.endswith(b"}"):
+        if not s.endswith(b"}") or not FAST:
             return LineKind.PARSE  # pretty-printed document opening, or not JSON at all
         if s.startswith(EVENT_PREFIX):
             return LineKind.EVENT
@@ -94,9 +115,10 @@ def classify(s: bytes) -> LineKind:
         if key in WRAPPER_FIRST_KEYS:
             return LineKind.PARSE
         if key in AMBIGUOUS_FIRST_KEYS:
-            # `{"apiVersion":..., "items": [...], "kind": "EventList"}` from kubectl; an Event
-            # never has top-level items, but its request/response objects may mention the word.
-            return LineKind.PARSE if b'"EventList"' in s or b'"List"' in s else LineKind.EVENT
+            # `{"apiVersion":..., "items": [...], "kind": "EventList"}` from kubectl (any kind
+            # ending in List has its items read); an Event never has top-level items, but its
+            # request/response objects may mention the word: parse to be sure.
+            return LineKind.PARSE if b'List"' in s or _LIST_ESCAPE.search(s) else LineKind.EVENT
         return LineKind.EVENT
     if c == b"[":
         return LineKind.PARSE

@@ -31,6 +31,7 @@ from ..condition.compiler import compile_condition
 from ..condition.errors import ConditionError
 from ..condition.operators import compile_literal_search
 from ..condition.parser import parse
+from ..condition.prefilter import escape_scan
 from ..condition.resolver import FieldResolver, ResolvedField
 from ..errors import EksauditError, RulesError
 from .expand import MacroError, exceptions_to_text, expand_list_items, expand_macros, substitute_lists
@@ -222,7 +223,8 @@ class Ruleset:
         """Literal groups every event that any enabled rule can match must hold (None: no such hint).
 
         One group: for each rule, one of its literal groups, chosen statically (avoiding literals
-        that every audit event holds, such as the stage values). Sound, coarser than `prefilter`;
+        that every audit event holds, such as the stage values). Sound (the reader also stops at
+        escapes that could spell a literal, see `condition.prefilter.EscapeScan`), coarser than `prefilter`;
         meant for block-level skipping in the input reader (`read_events(required=...)`).
         """
         if not self._enabled or any(not c.required for c in self._enabled):
@@ -352,7 +354,7 @@ class CombinedPrefilter:
     Each rule's prefilter (from the condition engine) is a conjunction of literal groups: the event
     must contain a literal of every group. Calling all of them costs more than parsing the JSON. But
     one group per rule is enough for a sound first stage: if the event contains no literal of any
-    rule's chosen group, no rule can match. The chosen groups are searched with one RE2 pattern; only
+    rule's chosen group, nor an escape that could spell one of their characters, no rule can match. The chosen groups are searched with one RE2 pattern; only
     events that pass it go through the exact per-rule check.
 
     Which group is most selective depends on the data (`"ResponseComplete"` is in every event), so
@@ -398,6 +400,8 @@ class CombinedPrefilter:
                 else:
                     ok = False
             result = result or ok
+        if not result:
+            result = self._exact(raw)  # the plain search missed: the text may spell a literal by escapes
         self._samples.append(bits)
         self._passed += result
         if len(self._samples) >= self._learn:
@@ -421,7 +425,12 @@ class CombinedPrefilter:
             self.mode = "exact"
             return
         # one RE2 pass sized so its DFA works and RE2 prints nothing (see compile_literal_search)
-        self._search = compile_literal_search(chosen)
+        search = compile_literal_search(chosen)
+        escapes = escape_scan(chosen)  # a line that may spell a chosen literal by escapes goes on
+        if escapes is None:
+            self._search = search
+        else:
+            self._search = lambda raw: search(raw) or escapes(raw) or None
         self.mode = "two-stage"
 
 

@@ -1,0 +1,135 @@
+"""Run a condition or rules over an input file on the fast path and on the exact slow path.
+
+The slow path is the library's own, selected by its internal switches (not a copy of the code):
+`eksaudit.condition.prefilter.SKIPPING = False` (no literal prefilter, no reader anchors, no rules
+prefilter) and `eksaudit.events.sniff.FAST = False` (the reader parses every JSON line instead of
+passing plain event lines on by their first bytes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import random
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from eksaudit.condition import compile_condition
+from eksaudit.condition import prefilter as _prefilter
+from eksaudit.demo.generator import generate_events
+from eksaudit.events import sniff as _sniff
+from eksaudit.events.readers import read_events
+from eksaudit.fields import default_registry
+from eksaudit.pipeline import scan
+from eksaudit.rules import load_rules
+
+REG = default_registry()
+
+
+@contextlib.contextmanager
+def slow_path() -> Iterator[None]:
+    """Every skip off: each line parsed, each event evaluated in full."""
+    saved = (_prefilter.SKIPPING, _sniff.FAST)
+    _prefilter.SKIPPING = False
+    _sniff.FAST = False
+    try:
+        yield
+    finally:
+        _prefilter.SKIPPING, _sniff.FAST = saved
+
+
+class Collect:
+    """A sink that keeps what a scan printed: (line, raw) of events, (rule, line, raw) of alerts."""
+
+    done = False
+
+    def __init__(self) -> None:
+        self.events: list[tuple[int | None, bytes]] = []
+        self.alerts: list[tuple[str, int | None, bytes]] = []
+
+    def event(self, ev: Any) -> None:
+        self.events.append((ev.line, ev.raw))
+
+    def alert(self, a: Any) -> None:
+        self.alerts.append((a.rule, a.event.line, a.event.raw))
+
+
+def run(path: Path, condition: str | None = None, rules: list[str] | None = None) -> Collect:
+    """What `eksaudit filter` prints for this input (events, or alerts with -r), through the library."""
+    cond = compile_condition(condition, REG) if condition is not None else None
+    rs = load_rules(rules, REG, rule_matching="all") if rules else None
+    required = None
+    if rs is None and cond is not None:
+        required = cond.required
+    elif rs is not None and cond is None:
+        required = rs.required
+    sink = Collect()
+    scan(read_events([str(path)], required=required), sink, condition=cond, rules=rs)
+    return sink
+
+
+def both(path: Path, condition: str | None = None, rules: list[str] | None = None) -> tuple[Collect, Collect]:
+    fast = run(path, condition, rules)
+    with slow_path():
+        slow = run(path, condition, rules)
+    return fast, slow
+
+
+def objects(c: Collect) -> list[Any]:
+    """The printed events as parsed values (the same whatever their spelling)."""
+    return [orjson.loads(raw) for _, raw in c.events]
+
+
+def alert_counts(c: Collect) -> Counter[str]:
+    return Counter(rule for rule, _, _ in c.alerts)
+
+
+def write(tmp: Path, name: str, data: bytes, *, gz: bool = False) -> Path:
+    p = tmp / (name + (".gz" if gz else ""))
+    p.write_bytes(gzip.compress(data) if gz else data)
+    return p
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+_DEMO: list[dict[str, Any]] | None = None
+_CONF: list[dict[str, Any]] | None = None
+
+
+def demo_events() -> list[dict[str, Any]]:
+    global _DEMO
+    if _DEMO is None:
+        _DEMO = list(generate_events(600, seed=11))
+    return _DEMO
+
+
+def conformance_events(root: Path | None) -> list[dict[str, Any]]:
+    """Every audit event of the Falco trace files, then of the conformance datasets ([] when absent)."""
+    global _CONF
+    if _CONF is None:
+        _CONF = []
+        if root is not None:
+            files = sorted((root / "falco" / "trace_files" / "k8s_audit").glob("*.json"))
+            files += sorted(p for p in (root / "datasets").rglob("*") if p.suffix in (".log", ".jsonl")
+                            and "expectations" not in p.name)
+            for ev in read_events([str(p) for p in files]):
+                o = ev.obj
+                if isinstance(o, dict) and "auditID" in o:
+                    _CONF.append(o)
+    return _CONF
+
+
+def trace_events(root: Path | None) -> list[dict[str, Any]]:
+    """The events of Falco's k8s_audit trace files (each made to raise an alert of the upstream rules)."""
+    if root is None:
+        return []
+    files = sorted((root / "falco" / "trace_files" / "k8s_audit").glob("*.json"))
+    return [ev.obj for ev in read_events([str(p) for p in files]) if isinstance(ev.obj, dict)]
+
+
+def sample(rng: random.Random, pool: list[Any], n: int) -> list[Any]:
+    return [pool[rng.randrange(len(pool))] for _ in range(n)] if pool else []
