@@ -49,6 +49,7 @@ import orjson
 from ..errors import InputError
 from . import event as _event_module
 from .event import AuditEvent, CwMeta
+from .slowjson import loads as _loads  # orjson, then the depth-unlimited fallback
 from .sniff import (
     BOM,
     EVENT_PREFIX,
@@ -686,7 +687,7 @@ class _SourceReader:
             return
         elif kind is LineKind.PARSE:
             try:
-                obj = orjson.loads(s)
+                obj = _loads(s)
             except orjson.JSONDecodeError:
                 self.acc = _Accumulator()
                 yield from self._feed(n, line)
@@ -724,7 +725,7 @@ class _SourceReader:
                     continue
                 data = bytes(acc.buf[a:b])
                 try:
-                    obj = orjson.loads(data)
+                    obj = _loads(data)
                 except orjson.JSONDecodeError as e:
                     self.bad(start_line, f"invalid JSON: {e}")
                     if acc.line_of(b - 1) > start_line:
@@ -756,7 +757,7 @@ class _SourceReader:
         where = f"{ctx.name}[{i}]"
         line = acc.line_of(a)
         try:
-            obj = orjson.loads(bytes(acc.buf[a:b]))
+            obj = _loads(bytes(acc.buf[a:b]))
         except orjson.JSONDecodeError as e:
             self.bad(line, f"{where}: invalid JSON: {e}")
             return
@@ -863,7 +864,7 @@ class _SourceReader:
             if kind == "doc" and extra[0]:
                 continue  # its items were already emitted
             try:
-                obj = orjson.loads(bytes(acc.buf[a:b]))
+                obj = _loads(bytes(acc.buf[a:b]))
             except orjson.JSONDecodeError as e:
                 self.bad(n, f"{where}: invalid JSON: {e}")
                 continue
