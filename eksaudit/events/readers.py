@@ -8,7 +8,9 @@ pretty-printed over many lines and several pages one after another); CloudWatch 
 concatenated with or without separators); Lambda subscription events (`{"awslogs": {"data": ...}}`)
 and Firehose transformation batches (`{"records": [{"data": ...}]}`); gzip streams (detected by
 their magic bytes, nested up to three times) holding any of these. A UTF-8 BOM and CRLF are
-accepted; lines have no length limit.
+accepted. Lines longer than `max_line_bytes` (default 16 MB, far above CloudWatch's 1 MB event
+limit) are reported and skipped without ever being held whole: the reader keeps their first
+`max_line_bytes` at most, then discards until the next newline (`_LineCap`).
 
 Speed: a line that is an audit event is NOT parsed here. It is yielded as raw bytes, so the
 condition's literal prefilter can reject it before any JSON parsing; only lines whose first key
@@ -36,6 +38,7 @@ import binascii
 import bisect
 import gzip
 import io
+import os
 import re
 import sys
 import zlib
@@ -63,6 +66,7 @@ from .sniff import (
 
 STDIN_NAME = "<stdin>"
 DEFAULT_MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 _READ_BUFFER = 1 << 16
 _MAX_GZIP_NESTING = 3
 
@@ -137,6 +141,7 @@ def read_events(
     on_missing: Callable[[InputError], None] | None = None,
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
     required: Sequence[Iterable[bytes]] | None = None,
+    max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[AuditEvent]:
     """Yield every event of `inputs` in order (no inputs, or `-`, is stdin read as bytes).
 
@@ -149,7 +154,9 @@ def read_events(
 
     A file that cannot be opened raises `InputError` naming it, unless `on_missing` is given (and
     not `strict`): then it is reported there and the other files are read, like grep does.
-    Bad lines go to `on_bad` (ignored when None) or raise `InputError` when `strict`.
+    Bad lines go to `on_bad` (ignored when None) or raise `InputError` when `strict`. A line
+    longer than `max_line_bytes` (None: no cap) is such a bad line. A closed stdin is reported
+    like a file that cannot be opened.
 
     >>> for ev in read_events(["audit.jsonl.gz"]):   # doctest: +SKIP
     ...     print(ev.source, ev.line, ev.obj["verb"])
@@ -158,8 +165,16 @@ def read_events(
     anchors = _anchor_patterns(required)
     for name in names:
         if name == "-":
-            stream = stdin if stdin is not None else sys.stdin.buffer
-            yield from _SourceReader(STDIN_NAME, strict, on_bad, max_document_bytes, anchors).read(stream)
+            stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+            if stream is None:  # `<&-`: there is no standard input at all
+                err = InputError("cannot read: standard input is closed", STDIN_NAME)
+                if strict or on_missing is None:
+                    raise err
+                on_missing(err)
+                continue
+            yield from _SourceReader(
+                STDIN_NAME, strict, on_bad, max_document_bytes, anchors, max_line=max_line_bytes
+            ).read(stream)
             continue
         try:
             f = open(name, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 (closed below, generator)
@@ -170,7 +185,7 @@ def read_events(
             on_missing(err)
             continue
         with f:
-            yield from _SourceReader(name, strict, on_bad, max_document_bytes, anchors).read(f)
+            yield from _SourceReader(name, strict, on_bad, max_document_bytes, anchors, max_line=max_line_bytes).read(f)
 
 
 def iter_source(
@@ -180,9 +195,10 @@ def iter_source(
     strict: bool = False,
     on_bad: Callable[[BadLine], None] | None = None,
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+    max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[AuditEvent]:
     """Events of one already opened binary stream (any supported format, gzip included)."""
-    return _SourceReader(source, strict, on_bad, max_document_bytes).read(stream)
+    return _SourceReader(source, strict, on_bad, max_document_bytes, max_line=max_line_bytes).read(stream)
 
 
 class _Requeue:
@@ -454,8 +470,12 @@ class _SourceReader:
         on_bad: Callable[[BadLine], None] | None,
         max_doc: int,
         anchors: list[re.Pattern[bytes]] | None = None,
+        *,
+        max_line: int | None = DEFAULT_MAX_LINE_BYTES,
     ) -> None:
         self.source = source
+        self.max_line = max_line
+        self.long_mark = _long_line_mark()
         self.anchors = anchors or []
         self.strict = strict
         self.on_bad = on_bad
@@ -483,6 +503,8 @@ class _SourceReader:
                 # reads would drop the data already decompressed; GzipFile returns it line by line
                 f = gzip.GzipFile(fileobj=f, mode="rb")
                 gz = True
+            if self.max_line is not None:
+                f = io.BufferedReader(_LineCap(f, self.max_line, self.long_mark), _READ_BUFFER)
             first = f.readline()
         except (OSError, EOFError, zlib.error) as e:
             self.bad(1, f"cannot decompress: {e}")
@@ -679,6 +701,8 @@ class _SourceReader:
 
     # --- one line ---------------------------------------------------------------------------
     def _slow(self, n: int, line: bytes) -> Iterator[AuditEvent]:
+        if self._too_long(n, line):
+            return
         s = line.strip()
         kind = classify(s)
         if kind is LineKind.EVENT:
@@ -711,10 +735,23 @@ class _SourceReader:
             return False
         return True
 
+    def _too_long(self, n: int, line: bytes) -> bool:
+        """True (and reported) when `line` is what `_LineCap` left of an over-long line."""
+        mark = self.long_mark
+        if self.max_line is None or not line.endswith(b"\n") or mark not in line[-64:]:
+            return False
+        size = line[line.rindex(mark) + len(mark) : -1]
+        if not size.isdigit():
+            return False
+        self.bad(n, f"line of {int(size)} bytes skipped: longer than the {self.max_line}-byte line cap (--max-line-bytes)")
+        return True
+
     # --- documents over several lines ----------------------------------------------------------
     def _feed(self, n: int, line: bytes) -> Iterator[AuditEvent]:
         acc = self.acc
         assert acc is not None
+        if self._too_long(n, line):
+            line = b"\n"  # the document lost a line: it will not parse, and is reported then
         acc.add(n, line)
         for kind, a, b, extra in acc.scan():
             if kind == "elem":
@@ -875,6 +912,101 @@ class _SourceReader:
                 yield from self._expand(obj, n, where)
         if acc.open:
             self.bad(n, f"{where}: unterminated JSON document")
+
+
+def _long_line_mark() -> bytes:
+    """What `_LineCap` writes in place of the end of an over-long line: unguessable, so no input forges it."""
+    return b"\x00eksaudit-long-line-" + os.urandom(8).hex().encode() + b":"
+
+
+_NL_RX = re.compile(rb"\n")
+
+
+class _LineCap(io.RawIOBase):
+    """A stream that never passes on more than `cap` bytes of one line.
+
+    Lines within the cap pass unchanged (read straight into the caller's buffer: no copy on the hot
+    path). Of a longer line, at most its first `cap` bytes are passed on (the reader above may have
+    taken them already); the rest is discarded up to its newline, which is replaced by
+    `mark + b"<length>\n"`, so the line above ends there, its number stays exact, and the reader
+    reports it (`_SourceReader._too_long`). Reads are at most `cap + 1` bytes, so any line that ends
+    inside one read is within the cap; only the line running across reads needs counting.
+    """
+
+    def __init__(self, src: Any, cap: int, mark: bytes) -> None:
+        super().__init__()
+        self.src = src
+        # one read of what is there (a pipe must not wait for a full buffer), where the stream has it
+        self._read = getattr(src, "readinto1", None) or src.readinto
+        self.cap = max(int(cap), 1)
+        self.mark = mark
+        self.cur = 0  # bytes of the current (unfinished) line passed on so far
+        self.skipping = -1  # >= 0: length so far of an over-long line being discarded
+        self.out = b""  # bytes to hand out before reading on (after an over-long line)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        if self.out:
+            k = min(len(view), len(self.out))
+            view[:k] = self.out[:k]
+            self.out = self.out[k:]
+            return k
+        want = min(len(view), self.cap + 1)
+        while True:
+            got = self._read(view[:want])
+            if not got:  # end of input
+                if self.skipping >= 0:
+                    self._ended_long(self.skipping, b"")
+                    return self.readinto(b)
+                return 0
+            m = _NL_RX.search(view, 0, got)
+            first = m.start() if m is not None else -1
+            if self.skipping >= 0:
+                if first < 0:
+                    self.skipping += got
+                    continue
+                self._ended_long(self.skipping + first, bytes(view[first + 1 : got]))
+                return self.readinto(b)
+            if first < 0:
+                if self.cur + got <= self.cap:
+                    self.cur += got
+                    return got
+                k = self.cap - self.cur  # pass the line up to the cap, discard the rest
+                self.skipping = self.cur + got
+                self.cur = 0
+                if k > 0:
+                    return k
+                continue
+            if self.cur + first > self.cap:  # the line that ends here is too long
+                total = self.cur + first
+                self.cur = 0
+                self._ended_long(total, bytes(view[first + 1 : got]))
+                return self.readinto(b)
+            self.cur = got - 1 - _last_nl(view, got)
+            return got
+
+    def _ended_long(self, total: int, rest: bytes) -> None:
+        """The over-long line ended (its length is `total`): hand out the mark, then `rest`."""
+        self.skipping = -1
+        self.out = self.mark + b"%d\n" % total + rest
+        nl = rest.rfind(b"\n")
+        self.cur = len(rest) - 1 - nl if nl >= 0 else len(rest)
+        # `rest` is shorter than one read, so every line it ends is within the cap; its unfinished
+        # tail counts towards the next line (cur)
+
+
+def _last_nl(view: memoryview, got: int) -> int:
+    """Offset of the last newline in view[:got] (one is known to exist), looked for from the end."""
+    w = 4096
+    while True:
+        lo = max(0, got - w)
+        i = bytes(view[lo:got]).rfind(b"\n")
+        if i >= 0:
+            return lo + i
+        w *= 16
 
 
 def _event(obj: Any, raw: bytes | None, source: str, n: int) -> AuditEvent:

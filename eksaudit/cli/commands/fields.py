@@ -52,6 +52,7 @@ def fields_command(
     query: o.Query = None,
     color: o.Color = o.ColorMode.AUTO,
     quiet: o.Quiet = False,
+    max_line_bytes: o.MaxLineBytes = "16M",
 ) -> ExitStatus:
     from ...fields import default_registry, parse_field_ref
 
@@ -73,7 +74,8 @@ def fields_command(
         return _print_descriptions(defs, json_out, quiet)
     for ref in field_refs:
         registry.resolve_ref(ref)  # extraction needs valid arguments: a key field needs its [KEY]
-    return _extract(field_refs, files, registry, strict, output, limit, query, color, quiet)
+    line_cap = o.parse_size(max_line_bytes, "--max-line-bytes")
+    return _extract(field_refs, files, registry, strict, output, limit, query, color, quiet, line_cap)
 
 
 def _write(text: str) -> None:
@@ -113,7 +115,7 @@ def _print_descriptions(defs, json_out: bool, quiet: bool) -> ExitStatus:
     return ExitStatus.MATCHED
 
 
-def _extract(field_refs, files, registry, strict, output, limit, query, color, quiet) -> ExitStatus:
+def _extract(field_refs, files, registry, strict, output, limit, query, color, quiet, line_cap) -> ExitStatus:
     from ...events.readers import read_events
     from ...output.console import Console
     from ...output.options import OutputFormat, OutputOptions
@@ -125,7 +127,8 @@ def _extract(field_refs, files, registry, strict, output, limit, query, color, q
     sink = open_sink(opts, console, registry, default_format=OutputFormat.JSONL)
     bad = BadLineReporter(quiet=quiet)
     try:
-        stats = scan(read_events(files, strict=strict, on_bad=bad, on_missing=bad.on_missing), sink)
+        events = read_events(files, strict=strict, on_bad=bad, on_missing=bad.on_missing, max_line_bytes=line_cap)
+        stats = scan(events, sink)
         sink.close()
     finally:
         bad.finish()
