@@ -178,8 +178,9 @@ def read_events(
             continue
         try:
             f = open(name, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 (closed below, generator)
-        except OSError as e:
-            err = InputError(f"cannot open: {e.strerror or e}", name)
+        except (OSError, ValueError) as e:  # ValueError: a NUL byte in the name
+            reason = e.strerror or e if isinstance(e, OSError) else "the file name contains a NUL byte"
+            err = InputError(f"cannot open: {reason}", ascii(name)[1:-1] if "\0" in name else name)
             if strict or on_missing is None:
                 raise err from None
             on_missing(err)

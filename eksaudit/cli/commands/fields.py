@@ -69,7 +69,8 @@ def fields_command(
         if defn is None:
             raise FieldError(f"unknown field {name!r}", registry.suggest(name))
         defs.append(defn)
-    extract = not describe and (bool(files) or not sys.stdin.isatty())
+    stdin_open = sys.stdin is not None  # `<&-`: no input can come in, so describe
+    extract = not describe and (bool(files) or (stdin_open and not sys.stdin.isatty()))
     if not extract:
         return _print_descriptions(defs, json_out, quiet)
     for ref in field_refs:
