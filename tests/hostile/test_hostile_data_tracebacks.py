@@ -75,7 +75,6 @@ def run(*args: str):
     (["--since", "3000w"], "reaches back before 1970-01-01"),
     (["--end", "-99999999999w"], "invalid duration"),
     (["--start", "0001-01-01T00:00:00+14:00"], "outside the supported range"),
-    (["--start", "99999-01-01T00:00:00Z"], "invalid time"),
     (["--query", "[" * 5000 + "]" * 5000], "nested too deeply"),
     (["--max-memory", "0"], "invalid --max-memory"),
     (["--max-line-bytes", "1e999"], "invalid --max-line-bytes"),
@@ -94,11 +93,12 @@ def test_hostile_since_on_cloudwatch_commands(cmd):
     one_error_line(r.stderr.encode(), "invalid duration")
 
 
-def test_huge_limit_and_top_are_fine():
+def test_huge_limit_and_top_are_fine_also_when_counts_spill():
     r = run("filter", "ka.verb exists", SMALL, "--limit", "9" * 40)
     assert r.exit_code == 0 and len(r.stdout.splitlines()) == 8
-    r = run("filter", "ka.verb exists", SMALL, "--count-by", "ka.verb", "--top", "9" * 40)
-    assert r.exit_code == 0 and r.stdout
+    want = run("filter", "ka.verb exists", SMALL, "--count-by", "ka.verb").stdout
+    r = run("filter", "ka.verb exists", SMALL, "--count-by", "ka.verb", "--top", "9" * 40, "--max-memory", "1K")
+    assert r.exit_code == 0 and r.stdout == want  # SQLite's LIMIT takes no more than 64 bits
     r = run("filter", "ka.verb exists", SMALL, "--count-by", "ka.verb", "--top", "-1")
     assert r.exit_code == 2 and "Traceback" not in r.stderr
 
