@@ -889,7 +889,7 @@ class _SourceReader:
             for _ in range(_MAX_GZIP_NESTING):
                 if not is_gzip(payload):
                     break
-                payload = gzip.decompress(payload)
+                payload = _gunzip(payload, self.max_doc)
         except (TypeError, binascii.Error, OSError, EOFError, zlib.error) as e:
             self.bad(n, f"{where}: cannot decode: {e}")
             return
@@ -913,6 +913,20 @@ class _SourceReader:
                 yield from self._expand(obj, n, where)
         if acc.open:
             self.bad(n, f"{where}: unterminated JSON document")
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """`gzip.decompress` that stops past `limit` bytes (a small blob must not expand to gigabytes)."""
+    out = bytearray()
+    while data:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out += d.decompress(data, limit + 1 - len(out))
+        if len(out) > limit or d.unconsumed_tail:
+            raise OSError(f"decompresses to more than {limit} bytes")
+        if not d.eof:
+            raise EOFError("compressed data ended before the end-of-stream marker")
+        data = d.unused_data.lstrip(b"\0")  # gzip tolerates zero padding after a member
+    return bytes(out)
 
 
 def _long_line_mark() -> bytes:

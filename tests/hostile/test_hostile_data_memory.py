@@ -189,3 +189,21 @@ def test_cli_max_memory(tmp_path):
     assert [json.loads(x)["count"] for x in default.stdout.splitlines()]
     bad = run(*args, "--max-memory", "-5")
     assert bad.exit_code == 2 and "invalid --max-memory" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_compressed_subscription_blob_cannot_expand_without_bound():
+    import base64
+
+    bomb = gzip.compress(b'{"logEvents":[' + b" " * (40 * MB) + b"]}")  # ~40 KB that inflate to 40 MB
+    line = json.dumps({"awslogs": {"data": base64.b64encode(bomb).decode()}}).encode() + b"\n"
+    bad = []
+    tracemalloc.start()
+    try:
+        evs = list(iter_source(io.BytesIO(line + SMALL.read_bytes()), "src", on_bad=bad.append,
+                               max_document_bytes=MB))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(evs) == len(SMALL.read_bytes().splitlines())
+    assert [b.line for b in bad] == [1] and "decompresses to more than 1048576 bytes" in bad[0].reason
+    assert peak < 8 * MB
