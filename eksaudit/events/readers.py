@@ -40,6 +40,7 @@ import gzip
 import io
 import os
 import re
+import stat
 import sys
 import zlib
 from collections import deque
@@ -951,8 +952,7 @@ class _LineCap(io.RawIOBase):
     def __init__(self, src: Any, cap: int, mark: bytes) -> None:
         super().__init__()
         self.src = src
-        # one read of what is there (a pipe must not wait for a full buffer), where the stream has it
-        self._read = getattr(src, "readinto1", None) or src.readinto
+        self._read = _available_reader(src)
         self.cap = max(int(cap), 1)
         self.mark = mark
         self.cur = 0  # bytes of the current (unfinished) line passed on so far
@@ -1011,6 +1011,31 @@ class _LineCap(io.RawIOBase):
         self.cur = len(rest) - 1 - nl if nl >= 0 else len(rest)
         # `rest` is shorter than one read, so every line it ends is within the cap; its unfinished
         # tail counts towards the next line (cur)
+
+
+def _available_reader(src: Any) -> Callable[[memoryview], int]:
+    """`readinto` for a regular file (never blocks); for a pipe or terminal, one that returns what is
+    there (a line typed or piped in is read at once, as `readline` would), via `peek`. A gzip
+    stream is read one chunk at a time: a longer read of a truncated stream would lose the data
+    already decompressed (see `_SourceReader.read`)."""
+    if isinstance(src, gzip.GzipFile):
+        return src.readinto1
+    try:
+        regular = stat.S_ISREG(os.fstat(src.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        regular = False
+    peek = getattr(src, "peek", None)
+    if regular or peek is None:
+        return src.readinto  # type: ignore[no-any-return]
+    readinto = src.readinto
+
+    def read_available(view: memoryview) -> int:
+        n = len(peek(1))  # what is buffered; one read of the stream first when nothing is
+        if not n:
+            return 0
+        return readinto(view[:n] if n < len(view) else view)  # type: ignore[no-any-return]
+
+    return read_available
 
 
 def _last_nl(view: memoryview, got: int) -> int:
