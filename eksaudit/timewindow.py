@@ -18,6 +18,10 @@ Clock = Callable[[], float]  # seconds since the epoch, like time.time
 _UNITS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _DURATION_RE = re.compile(r"(?:(\d+)([smhdw]))+?", re.I)
 _DURATION_FULL_RE = re.compile(r"(?:\d+[smhdw])+\Z", re.I)
+# Times are kept between the epoch and the end of year 9999 (what datetime can print): a hostile
+# `--since 99999999999w` is a one-line usage error, not an overflow deep in the window code.
+_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+_RANGE = "1970-01-01 .. 9999-12-31"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +50,21 @@ def parse_duration(text: str) -> int:
     t = text.strip()
     if not _DURATION_FULL_RE.match(t):
         raise UsageError(f"invalid duration {text!r}: use a number and a unit s, m, h, d or w (e.g. 15m, 1h30m)")
-    return sum(int(n) * _UNITS_MS[u.lower()] for n, u in _DURATION_RE.findall(t))
+    ms = sum(int(n) * _UNITS_MS[u.lower()] for n, u in _DURATION_RE.findall(t))
+    if ms > _MAX_MS:
+        raise UsageError(f"invalid duration {_short(text)}: longer than the supported range ({_RANGE})")
+    return ms
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _checked(ms: int, text: str, what: str) -> int:
+    """`ms` if it lies in the supported range, else a UsageError naming the option value."""
+    if not 0 <= ms <= _MAX_MS:
+        raise UsageError(f"invalid {what} {_short(text)}: outside the supported range ({_RANGE})")
+    return ms
 
 
 def parse_iso_ms(text: str) -> int | None:
@@ -62,11 +80,18 @@ def parse_iso_ms(text: str) -> int | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return int(round(dt.timestamp() * 1000))
+    try:
+        return int(round(dt.timestamp() * 1000))
+    except (ValueError, OverflowError):  # year 1 with a positive offset is before year 1 in UTC
+        return None
 
 
 def parse_time(text: str, now_ms: int) -> int:
     """A point in time: RFC 3339, epoch s (10 digits) or ms (13 digits), `now`, `-2h`, `2h ago`."""
+    return _checked(_parse_time(text, now_ms), text, "time")
+
+
+def _parse_time(text: str, now_ms: int) -> int:
     t = text.strip()
     low = t.lower()
     if low == "now":
@@ -110,6 +135,8 @@ def resolve_window(
         return None
     if since is not None:
         start_ms = now_ms - parse_duration(since)
+        if start_ms < 0:
+            raise UsageError(f"invalid --since {_short(since)}: reaches back before 1970-01-01")
     elif start is not None:
         start_ms = parse_time(start, now_ms)
     elif default_since is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import sys
 
 import typer
 
@@ -56,6 +58,11 @@ for _name in COMMANDS:
 
 def main() -> None:
     """Console-script entry point (Ctrl-C before a command took over still exits 130 quietly)."""
+    if sys.stderr is None:  # `2>&-`: warnings and errors have nowhere to go; the exit status still tells
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (for the life of the process)
+    if sys.stdout is None:  # `>&-`: say so, rather than fail on the first write with a traceback
+        sys.stderr.write("eksaudit: error: cannot write output: standard output is closed\n")
+        raise SystemExit(2)
     try:
         app(prog_name="eksaudit")
     except KeyboardInterrupt:

@@ -155,3 +155,35 @@ def output_options(
         color=color,
         quiet=quiet,
     )
+
+
+# --- resource bounds (hostile input) ----------------------------------------------------------------
+MaxLineBytes = Annotated[
+    str,
+    typer.Option(
+        "--max-line-bytes", metavar="SIZE",
+        help="Skip (and report) input lines longer than this: bytes, or K, M, G (1024-based).",
+    ),
+]
+MaxMemory = Annotated[
+    str,
+    typer.Option(
+        "--max-memory", metavar="SIZE",
+        help="With --count-by: keep counts in memory up to about this much, then in a temporary file.",
+        rich_help_panel=OUT,
+    ),
+]
+
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: str, option: str) -> int:
+    """`16M`, `256MB`, `1GiB`, `4096` → bytes (units are powers of 1024); UsageError otherwise."""
+    import re
+
+    from ..errors import UsageError
+
+    m = re.fullmatch(r"\s*([0-9]{1,15})\s*([kmgt]?)(?:i?b)?\s*", text, re.I)
+    if m is None or int(m.group(1)) == 0:
+        raise UsageError(f"invalid {option} {text!r}: use a positive size such as 16M, 512K or 1G")
+    return int(m.group(1)) * _SIZE_UNITS[m.group(2).lower()]

@@ -3,10 +3,13 @@
 Commands are wrapped with `@command_runner`: the library raises `EksauditError`s, this turns them
 into one line on stderr and the error's exit status; a closed stdout (`| head`) ends quietly with 0;
 Ctrl-C exits 130 (commands that print a summary on Ctrl-C catch KeyboardInterrupt themselves first).
+Any other OSError (a full disk under stdout: `cannot write output: No space left on device`) and
+a NUL byte in an argument are one line and status 2 as well, never a traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -53,6 +56,17 @@ def _silence_stdout() -> None:
         pass
 
 
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF}
+
+
+def _os_error_text(e: OSError) -> str:
+    """`cannot write output: No space left on device`, or the error with its file name."""
+    reason = e.strerror or str(e)
+    if e.filename is None and e.errno in _WRITE_ERRNOS:
+        return f"cannot write output: {reason}"
+    return f"{e.filename}: {reason}" if e.filename is not None else reason
+
+
 def command_runner(fn: F) -> F:
     """Run a command body and map its outcome to an exit status (see module docstring)."""
 
@@ -68,6 +82,15 @@ def command_runner(fn: F) -> F:
         except BrokenPipeError:
             _silence_stdout()
             raise typer.Exit(int(ExitStatus.MATCHED)) from None
+        except OSError as e:  # what the library does not turn into an EksauditError: output, mostly
+            error(_os_error_text(e))
+            _silence_stdout()  # the interpreter's last flush of stdout would fail (and say so) again
+            raise typer.Exit(int(ExitStatus.ERROR)) from None
+        except ValueError as e:
+            if "null byte" not in str(e):
+                raise
+            error("an argument contains a NUL byte (file names and values cannot)")
+            raise typer.Exit(int(ExitStatus.ERROR)) from None
         except KeyboardInterrupt:
             after_interrupt()
             raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None

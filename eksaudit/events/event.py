@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from . import slowjson
+
 _UNPARSED: Any = object()
 
 
@@ -54,17 +56,24 @@ class AuditEvent:
     @classmethod
     def from_obj(cls, obj: Any, **kwargs: Any) -> AuditEvent:
         """An event built from an already parsed object (serialised compactly for `raw`)."""
-        return cls(orjson.dumps(obj), obj=obj, **kwargs)
+        return cls(slowjson.dumps(obj), obj=obj, **kwargs)
 
     @property
     def obj(self) -> Any:
-        """The parsed JSON (None if `raw` is not valid JSON). Parsed once, on first use."""
+        """The parsed JSON (None if `raw` is not valid JSON). Parsed once, on first use.
+
+        What orjson rejects (nesting deeper than 1,024, `1e999`, invalid UTF-8) is parsed again by
+        `slowjson.parse`: an attacker who shapes an object must not make the event invisible.
+        """
         o = self._obj
         if o is _UNPARSED:
             try:
                 o = orjson.loads(self.raw)
             except orjson.JSONDecodeError:
-                o = None
+                try:
+                    o = slowjson.parse(self.raw)
+                except slowjson.JSONParseError:
+                    o = None
             self._obj = o
         return o
 

@@ -10,7 +10,9 @@ and Firehose transformation batches (`{"records": [{"data": ...}]}`); AKS diagno
 (`kube-audit`/`kube-audit-admin`, one per line or in an Event Hubs `{"records": [...]}`
 envelope, see `kinds.py`); gzip streams (detected by
 their magic bytes, nested up to three times) holding any of these. A UTF-8 BOM and CRLF are
-accepted; lines have no length limit.
+accepted. Lines longer than `max_line_bytes` (default 16 MB, far above CloudWatch's 1 MB event
+limit) are reported and skipped without ever being held whole: the reader keeps their first
+`max_line_bytes` at most, then discards until the next newline (`_LineCap`).
 
 Speed: a line that is an audit event is NOT parsed here. It is yielded as raw bytes, so the
 condition's literal prefilter can reject it before any JSON parsing; only lines whose first key
@@ -42,7 +44,9 @@ import binascii
 import bisect
 import gzip
 import io
+import os
 import re
+import stat
 import sys
 import zlib
 from collections import deque
@@ -57,6 +61,7 @@ from . import event as _event_module
 from . import sniff as _sniff
 from .event import AuditEvent, CwMeta
 from .kinds import NotAudit, aks_audit_log, azure_records, describe, is_audit_event, surely_event_text
+from .slowjson import loads as _loads  # orjson, then the depth-unlimited fallback
 from .sniff import (
     BOM,
     EVENT_PREFIX,
@@ -70,6 +75,7 @@ from .sniff import (
 
 STDIN_NAME = "<stdin>"
 DEFAULT_MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 _READ_BUFFER = 1 << 16
 _MAX_GZIP_NESTING = 3
 
@@ -150,6 +156,7 @@ def read_events(
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
     required: Sequence[Iterable[bytes]] | None = None,
     on_not_audit: Callable[[NotAudit], None] | None = None,
+    max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[AuditEvent]:
     """Yield every event of `inputs` in order (no inputs, or `-`, is stdin read as bytes).
 
@@ -157,15 +164,17 @@ def read_events(
     matching event holding at least one literal of each group. When given, one group (the one
     with the fewest hits in the source's first block) is searched for at C speed, and plain event
     lines (`{"kind":"Event",...}`, read while no multi-line document is open) that hold none of its
-    literals, nor an escape that could spell one of their characters (`\\u0064`), are skipped unread. Every other line is read as usual, so nothing that could match is
-    lost and line numbers stay exact.
+    literals, nor an escape that could spell one of their characters (`\\u0064`), are skipped
+    unread. Every other line is read as usual, so nothing that could match is lost and line
+    numbers stay exact.
 
     A file that cannot be opened raises `InputError` naming it, unless `on_missing` is given (and
     not `strict`): then it is reported there and the other files are read, like grep does.
     Bad lines go to `on_bad` (ignored when None) or raise `InputError` when `strict`. JSON
     objects that are neither audit events nor envelopes of them (a GKE or CloudTrail record...)
     are still yielded, and reported to `on_not_audit` (see `kinds.NotAuditTally`), or raise
-    `InputError` when `strict`.
+    `InputError` when `strict`. A line longer than `max_line_bytes` (None: no cap) is a bad
+    line; a closed stdin is reported like a file that cannot be opened.
 
     >>> for ev in read_events(["audit.jsonl.gz"]):   # doctest: +SKIP
     ...     print(ev.source, ev.line, ev.obj["verb"])
@@ -174,19 +183,31 @@ def read_events(
     anchors = _anchor_patterns(required)
     for name in names:
         if name == "-":
-            stream = stdin if stdin is not None else sys.stdin.buffer
-            yield from _SourceReader(STDIN_NAME, strict, on_bad, max_document_bytes, anchors, on_not_audit).read(stream)
+            stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+            if stream is None:  # `<&-`: there is no standard input at all
+                err = InputError("cannot read: standard input is closed", STDIN_NAME)
+                if strict or on_missing is None:
+                    raise err
+                on_missing(err)
+                continue
+            yield from _SourceReader(
+                STDIN_NAME, strict, on_bad, max_document_bytes, anchors, on_not_audit,
+                max_line=max_line_bytes,
+            ).read(stream)
             continue
         try:
             f = open(name, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 (closed below, generator)
-        except OSError as e:
-            err = InputError(f"cannot open: {e.strerror or e}", name)
+        except (OSError, ValueError) as e:  # ValueError: a NUL byte in the name
+            reason = e.strerror or e if isinstance(e, OSError) else "the file name contains a NUL byte"
+            err = InputError(f"cannot open: {reason}", ascii(name)[1:-1] if "\0" in name else name)
             if strict or on_missing is None:
                 raise err from None
             on_missing(err)
             continue
         with f:
-            yield from _SourceReader(name, strict, on_bad, max_document_bytes, anchors, on_not_audit).read(f)
+            yield from _SourceReader(
+                name, strict, on_bad, max_document_bytes, anchors, on_not_audit, max_line=max_line_bytes
+            ).read(f)
 
 
 def iter_source(
@@ -197,9 +218,12 @@ def iter_source(
     on_bad: Callable[[BadLine], None] | None = None,
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
     on_not_audit: Callable[[NotAudit], None] | None = None,
+    max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[AuditEvent]:
     """Events of one already opened binary stream (any supported format, gzip included)."""
-    return _SourceReader(source, strict, on_bad, max_document_bytes, None, on_not_audit).read(stream)
+    return _SourceReader(
+        source, strict, on_bad, max_document_bytes, None, on_not_audit, max_line=max_line_bytes
+    ).read(stream)
 
 
 class _Requeue:
@@ -522,9 +546,13 @@ class _SourceReader:
         max_doc: int,
         anchors: list[_Anchor] | None = None,
         on_not_audit: Callable[[NotAudit], None] | None = None,
+        *,
+        max_line: int | None = DEFAULT_MAX_LINE_BYTES,
     ) -> None:
         self.source = source
         self.on_not_audit = on_not_audit
+        self.max_line = max_line
+        self.long_mark = _long_line_mark()
         self.anchors = anchors or []
         # the plain-event shortcut; with sniff.FAST off no line has it, so every line is sniffed/parsed
         self.prefix = EVENT_PREFIX if _sniff.FAST else _NO_PREFIX
@@ -563,6 +591,8 @@ class _SourceReader:
                 # reads would drop the data already decompressed; GzipFile returns it line by line
                 f = gzip.GzipFile(fileobj=f, mode="rb")
                 gz = True
+            if self.max_line is not None:
+                f = io.BufferedReader(_LineCap(f, self.max_line, self.long_mark), _READ_BUFFER)
             first = f.readline()
         except (OSError, EOFError, zlib.error) as e:
             self.bad(1, f"cannot decompress: {e}")
@@ -757,6 +787,8 @@ class _SourceReader:
 
     # --- one line ---------------------------------------------------------------------------
     def _slow(self, n: int, line: bytes) -> Iterator[AuditEvent]:
+        if self._too_long(n, line):
+            return
         s = line.strip()
         kind = classify(s)
         if kind is LineKind.EVENT:
@@ -768,7 +800,7 @@ class _SourceReader:
             return
         elif kind is LineKind.PARSE:
             try:
-                obj = orjson.loads(s)
+                obj = _loads(s)
             except orjson.JSONDecodeError:
                 self.acc = _Accumulator()
                 yield from self._feed(n, line)
@@ -793,7 +825,7 @@ class _SourceReader:
             yield AuditEvent(s, source=self.source, line=n)
             return
         try:
-            obj = orjson.loads(s)
+            obj = _loads(s)
         except orjson.JSONDecodeError:
             if line is None:
                 yield AuditEvent(s, obj=None, source=self.source, line=n)  # reported when evaluated
@@ -812,10 +844,23 @@ class _SourceReader:
             return False
         return True
 
+    def _too_long(self, n: int, line: bytes) -> bool:
+        """True (and reported) when `line` is what `_LineCap` left of an over-long line."""
+        mark = self.long_mark
+        if self.max_line is None or not line.endswith(b"\n") or mark not in line[-64:]:
+            return False
+        size = line[line.rindex(mark) + len(mark) : -1]
+        if not size.isdigit():
+            return False
+        self.bad(n, f"line of {int(size)} bytes skipped: longer than the {self.max_line}-byte line cap (--max-line-bytes)")
+        return True
+
     # --- documents over several lines ----------------------------------------------------------
     def _feed(self, n: int, line: bytes) -> Iterator[AuditEvent]:
         acc = self.acc
         assert acc is not None
+        if self._too_long(n, line):
+            line = b"\n"  # the document lost a line: it will not parse, and is reported then
         acc.add(n, line)
         for kind, a, b, extra in acc.scan():
             if kind == "elem":
@@ -826,7 +871,7 @@ class _SourceReader:
                     continue
                 data = bytes(acc.buf[a:b])
                 try:
-                    obj = orjson.loads(data)
+                    obj = _loads(data)
                 except orjson.JSONDecodeError as e:
                     self.bad(start_line, f"invalid JSON: {e}")
                     if acc.line_of(b - 1) > start_line:
@@ -858,7 +903,7 @@ class _SourceReader:
         where = f"{ctx.name}[{i}]"
         line = acc.line_of(a)
         try:
-            obj = orjson.loads(bytes(acc.buf[a:b]))
+            obj = _loads(bytes(acc.buf[a:b]))
         except orjson.JSONDecodeError as e:
             self.bad(line, f"{where}: invalid JSON: {e}")
             return
@@ -971,7 +1016,7 @@ class _SourceReader:
             for _ in range(_MAX_GZIP_NESTING):
                 if not is_gzip(payload):
                     break
-                payload = gzip.decompress(payload)
+                payload = _gunzip(payload, self.max_doc)
         except (TypeError, binascii.Error, OSError, EOFError, zlib.error) as e:
             self.bad(n, f"{where}: cannot decode: {e}")
             return
@@ -984,7 +1029,7 @@ class _SourceReader:
             if kind == "doc" and extra[0]:
                 continue  # its items were already emitted
             try:
-                obj = orjson.loads(bytes(acc.buf[a:b]))
+                obj = _loads(bytes(acc.buf[a:b]))
             except orjson.JSONDecodeError as e:
                 self.bad(n, f"{where}: invalid JSON: {e}")
                 continue
@@ -995,6 +1040,139 @@ class _SourceReader:
                 yield from self._expand(obj, n, where)
         if acc.open:
             self.bad(n, f"{where}: unterminated JSON document")
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """`gzip.decompress` that stops past `limit` bytes (a small blob must not expand to gigabytes)."""
+    out = bytearray()
+    while data:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out += d.decompress(data, limit + 1 - len(out))
+        if len(out) > limit or d.unconsumed_tail:
+            raise OSError(f"decompresses to more than {limit} bytes")
+        if not d.eof:
+            raise EOFError("compressed data ended before the end-of-stream marker")
+        data = d.unused_data.lstrip(b"\0")  # gzip tolerates zero padding after a member
+    return bytes(out)
+
+
+def _long_line_mark() -> bytes:
+    """What `_LineCap` writes in place of the end of an over-long line: unguessable, so no input forges it."""
+    return b"\x00eksaudit-long-line-" + os.urandom(8).hex().encode() + b":"
+
+
+_NL_RX = re.compile(rb"\n")
+
+
+class _LineCap(io.RawIOBase):
+    """A stream that never passes on more than `cap` bytes of one line.
+
+    Lines within the cap pass unchanged (read straight into the caller's buffer: no copy on the hot
+    path). Of a longer line, at most its first `cap` bytes are passed on (the reader above may have
+    taken them already); the rest is discarded up to its newline, which is replaced by
+    `mark + b"<length>\n"`, so the line above ends there, its number stays exact, and the reader
+    reports it (`_SourceReader._too_long`). Reads are at most `cap + 1` bytes, so any line that ends
+    inside one read is within the cap; only the line running across reads needs counting.
+    """
+
+    def __init__(self, src: Any, cap: int, mark: bytes) -> None:
+        super().__init__()
+        self.src = src
+        self._read = _available_reader(src)
+        self.cap = max(int(cap), 1)
+        self.mark = mark
+        self.cur = 0  # bytes of the current (unfinished) line passed on so far
+        self.skipping = -1  # >= 0: length so far of an over-long line being discarded
+        self.out = b""  # bytes to hand out before reading on (after an over-long line)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        if self.out:
+            k = min(len(view), len(self.out))
+            view[:k] = self.out[:k]
+            self.out = self.out[k:]
+            return k
+        want = min(len(view), self.cap + 1)
+        while True:
+            got = self._read(view[:want])
+            if not got:  # end of input
+                if self.skipping >= 0:
+                    self._ended_long(self.skipping, b"")
+                    return self.readinto(b)
+                return 0
+            m = _NL_RX.search(view, 0, got)
+            first = m.start() if m is not None else -1
+            if self.skipping >= 0:
+                if first < 0:
+                    self.skipping += got
+                    continue
+                self._ended_long(self.skipping + first, bytes(view[first + 1 : got]))
+                return self.readinto(b)
+            if first < 0:
+                if self.cur + got <= self.cap:
+                    self.cur += got
+                    return got
+                k = self.cap - self.cur  # pass the line up to the cap, discard the rest
+                self.skipping = self.cur + got
+                self.cur = 0
+                if k > 0:
+                    return k
+                continue
+            if self.cur + first > self.cap:  # the line that ends here is too long
+                total = self.cur + first
+                self.cur = 0
+                self._ended_long(total, bytes(view[first + 1 : got]))
+                return self.readinto(b)
+            self.cur = got - 1 - _last_nl(view, got)
+            return got
+
+    def _ended_long(self, total: int, rest: bytes) -> None:
+        """The over-long line ended (its length is `total`): hand out the mark, then `rest`."""
+        self.skipping = -1
+        self.out = self.mark + b"%d\n" % total + rest
+        nl = rest.rfind(b"\n")
+        self.cur = len(rest) - 1 - nl if nl >= 0 else len(rest)
+        # `rest` is shorter than one read, so every line it ends is within the cap; its unfinished
+        # tail counts towards the next line (cur)
+
+
+def _available_reader(src: Any) -> Callable[[memoryview], int]:
+    """`readinto` for a regular file (never blocks); for a pipe or terminal, one that returns what is
+    there (a line typed or piped in is read at once, as `readline` would), via `peek`. A gzip
+    stream is read one chunk at a time: a longer read of a truncated stream would lose the data
+    already decompressed (see `_SourceReader.read`)."""
+    if isinstance(src, gzip.GzipFile):
+        return src.readinto1
+    try:
+        regular = stat.S_ISREG(os.fstat(src.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        regular = False
+    peek = getattr(src, "peek", None)
+    if regular or peek is None:
+        return src.readinto  # type: ignore[no-any-return]
+    readinto = src.readinto
+
+    def read_available(view: memoryview) -> int:
+        n = len(peek(1))  # what is buffered; one read of the stream first when nothing is
+        if not n:
+            return 0
+        return readinto(view[:n] if n < len(view) else view)  # type: ignore[no-any-return]
+
+    return read_available
+
+
+def _last_nl(view: memoryview, got: int) -> int:
+    """Offset of the last newline in view[:got] (one is known to exist), looked for from the end."""
+    w = 4096
+    while True:
+        lo = max(0, got - w)
+        i = bytes(view[lo:got]).rfind(b"\n")
+        if i >= 0:
+            return lo + i
+        w *= 16
 
 
 def _event(obj: Any, raw: bytes | None, source: str, n: int) -> AuditEvent:

@@ -11,8 +11,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-import orjson
-
+from ..events import slowjson
 from ..timestamps import ts_ns
 from .jsonwalk import MISSING, as_string, compact_json
 from .registry import ArgKind, FieldDef, FieldType
@@ -74,12 +73,7 @@ def _obj(event: Any, arg: Any) -> str | None:
     doc = event.obj
     if doc is None:
         return None
-    try:
-        return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
-    except TypeError:  # objects built by hand with values orjson cannot write
-        import json
-
-        return json.dumps(doc, indent=2, ensure_ascii=False, default=str)
+    return slowjson.dumps(doc, indent=True).decode()  # any depth; `1e999` as its text
 
 
 def _rawtime(event: Any, arg: Any) -> str | None:

@@ -8,11 +8,12 @@ not kept; see `as_string` for the tolerated differences.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
+
+from ..events import slowjson
 
 
 class _Missing:
@@ -33,7 +34,8 @@ MISSING: Any = _Missing()
 def as_string(v: Any) -> str:
     """Falco's as-string rendering: a JSON string is its text, anything else its compact JSON.
 
-    Key order is kept and ints are exact. Tolerated differences from the Go plugin, which keeps the
+    Key order is kept and ints are exact; a number beyond the double range (`1e999`, which only
+    the fallback parser reads) is its original text. Tolerated differences from the Go plugin, which keeps the
     original text: floats are re-spelled (`1e3` -> `1000.0`, `1.50` -> `1.5`), string escapes are
     re-spelled (`\\u0026` -> `&`, non-ASCII as UTF-8), and duplicate keys collapse to the last value.
     """
@@ -50,11 +52,15 @@ def as_string(v: Any) -> str:
 
 
 def compact_json(v: Any) -> str:
-    """Compact JSON text (no spaces, key order kept, UTF-8 kept)."""
+    """Compact JSON text (no spaces, key order kept, UTF-8 kept).
+
+    Values orjson cannot write (nesting deeper than its limit, `1e999` kept as text, ints beyond
+    64 bits, objects built by hand) go through `slowjson.dumps`, which writes any depth.
+    """
     try:
         return orjson.dumps(v).decode()
-    except TypeError:  # ints beyond 64 bits or non-JSON Python objects built by hand
-        return json.dumps(v, separators=(",", ":"), ensure_ascii=False, default=str)
+    except TypeError:
+        return slowjson.dumps(v).decode()
 
 
 def get_path(v: Any, keys: Sequence[str]) -> Any:

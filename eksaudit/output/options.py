@@ -33,3 +33,4 @@ class OutputOptions:
     query: str | None = None  # --query JMESPATH, applied to each JSON output object
     color: ColorMode = ColorMode.AUTO
     quiet: bool = False  # -q: print nothing, only the exit status tells
+    max_memory: int | None = None  # --max-memory: --count-by's budget in bytes (None: the default)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import jmespath
-import orjson
 from jmespath.exceptions import JMESPathError
 
 from ..errors import UsageError
+from ..events import slowjson
 
 
 class Query:
@@ -25,15 +25,21 @@ class Query:
         except JMESPathError as e:
             msg = " ".join(str(e).split())
             raise UsageError(f"invalid --query {text!r}: {msg}") from None
+        except RecursionError:  # jmespath's parser recurses once per nesting level
+            raise UsageError(f"invalid --query {_short(text)}: nested too deeply") from None
 
     def apply(self, obj: Any) -> Any:
         try:
             return self._expr.search(obj)
-        except JMESPathError:
+        except (JMESPathError, RecursionError):  # RecursionError: to_string() of a very deep value
             return None
 
     def dumps(self, obj: Any) -> bytes:
-        return orjson.dumps(self.apply(obj))
+        return slowjson.dumps(self.apply(obj))  # orjson, or any depth and `1e999` as its text
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
 def compile_query(text: str | None) -> Query | None:

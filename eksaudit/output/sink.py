@@ -201,9 +201,10 @@ def open_sink(
 
     writer: Any
     if count_by is not None:
-        from .counts import CountsWriter
+        from .counts import DEFAULT_MAX_MEMORY, CountsWriter
 
-        writer = CountsWriter(console, count_by, fmt, top=opts.top, query=query)
+        max_memory = opts.max_memory if opts.max_memory is not None else DEFAULT_MAX_MEMORY
+        writer = CountsWriter(console, count_by, fmt, top=opts.top, query=query, max_memory=max_memory)
     elif fmt is OutputFormat.FALCO:
         from .falco import FalcoTextWriter
 

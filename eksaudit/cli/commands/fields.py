@@ -52,6 +52,7 @@ def fields_command(
     query: o.Query = None,
     color: o.Color = o.ColorMode.AUTO,
     quiet: o.Quiet = False,
+    max_line_bytes: o.MaxLineBytes = "16M",
 ) -> ExitStatus:
     from ...fields import default_registry, parse_field_ref
 
@@ -68,12 +69,14 @@ def fields_command(
         if defn is None:
             raise FieldError(f"unknown field {name!r}", registry.suggest(name))
         defs.append(defn)
-    extract = not describe and (bool(files) or not sys.stdin.isatty())
+    stdin_open = sys.stdin is not None  # `<&-`: no input can come in, so describe
+    extract = not describe and (bool(files) or (stdin_open and not sys.stdin.isatty()))
     if not extract:
         return _print_descriptions(defs, json_out, quiet)
     for ref in field_refs:
         registry.resolve_ref(ref)  # extraction needs valid arguments: a key field needs its [KEY]
-    return _extract(field_refs, files, registry, strict, output, limit, query, color, quiet)
+    line_cap = o.parse_size(max_line_bytes, "--max-line-bytes")
+    return _extract(field_refs, files, registry, strict, output, limit, query, color, quiet, line_cap)
 
 
 def _write(text: str) -> None:
@@ -113,7 +116,7 @@ def _print_descriptions(defs, json_out: bool, quiet: bool) -> ExitStatus:
     return ExitStatus.MATCHED
 
 
-def _extract(field_refs, files, registry, strict, output, limit, query, color, quiet) -> ExitStatus:
+def _extract(field_refs, files, registry, strict, output, limit, query, color, quiet, line_cap) -> ExitStatus:
     from ...events.kinds import NotAuditTally
     from ...events.readers import read_events
     from ...output.console import Console
@@ -127,7 +130,10 @@ def _extract(field_refs, files, registry, strict, output, limit, query, color, q
     bad = BadLineReporter(quiet=quiet)
     not_audit = NotAuditTally()
     try:
-        events = read_events(files, strict=strict, on_bad=bad, on_missing=bad.on_missing, on_not_audit=not_audit.add)
+        events = read_events(
+            files, strict=strict, on_bad=bad, on_missing=bad.on_missing, on_not_audit=not_audit.add,
+            max_line_bytes=line_cap,
+        )
         stats = scan(events, sink)
         sink.close()
     finally:

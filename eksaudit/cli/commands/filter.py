@@ -48,6 +48,8 @@ def filter_command(
     query: o.Query = None,
     color: o.Color = o.ColorMode.AUTO,
     quiet: o.Quiet = False,
+    max_line_bytes: o.MaxLineBytes = "16M",
+    max_memory: o.MaxMemory = "256M",
 ) -> ExitStatus:
     from ...events.kinds import NotAuditTally
     from ...events.readers import read_events
@@ -68,6 +70,8 @@ def filter_command(
     window = resolve_window(since, start, end)
     condition, ruleset = build_matching(expr, rules, registry, min_priority=min_priority, on_warning=warn)
     opts = o.output_options(output, fields, count_by, top, limit, query, color, quiet)
+    opts.max_memory = o.parse_size(max_memory, "--max-memory")
+    line_cap = o.parse_size(max_line_bytes, "--max-line-bytes")
     console = Console.from_env(opts.color)
     if window is not None and not quiet:
         sys.stderr.write(f"eksaudit: {window.describe()} (on stageTimestamp)\n")
@@ -86,6 +90,7 @@ def filter_command(
             positional, strict=strict, on_bad=bad, on_missing=bad.on_missing,
             required=getattr(condition, "required", None) if ruleset is None else None,
             on_not_audit=not_audit.add,
+            max_line_bytes=line_cap,
         )
         stats = scan(
             events,
