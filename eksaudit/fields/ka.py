@@ -1,6 +1,6 @@
 """The `ka.*` fields: Falco's k8saudit plugin fields (0.18.0) plus eksaudit's additions.
 
-Extraction follows k8saudit-fields.md §3-§5: every field is gated on `auditID`, values are the
+Extraction follows the plugin (docs/fields.md#values): every field is gated on `auditID`, values are the
 as-string rendering of the JSON found, and missing data or a wrong JSON type is "no value".
 Where the plugin has a bug, eksaudit deliberately does the documented thing instead (cli.md,
 "Fields"): `ka.response.code` is uint64, `ka.sourceips` reads `sourceIPs`, `eff_run_as_*` honour
@@ -241,7 +241,7 @@ def _service_ports(event: Any, idx: Any) -> list[str] | None:
 
 
 def _multi_skip(keys: tuple[str, ...]) -> Extract:
-    """A list field read with the §3.3 multi walk from `requestObject`, missing elements skipped."""
+    """A list field read with the fanning-out walk (`jsonwalk.multi`) from `requestObject`, missing elements skipped."""
 
     def ex(event: Any, idx: Any) -> list[str] | None:
         o = audit_obj(event)
