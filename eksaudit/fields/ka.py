@@ -305,47 +305,50 @@ def _event_containers(event: Any, family: str, idx: int | None) -> list[Any] | N
     return _containers(o, family, idx) or None
 
 
-def _required_member(family: str, member: str, transform: Callable[[str], str] | None = None) -> Extract:
-    """`name`/`image`: one value per container; no value at all if any container lacks it."""
+def _per_container(family: str, values: Callable[[Any], list[str] | None]) -> Extract:
+    """A list field over the selected containers: `values(container)` gives that container's values
+    ([] for none), or None when one container leaves the whole field with no value (as the plugin)."""
 
     def ex(event: Any, idx: Any) -> list[str] | None:
         cs = _event_containers(event, family, idx)
         if cs is None:
             return None
-        out = []
+        out: list[str] = []
         for c in cs:
-            if not isinstance(c, dict):
+            vs = values(c)
+            if vs is None:
                 return None
-            v = c.get(member, MISSING)
-            if v is MISSING:
-                return None
-            s = v if type(v) is str else as_string(v)
-            out.append(transform(s) if transform is not None else s)
-        return out
+            out.extend(vs)
+        return out or None
 
     return ex
+
+
+def _required_member(family: str, member: str, transform: Callable[[str], str] | None = None) -> Extract:
+    """`name`/`image`: one value per container; no value at all if any container lacks it."""
+
+    def values(c: Any) -> list[str] | None:
+        v = c.get(member, MISSING) if isinstance(c, dict) else MISSING
+        if v is MISSING:
+            return None
+        s = v if type(v) is str else as_string(v)
+        return [transform(s) if transform is not None else s]
+
+    return _per_container(family, values)
 
 
 def _joined_member(family: str, member: str) -> Extract:
     """`command`/`args`: each container's string array joined with spaces."""
 
-    def ex(event: Any, idx: Any) -> list[str] | None:
-        cs = _event_containers(event, family, idx)
-        if cs is None:
+    def values(c: Any) -> list[str] | None:
+        v = c.get(member, MISSING) if isinstance(c, dict) else MISSING
+        if v is MISSING:
+            return []
+        if type(v) is not list or any(type(x) is not str for x in v):
             return None
-        out = []
-        for c in cs:
-            if not isinstance(c, dict):
-                continue
-            v = c.get(member, MISSING)
-            if v is MISSING:
-                continue
-            if type(v) is not list or any(type(x) is not str for x in v):
-                return None
-            out.append(" ".join(v))
-        return out or None
+        return [" ".join(v)]
 
-    return ex
+    return _per_container(family, values)
 
 
 def _effective(family: str, member: str) -> Extract:
@@ -372,44 +375,27 @@ def _effective(family: str, member: str) -> Extract:
 def _capabilities(family: str) -> Extract:
     """`add_capabilities`: one value per capability added by the container(s)."""
 
-    def ex(event: Any, idx: Any) -> list[str] | None:
-        cs = _event_containers(event, family, idx)
-        if cs is None:
-            return None
-        out: list[str] = []
-        for c in cs:
-            caps = get_path(c, ("securityContext", "capabilities", "add"))
-            if type(caps) is list:
-                out.extend(as_string(x) for x in caps)
-        return out or None
+    def values(c: Any) -> list[str]:
+        caps = get_path(c, ("securityContext", "capabilities", "add"))
+        return [as_string(x) for x in caps] if type(caps) is list else []
 
-    return ex
+    return _per_container(family, values)
 
 
 def _host_ports(family: str) -> Extract:
-    def ex(event: Any, idx: Any) -> list[str] | None:
-        cs = _event_containers(event, family, idx)
-        if cs is None:
+    def values(c: Any) -> list[str] | None:
+        ports = c.get("ports", MISSING) if isinstance(c, dict) else MISSING
+        if ports is MISSING:
+            return []
+        if type(ports) is not list:
             return None
-        out = []
-        for c in cs:
-            if not isinstance(c, dict):
-                continue
-            ports = c.get("ports", MISSING)
-            if ports is MISSING:
-                continue
-            if type(ports) is not list:
-                return None
-            for p in ports:
-                if not isinstance(p, dict):
-                    continue
-                if "hostPort" in p:
-                    out.append(as_string(p["hostPort"]))
-                elif "containerPort" in p:
-                    out.append(as_string(p["containerPort"]))
-        return out or None
+        return [
+            as_string(p["hostPort"] if "hostPort" in p else p["containerPort"])
+            for p in ports
+            if isinstance(p, dict) and ("hostPort" in p or "containerPort" in p)
+        ]
 
-    return ex
+    return _per_container(family, values)
 
 
 def _first_container_image(o: dict[str, Any]) -> str | None:
