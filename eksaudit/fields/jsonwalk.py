@@ -134,6 +134,18 @@ def audit_obj(event: Any) -> dict[str, Any] | None:
     return None
 
 
+def audit_member(event: Any, key: str) -> Any:
+    """A top-level member of an audit event; MISSING when it is not an audit event or lacks the key."""
+    o = audit_obj(event)
+    return MISSING if o is None else o.get(key, MISSING)
+
+
+def audit_dict(event: Any, key: str) -> dict[str, Any] | None:
+    """A top-level member that must be a JSON object (`user`, `annotations`, ...); else None."""
+    v = audit_member(event, key)
+    return v if isinstance(v, dict) else None
+
+
 def json_obj(event: Any) -> dict[str, Any] | None:
     """The event's object when it is a JSON object (no Gate: for jevt.* and friends)."""
     o = event.obj

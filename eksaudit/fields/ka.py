@@ -22,6 +22,8 @@ from .images import image_repository
 from .jsonwalk import (
     MISSING,
     as_string,
+    audit_dict,
+    audit_member,
     audit_obj,
     get_path,
     list_path_extractor,
@@ -79,10 +81,7 @@ def query_params(uri: str) -> dict[str, str] | None:
 
 
 def _uri_param(event: Any, key: Any) -> str | None:
-    o = audit_obj(event)
-    if o is None:
-        return None
-    uri = o.get("requestURI", MISSING)
+    uri = audit_member(event, "requestURI")
     if uri is MISSING:
         return None
     params = query_params(uri if type(uri) is str else as_string(uri))
@@ -92,11 +91,8 @@ def _uri_param(event: Any, key: Any) -> str | None:
 
 
 def _response_code(event: Any, arg: Any) -> int | None:
-    o = audit_obj(event)
-    if o is None:
-        return None
-    rs = o.get("responseStatus")
-    if not isinstance(rs, dict):
+    rs = audit_dict(event, "responseStatus")
+    if rs is None:
         return None
     c = rs.get("code")
     t = type(c)
@@ -154,21 +150,15 @@ def _latency(event: Any, arg: Any) -> int | None:
 
 
 def _user_extra(event: Any, key: Any) -> list[str] | None:
-    o = audit_obj(event)
-    if o is None:
-        return None
-    extra = get_path(o.get("user"), ("extra",))
+    extra = get_path(audit_member(event, "user"), ("extra",))
     if not isinstance(extra, dict):
         return None
     return list_strings(extra.get(key))
 
 
 def _annotation(event: Any, key: Any) -> str | None:
-    o = audit_obj(event)
-    if o is None:
-        return None
-    ann = o.get("annotations")
-    if not isinstance(ann, dict):
+    ann = audit_dict(event, "annotations")
+    if ann is None:
         return None
     v = ann.get(key, MISSING)
     if v is MISSING:
@@ -244,10 +234,7 @@ def _multi_skip(keys: tuple[str, ...]) -> Extract:
     """A list field read with the fanning-out walk (`jsonwalk.multi`) from `requestObject`, missing elements skipped."""
 
     def ex(event: Any, idx: Any) -> list[str] | None:
-        o = audit_obj(event)
-        if o is None:
-            return None
-        ro = o.get("requestObject", MISSING)
+        ro = audit_member(event, "requestObject")
         if ro is MISSING:
             return None
         return strings_skip_missing(multi(ro, idx, keys))
@@ -259,10 +246,7 @@ _HOSTPATHS = ("spec", "volumes", "hostPath", "path")
 
 
 def _volume_hostpath(event: Any, key: Any) -> str | None:
-    o = audit_obj(event)
-    if o is None:
-        return None
-    ro = o.get("requestObject", MISSING)
+    ro = audit_member(event, "requestObject")
     if ro is MISSING:
         return None
     found = multi(ro, None, _HOSTPATHS)
