@@ -1,12 +1,12 @@
 """The `ka.*` fields: Falco's k8saudit plugin fields (0.18.0) plus eksaudit's additions.
 
-Extraction follows the plugin (docs/fields.md#values): every field is gated on `auditID`, values are the
-as-string rendering of the JSON found, and missing data or a wrong JSON type is "no value".
-Where the plugin has a bug, eksaudit deliberately does the documented thing instead (cli.md,
-"Fields"): `ka.response.code` is uint64, `ka.sourceips` reads `sourceIPs`, `eff_run_as_*` honour
-`securityContext`, image repositories keep a registry port, `add_capabilities` gives one value per
-capability, `ka.req.service.ports` one value per port, and `ka.req.binding.subject.has_name` says
-`N/A`.
+Extraction follows the plugin (docs/fields.md#values): every field is gated on `auditID`, values
+are the as-string rendering of the JSON found, and missing data or a wrong JSON type is "no value".
+Where the plugin has a bug, eksaudit deliberately does the documented thing instead (docs/fields.md,
+"Where eksaudit deliberately differs from the Falco plugin"): `ka.response.code` is uint64,
+`ka.sourceips` reads `sourceIPs`, `eff_run_as_*` honour `securityContext`, image repositories keep
+a registry port, `add_capabilities` gives one value per capability, `ka.req.service.ports` one
+value per port, and `ka.req.binding.subject.has_name` says `N/A`.
 """
 
 from __future__ import annotations
