@@ -29,7 +29,6 @@ test: lint
 # Generated files: docs/fields.md (from the field registry), docs/cli.md and completions/ (from the app)
 docs: $(VENV)/.test-installed
 	$(BIN)/python -m eksaudit.docsgen
-	$(BIN)/python -m eksaudit.cli.generate
 
 # The peers the benchmarks compare against: jq (apt), and the `bench` extra (duckdb, jaq)
 $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python

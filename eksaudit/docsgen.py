@@ -1,12 +1,15 @@
-"""Generate docs/fields.md from the field registry, so the reference cannot drift from the code.
+"""Every generated file, from the code it documents, so no reference can drift from the code.
 
-`python -m eksaudit.docsgen` (what `make docs` runs) rewrites the file; `--check` exits 1 when the
-committed file is stale. `describe_field` is also what `eksaudit fields --describe/--json` show.
+docs/fields.md comes from the field registry; docs/cli.md (every `--help`) and
+completions/eksaudit.{bash,zsh,fish} from the Typer app. `python -m eksaudit.docsgen` (what
+`make docs` runs) rewrites them; `--check` writes nothing and exits 1 naming the stale files (a
+test runs it). `describe_field` is also what `eksaudit fields --describe/--json` show.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,9 +17,11 @@ from pathlib import Path
 from .fields.describe import describe_field
 from .fields.registry import FieldDef, FieldRegistry
 
-__all__ = ["describe_field", "main", "render_fields_md"]
+__all__ = ["cli_reference", "completion_script", "describe_field", "generated_files", "main", "render_fields_md"]
 
-DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "fields.md"
+REPO = Path(__file__).resolve().parent.parent
+DOCS_PATH = REPO / "docs" / "fields.md"
+SHELLS = ("bash", "zsh", "fish")
 
 _NAMESPACES = {
     "ka": (
@@ -141,25 +146,88 @@ def render_fields_md(registry: FieldRegistry) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Write docs/fields.md, or with `--check` exit 1 if it differs from what would be written."""
+def _invoke(args: list[str], *, name_the_shell: bool = False) -> str:
+    from typer.testing import CliRunner
+
+    from .cli.app import app
+
+    # Typer reads this when it builds the command: `--show-completion` then takes the shell's name
+    var = "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION"
+    if name_the_shell:
+        os.environ[var] = "1"
+    try:
+        result = CliRunner().invoke(app, args, prog_name="eksaudit", terminal_width=100, env={"COLUMNS": "100"})
+    finally:
+        os.environ.pop(var, None)
+    if result.exit_code != 0:
+        raise RuntimeError(f"eksaudit {' '.join(args)} failed: {result.output}")
+    return result.stdout
+
+
+def completion_script(shell: str) -> str:
+    """What `eksaudit --show-completion SHELL` prints, without depending on the calling shell."""
+    return _invoke(["--show-completion", shell], name_the_shell=True).rstrip("\n") + "\n"
+
+
+def cli_reference() -> str:
+    """docs/cli.md: `--help` of the program and of every command."""
+    from .cli.app import COMMANDS, app
+
+    # A module's app is one command, or a named group of subcommands (`sigma convert`).
+    groups = {i.typer_instance.info.name: i.typer_instance for i in app.registered_groups
+              if isinstance(i.typer_instance.info.name, str)}
+    registered = {i.typer_instance.registered_commands[0].name for i in app.registered_groups
+                  if i.typer_instance.info.name not in groups} | set(groups)
+    parts = [
+        "# Command reference\n",
+        "Generated from `eksaudit --help` by `make docs`; a test fails when it is stale.\n",
+        "```text\n" + _invoke(["--help"]).rstrip() + "\n```\n",
+    ]
+    for name in COMMANDS:
+        if name in registered:
+            parts.append(f"## eksaudit {name}\n\n```text\n" + _invoke([name, "--help"]).rstrip() + "\n```\n")
+            for sub in groups[name].registered_commands if name in groups else ():
+                parts.append(f"## eksaudit {name} {sub.name}\n\n```text\n"
+                             + _invoke([name, str(sub.name), "--help"]).rstrip() + "\n```\n")
+    return "\n".join(parts)
+
+
+def generated_files(root: Path = REPO) -> dict[Path, str]:
+    """Every generated file under `root` (the repository by default) and the text it must hold."""
     from .fields import default_registry
 
+    files = {root / "docs" / "fields.md": render_fields_md(default_registry())}
+    files[root / "docs" / "cli.md"] = cli_reference()
+    files.update({root / "completions" / f"eksaudit.{s}": completion_script(s) for s in SHELLS})
+    return files
+
+
+def stale_files(root: Path = REPO) -> list[str]:
+    """The generated files under `root` that are missing or differ from what would be written."""
+    return [
+        str(path.relative_to(root))
+        for path, text in generated_files(root).items()
+        if not path.exists() or path.read_text(encoding="utf-8") != text
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write every generated file, or with `--check` exit 1 naming those that are stale."""
     parser = argparse.ArgumentParser(prog="python -m eksaudit.docsgen", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale, write nothing")
-    parser.add_argument("--output", type=Path, default=DOCS_PATH, help=f"file to write (default {DOCS_PATH})")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a file is stale, write nothing")
+    parser.add_argument("--root", type=Path, default=REPO, help=f"repository to write into (default {REPO})")
     args = parser.parse_args(argv)
-    text = render_fields_md(default_registry())
-    out: Path = args.output
+    root: Path = args.root
     if args.check:
-        current = out.read_text(encoding="utf-8") if out.exists() else None
-        if current != text:
-            print(f"{out} is stale: run `make docs`", file=sys.stderr)
+        stale = stale_files(root)
+        if stale:
+            print("stale generated files (run `make docs`): " + ", ".join(stale), file=sys.stderr)
             return 1
         return 0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    print(f"wrote {out}", file=sys.stderr)
+    for path, text in generated_files(root).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path.relative_to(root)}", file=sys.stderr)
     return 0
 
 

@@ -61,7 +61,9 @@ def main() -> None:
     if sys.stderr is None:  # `2>&-`: warnings and errors have nowhere to go; the exit status still tells
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (for the life of the process)
     if sys.stdout is None:  # `>&-`: say so, rather than fail on the first write with a traceback
-        sys.stderr.write("eksaudit: error: cannot write output: standard output is closed\n")
+        from .runtime import error
+
+        error("cannot write output: standard output is closed")
         raise SystemExit(2)
     try:
         app(prog_name="eksaudit")

@@ -14,36 +14,44 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from ..errors import EksauditError
-from ..safetext import escape_message
 from ..status import ExitStatus
+
+if TYPE_CHECKING:
+    from ..output.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def messages() -> Console:
+    """The Console every message goes through (stderr resolved at each call: tests swap sys.stderr)."""
+    from ..output.console import Console
+
+    return Console.for_messages()
+
+
 def error(message: str) -> None:
     """Print `eksaudit: error: message` on stderr (control characters from a hostile file escaped)."""
-    sys.stderr.write(f"eksaudit: error: {escape_message(message)}\n")
-    sys.stderr.flush()
+    messages().error(message)
 
 
 def warn(message: str) -> None:
-    sys.stderr.write(f"eksaudit: warning: {escape_message(message)}\n")
-    sys.stderr.flush()
+    """Print `eksaudit: warning: message` on stderr (a callback for the library's `on_warning`)."""
+    messages().warn(message)
+
+
+def note(message: str) -> None:
+    """Print `eksaudit: message` on stderr (what the command is doing)."""
+    messages().note(message)
 
 
 def after_interrupt() -> None:
     """Start a fresh line after the `^C` a terminal echoes, so what follows is not glued to it."""
-    try:
-        if sys.stderr.isatty():
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
+    messages().break_line()
 
 
 def _silence_stdout() -> None:

@@ -1,8 +1,8 @@
 """Realistic Amazon EKS audit events, deterministic from a seed, fast enough to feed benchmarks.
 
 Why synthetic: real EKS audit logs hold secrets, account ids and IPs, so no public corpus of them
-exists at benchmark scale. These events follow what EKS actually writes (k8saudit-fields.md §9,
-peers.md §2.8): `audit.k8s.io/v1` Events at the level EKS's fixed audit policy gives each request
+exists at benchmark scale. These events follow what EKS actually writes: `audit.k8s.io/v1` Events
+at the level EKS's fixed audit policy gives each request
 (`Metadata` for secrets, configmaps, leases, CRDs and non-resource URLs; `Request` for reads of the
 known API groups, status patches and `serviceaccounts/token`; `RequestResponse` for writes on the
 known groups, with request and response bodies), stages `ResponseComplete` and `ResponseStarted`

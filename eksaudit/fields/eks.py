@@ -10,17 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .jsonwalk import as_string, audit_obj
+from .jsonwalk import as_string, audit_dict
 from .registry import FieldDef, FieldType
 
 
 def _first_extra(key: str) -> Callable[[Any, Any], str | None]:
     def ex(event: Any, arg: Any) -> str | None:
-        o = audit_obj(event)
-        if o is None:
-            return None
-        user = o.get("user")
-        if not isinstance(user, dict):
+        user = audit_dict(event, "user")
+        if user is None:
             return None
         extra = user.get("extra")
         if not isinstance(extra, dict):

@@ -1,6 +1,6 @@
 """JSON helpers shared by the field modules: as-string rendering and the two k8saudit walks.
 
-They mirror the Falco k8saudit plugin (k8saudit-fields.md §3): a field is a string rendering of
+They mirror the Falco k8saudit plugin (docs/fields.md#values): a field is a string rendering of
 whatever JSON value sits at its path, and a missing key or a wrong JSON type means "no value",
 never an exception. Events are parsed by orjson, so the raw text of numbers and string escapes is
 not kept; see `as_string` for the tolerated differences.
@@ -64,7 +64,7 @@ def compact_json(v: Any) -> str:
 
 
 def get_path(v: Any, keys: Sequence[str]) -> Any:
-    """Helper (A) of §3.3: walk object keys; MISSING as soon as a key or an object is missing."""
+    """The plugin's plain walk: object keys; MISSING as soon as a key or an object is missing."""
     for k in keys:
         if not isinstance(v, dict):
             return MISSING
@@ -75,7 +75,7 @@ def get_path(v: Any, keys: Sequence[str]) -> Any:
 
 
 def multi(v: Any, idx: int | None, keys: Sequence[str]) -> Any:
-    """Helper (B) of §3.3: a key walk that fans out over the arrays it meets.
+    """The plugin's multi walk: a key walk that fans out over the arrays it meets.
 
     Returns a list of values with MISSING placeholders (one per array element whose walk failed),
     or MISSING. Arrays are checked only before consuming a key, so a final array is one value;
@@ -127,11 +127,23 @@ def list_strings(v: Any) -> list[str] | None:
 
 
 def audit_obj(event: Any) -> dict[str, Any] | None:
-    """The Gate of §3.1: the event's object if it is a JSON object with `auditID`, else None."""
+    """The plugin's gate: the event's object if it is a JSON object with `auditID`, else None."""
     o = event.obj
     if isinstance(o, dict) and "auditID" in o:
         return o
     return None
+
+
+def audit_member(event: Any, key: str) -> Any:
+    """A top-level member of an audit event; MISSING when it is not an audit event or lacks the key."""
+    o = audit_obj(event)
+    return MISSING if o is None else o.get(key, MISSING)
+
+
+def audit_dict(event: Any, key: str) -> dict[str, Any] | None:
+    """A top-level member that must be a JSON object (`user`, `annotations`, ...); else None."""
+    v = audit_member(event, key)
+    return v if isinstance(v, dict) else None
 
 
 def json_obj(event: Any) -> dict[str, Any] | None:

@@ -1,12 +1,12 @@
 """The `ka.*` fields: Falco's k8saudit plugin fields (0.18.0) plus eksaudit's additions.
 
-Extraction follows k8saudit-fields.md §3-§5: every field is gated on `auditID`, values are the
-as-string rendering of the JSON found, and missing data or a wrong JSON type is "no value".
-Where the plugin has a bug, eksaudit deliberately does the documented thing instead (cli.md,
-"Fields"): `ka.response.code` is uint64, `ka.sourceips` reads `sourceIPs`, `eff_run_as_*` honour
-`securityContext`, image repositories keep a registry port, `add_capabilities` gives one value per
-capability, `ka.req.service.ports` one value per port, and `ka.req.binding.subject.has_name` says
-`N/A`.
+Extraction follows the plugin (docs/fields.md#values): every field is gated on `auditID`, values
+are the as-string rendering of the JSON found, and missing data or a wrong JSON type is "no value".
+Where the plugin has a bug, eksaudit deliberately does the documented thing instead (docs/fields.md,
+"Where eksaudit deliberately differs from the Falco plugin"): `ka.response.code` is uint64,
+`ka.sourceips` reads `sourceIPs`, `eff_run_as_*` honour `securityContext`, image repositories keep
+a registry port, `add_capabilities` gives one value per capability, `ka.req.service.ports` one
+value per port, and `ka.req.binding.subject.has_name` says `N/A`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from .images import image_repository
 from .jsonwalk import (
     MISSING,
     as_string,
+    audit_dict,
+    audit_member,
     audit_obj,
     get_path,
     list_path_extractor,
@@ -79,10 +81,7 @@ def query_params(uri: str) -> dict[str, str] | None:
 
 
 def _uri_param(event: Any, key: Any) -> str | None:
-    o = audit_obj(event)
-    if o is None:
-        return None
-    uri = o.get("requestURI", MISSING)
+    uri = audit_member(event, "requestURI")
     if uri is MISSING:
         return None
     params = query_params(uri if type(uri) is str else as_string(uri))
@@ -92,11 +91,8 @@ def _uri_param(event: Any, key: Any) -> str | None:
 
 
 def _response_code(event: Any, arg: Any) -> int | None:
-    o = audit_obj(event)
-    if o is None:
-        return None
-    rs = o.get("responseStatus")
-    if not isinstance(rs, dict):
+    rs = audit_dict(event, "responseStatus")
+    if rs is None:
         return None
     c = rs.get("code")
     t = type(c)
@@ -154,21 +150,15 @@ def _latency(event: Any, arg: Any) -> int | None:
 
 
 def _user_extra(event: Any, key: Any) -> list[str] | None:
-    o = audit_obj(event)
-    if o is None:
-        return None
-    extra = get_path(o.get("user"), ("extra",))
+    extra = get_path(audit_member(event, "user"), ("extra",))
     if not isinstance(extra, dict):
         return None
     return list_strings(extra.get(key))
 
 
 def _annotation(event: Any, key: Any) -> str | None:
-    o = audit_obj(event)
-    if o is None:
-        return None
-    ann = o.get("annotations")
-    if not isinstance(ann, dict):
+    ann = audit_dict(event, "annotations")
+    if ann is None:
         return None
     v = ann.get(key, MISSING)
     if v is MISSING:
@@ -241,13 +231,10 @@ def _service_ports(event: Any, idx: Any) -> list[str] | None:
 
 
 def _multi_skip(keys: tuple[str, ...]) -> Extract:
-    """A list field read with the §3.3 multi walk from `requestObject`, missing elements skipped."""
+    """A list field read with the fanning-out walk (`jsonwalk.multi`) from `requestObject`, missing elements skipped."""
 
     def ex(event: Any, idx: Any) -> list[str] | None:
-        o = audit_obj(event)
-        if o is None:
-            return None
-        ro = o.get("requestObject", MISSING)
+        ro = audit_member(event, "requestObject")
         if ro is MISSING:
             return None
         return strings_skip_missing(multi(ro, idx, keys))
@@ -259,10 +246,7 @@ _HOSTPATHS = ("spec", "volumes", "hostPath", "path")
 
 
 def _volume_hostpath(event: Any, key: Any) -> str | None:
-    o = audit_obj(event)
-    if o is None:
-        return None
-    ro = o.get("requestObject", MISSING)
+    ro = audit_member(event, "requestObject")
     if ro is MISSING:
         return None
     found = multi(ro, None, _HOSTPATHS)
@@ -305,47 +289,50 @@ def _event_containers(event: Any, family: str, idx: int | None) -> list[Any] | N
     return _containers(o, family, idx) or None
 
 
-def _required_member(family: str, member: str, transform: Callable[[str], str] | None = None) -> Extract:
-    """`name`/`image`: one value per container; no value at all if any container lacks it."""
+def _per_container(family: str, values: Callable[[Any], list[str] | None]) -> Extract:
+    """A list field over the selected containers: `values(container)` gives that container's values
+    ([] for none), or None when one container leaves the whole field with no value (as the plugin)."""
 
     def ex(event: Any, idx: Any) -> list[str] | None:
         cs = _event_containers(event, family, idx)
         if cs is None:
             return None
-        out = []
+        out: list[str] = []
         for c in cs:
-            if not isinstance(c, dict):
+            vs = values(c)
+            if vs is None:
                 return None
-            v = c.get(member, MISSING)
-            if v is MISSING:
-                return None
-            s = v if type(v) is str else as_string(v)
-            out.append(transform(s) if transform is not None else s)
-        return out
+            out.extend(vs)
+        return out or None
 
     return ex
+
+
+def _required_member(family: str, member: str, transform: Callable[[str], str] | None = None) -> Extract:
+    """`name`/`image`: one value per container; no value at all if any container lacks it."""
+
+    def values(c: Any) -> list[str] | None:
+        v = c.get(member, MISSING) if isinstance(c, dict) else MISSING
+        if v is MISSING:
+            return None
+        s = v if type(v) is str else as_string(v)
+        return [transform(s) if transform is not None else s]
+
+    return _per_container(family, values)
 
 
 def _joined_member(family: str, member: str) -> Extract:
     """`command`/`args`: each container's string array joined with spaces."""
 
-    def ex(event: Any, idx: Any) -> list[str] | None:
-        cs = _event_containers(event, family, idx)
-        if cs is None:
+    def values(c: Any) -> list[str] | None:
+        v = c.get(member, MISSING) if isinstance(c, dict) else MISSING
+        if v is MISSING:
+            return []
+        if type(v) is not list or any(type(x) is not str for x in v):
             return None
-        out = []
-        for c in cs:
-            if not isinstance(c, dict):
-                continue
-            v = c.get(member, MISSING)
-            if v is MISSING:
-                continue
-            if type(v) is not list or any(type(x) is not str for x in v):
-                return None
-            out.append(" ".join(v))
-        return out or None
+        return [" ".join(v)]
 
-    return ex
+    return _per_container(family, values)
 
 
 def _effective(family: str, member: str) -> Extract:
@@ -372,44 +359,27 @@ def _effective(family: str, member: str) -> Extract:
 def _capabilities(family: str) -> Extract:
     """`add_capabilities`: one value per capability added by the container(s)."""
 
-    def ex(event: Any, idx: Any) -> list[str] | None:
-        cs = _event_containers(event, family, idx)
-        if cs is None:
-            return None
-        out: list[str] = []
-        for c in cs:
-            caps = get_path(c, ("securityContext", "capabilities", "add"))
-            if type(caps) is list:
-                out.extend(as_string(x) for x in caps)
-        return out or None
+    def values(c: Any) -> list[str]:
+        caps = get_path(c, ("securityContext", "capabilities", "add"))
+        return [as_string(x) for x in caps] if type(caps) is list else []
 
-    return ex
+    return _per_container(family, values)
 
 
 def _host_ports(family: str) -> Extract:
-    def ex(event: Any, idx: Any) -> list[str] | None:
-        cs = _event_containers(event, family, idx)
-        if cs is None:
+    def values(c: Any) -> list[str] | None:
+        ports = c.get("ports", MISSING) if isinstance(c, dict) else MISSING
+        if ports is MISSING:
+            return []
+        if type(ports) is not list:
             return None
-        out = []
-        for c in cs:
-            if not isinstance(c, dict):
-                continue
-            ports = c.get("ports", MISSING)
-            if ports is MISSING:
-                continue
-            if type(ports) is not list:
-                return None
-            for p in ports:
-                if not isinstance(p, dict):
-                    continue
-                if "hostPort" in p:
-                    out.append(as_string(p["hostPort"]))
-                elif "containerPort" in p:
-                    out.append(as_string(p["containerPort"]))
-        return out or None
+        return [
+            as_string(p["hostPort"] if "hostPort" in p else p["containerPort"])
+            for p in ports
+            if isinstance(p, dict) and ("hostPort" in p or "containerPort" in p)
+        ]
 
-    return ex
+    return _per_container(family, values)
 
 
 def _first_container_image(o: dict[str, Any]) -> str | None:

@@ -118,15 +118,6 @@ class FieldRegistry:
         self._defs[defn.name] = defn
         return defn
 
-    def field(self, name: str, type: FieldType, description: str, **kw: Any) -> Callable[[Extractor], Extractor]:
-        """Decorator: declare a field next to its extractor."""
-
-        def deco(fn: Extractor) -> Extractor:
-            self.add(FieldDef(name=name, type=type, description=description, extract=fn, **kw))
-            return fn
-
-        return deco
-
     def __iter__(self) -> Iterator[FieldDef]:
         return iter(self._defs.values())
 

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Mapping
 from typing import BinaryIO, TextIO
 
+from ..safetext import escape_message
 from .options import ColorMode
 
 RESET = "\x1b[0m"
@@ -83,6 +84,13 @@ class Console:
             isatty = False
         return cls(out, err, isatty, use_color(color_mode, isatty, environ), line_buffered=line_buffered)
 
+    @classmethod
+    def for_messages(cls, stderr: TextIO | None = None) -> Console:
+        """A Console that only speaks to people (stderr, resolved now): for what is said before or
+        outside a command's output, such as the error `command_runner` reports. Writing data to it
+        is a bug and raises."""
+        return cls(_NoData(), stderr if stderr is not None else sys.stderr)  # type: ignore[arg-type]
+
     def write_line(self, data: bytes) -> None:
         """One line of data (newline added); flushed at once when line-buffered."""
         self.stdout.write(data + b"\n")
@@ -104,5 +112,39 @@ class Console:
         self.stderr.write(text + "\n")
         self.stderr.flush()
 
+    def note(self, text: str) -> None:
+        """`eksaudit: text` on stderr (what the command is doing: the window, a resume point)."""
+        self.message(f"eksaudit: {text}")
+
+    def warn(self, text: str) -> None:
+        """`eksaudit: warning: text`, control characters from a hostile file escaped."""
+        self.message(f"eksaudit: warning: {escape_message(text)}")
+
+    def error(self, text: str) -> None:
+        """`eksaudit: error: text`, control characters from a hostile file escaped."""
+        self.message(f"eksaudit: error: {escape_message(text)}")
+
+    def break_line(self) -> None:
+        """Start a fresh stderr line after the `^C` a terminal echoes, so what follows is not glued to it."""
+        try:
+            if self.stderr.isatty():
+                self.stderr.write("\n")
+                self.stderr.flush()
+        except (OSError, ValueError):
+            pass
+
     def paint(self, text: str, code: str) -> str:
         return f"{code}{text}{RESET}" if self.color and code else text
+
+
+class _NoData:
+    """The data stream of a messages-only Console: any write is a programming error, said loudly."""
+
+    def write(self, data: bytes) -> int:
+        raise RuntimeError("this Console carries messages only (Console.for_messages): no data stream")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False

@@ -9,38 +9,23 @@ stamped it with; it is `null` only when the event has no readable time either.
 
 from __future__ import annotations
 
-import calendar
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
 
 from ..events.event import AuditEvent
-from .console import Console
+from ..timestamps import ts_ms
+from .jsonl import JsonObjectWriter
 from .query import Query
-
-_TS_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*(?:([Zz])|([+-])(\d{2}):?(\d{2}))?\Z"
-)
 
 
 def parse_ms(text: Any) -> int | None:
-    """RFC 3339 text (no zone means UTC, as `kubectl` style dumps sometimes write) → ms, else None."""
-    if not isinstance(text, str):
-        return None
-    m = _TS_RE.match(text.strip())
-    if not m:
-        return None
-    y, mo, d, h, mi, s, frac, _z, sign, oh, om = m.groups()
-    try:
-        secs = calendar.timegm((int(y), int(mo), int(d), int(h), int(mi), int(s), 0, 0, 0))
-    except (ValueError, OverflowError):
-        return None
-    if sign:
-        off = int(oh) * 3600 + int(om) * 60
-        secs -= off if sign == "+" else -off
-    return secs * 1000 + (int(frac[:3].ljust(3, "0")) if frac else 0)
+    """RFC 3339 text (no zone means UTC, as `kubectl` style dumps sometimes write) → ms, else None.
+
+    The one timestamp parser (`timestamps.ts_ms`), with surrounding blanks ignored.
+    """
+    return ts_ms(text.strip()) if isinstance(text, str) else None
 
 
 def event_time_ms(ev: AuditEvent) -> int | None:
@@ -71,14 +56,8 @@ def cw_lines(events: Iterable[AuditEvent], query: Query | None = None) -> Iterat
         yield query.dumps(rec) if query is not None else orjson.dumps(rec)
 
 
-class CwWriter:
-    def __init__(self, console: Console, query: Query | None = None) -> None:
-        self.console = console
-        self.query = query
+class CwWriter(JsonObjectWriter):
+    """One CloudWatch record per event (`cw_record`), reshaped by `--query` if given."""
 
     def event(self, ev: AuditEvent) -> None:
-        rec = cw_record(ev)
-        self.console.write_line(self.query.dumps(rec) if self.query is not None else orjson.dumps(rec))
-
-    def close(self) -> None:
-        pass
+        self.write(cw_record(ev))

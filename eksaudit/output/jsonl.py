@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import orjson
 
@@ -27,12 +28,6 @@ def fields_object(ev: AuditEvent, columns: Sequence[Column]) -> dict:
     return {name: get(ev) for name, get in columns}
 
 
-def fields_lines(events: Iterable[AuditEvent], columns: Sequence[Column], query: Query | None = None) -> Iterator[bytes]:
-    for ev in events:
-        obj = fields_object(ev, columns)
-        yield query.dumps(obj) if query is not None else orjson.dumps(obj)
-
-
 class JsonlWriter:
     """Raw events; the hot path of `filter`: one buffered write per event, no flush unless line-buffered."""
 
@@ -48,15 +43,26 @@ class JsonlWriter:
         pass
 
 
-class FieldsJsonlWriter:
-    def __init__(self, console: Console, columns: Sequence[Column], query: Query | None = None) -> None:
+class JsonObjectWriter:
+    """Writers that print one JSON object per event: `write(obj)` applies `--query`, else orjson."""
+
+    def __init__(self, console: Console, query: Query | None = None) -> None:
         self.console = console
-        self.columns = list(columns)
         self.query = query
 
-    def event(self, ev: AuditEvent) -> None:
-        obj = fields_object(ev, self.columns)
+    def write(self, obj: Any) -> None:
         self.console.write_line(self.query.dumps(obj) if self.query is not None else orjson.dumps(obj))
 
     def close(self) -> None:
         pass
+
+
+class FieldsJsonlWriter(JsonObjectWriter):
+    """`--fields F1,F2`: one `{"F1": value, ...}` object per event."""
+
+    def __init__(self, console: Console, columns: Sequence[Column], query: Query | None = None) -> None:
+        super().__init__(console, query)
+        self.columns = list(columns)
+
+    def event(self, ev: AuditEvent) -> None:
+        self.write(fields_object(ev, self.columns))

@@ -11,7 +11,7 @@ triggers several rules in a row.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import UsageError
 from ..events.event import AuditEvent
@@ -26,10 +26,6 @@ from .query import compile_query
 _ALERT_FORMATS = (OutputFormat.FALCO, OutputFormat.FALCO_JSON)
 _JSON_FORMATS = (OutputFormat.JSONL, OutputFormat.CW, OutputFormat.FALCO_JSON)
 _BATCH = 1 << 18  # bytes of raw events held before one write (see Sink._fast_event_writer)
-
-
-class _Writer(Protocol):
-    def close(self) -> None: ...
 
 
 def resolve_format(opts: OutputOptions, default_format: OutputFormat, has_rules: bool) -> OutputFormat:

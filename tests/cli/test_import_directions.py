@@ -37,3 +37,11 @@ def test_sigma_is_library_and_loaded_only_for_sigma_rules():
     mods = _loaded_after("import eksaudit.sigma")
     assert not {"typer", "boto3", "eksaudit.fields", "eksaudit.cli"} & mods
     assert "eksaudit.sigma" not in _loaded_after("import eksaudit.rules")
+
+
+def test_output_is_library_and_the_cli_session_sits_on_it():
+    """Output writers and the Console know nothing of the CLI; the CLI's OutputSession builds on them."""
+    assert not {"typer", "boto3", "eksaudit.cli"} & _loaded_after("import eksaudit.output")
+    mods = _loaded_after("import eksaudit.cli.session")
+    assert {"eksaudit.output.sink", "eksaudit.output.console"} <= mods
+    assert "boto3" not in mods

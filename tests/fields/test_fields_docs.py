@@ -22,10 +22,13 @@ def test_render_lists_every_field_once_grouped_by_namespace(registry):
 
 
 def test_check_mode(tmp_path, capsys):
-    out = tmp_path / "fields.md"
-    assert docsgen.main(["--check", "--output", str(out)]) == 1
-    assert "stale" in capsys.readouterr().err
-    assert docsgen.main(["--output", str(out)]) == 0
-    assert docsgen.main(["--check", "--output", str(out)]) == 0
+    """One generator, one --check: it names every stale file, and writing makes the tree current."""
+    assert docsgen.main(["--check", "--root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "stale" in err and "docs/fields.md" in err and "docs/cli.md" in err and "completions/eksaudit.bash" in err
+    assert docsgen.main(["--root", str(tmp_path)]) == 0
+    assert docsgen.main(["--check", "--root", str(tmp_path)]) == 0
+    out = tmp_path / "docs" / "fields.md"
     out.write_text(out.read_text() + "edited\n")
-    assert docsgen.main(["--check", "--output", str(out)]) == 1
+    assert docsgen.main(["--check", "--root", str(tmp_path)]) == 1
+    assert "docs/fields.md" in capsys.readouterr().err

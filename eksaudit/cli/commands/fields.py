@@ -13,8 +13,8 @@ from ...errors import FieldError
 from ...status import ExitStatus
 from .. import options as o
 from ..complete import complete_field
-from ..reporting import BadLineReporter
-from ..runtime import command_runner, warn
+from ..reporting import InputReport
+from ..runtime import command_runner
 
 app = typer.Typer()
 
@@ -117,29 +117,18 @@ def _print_descriptions(defs, json_out: bool, quiet: bool) -> ExitStatus:
 
 
 def _extract(field_refs, files, registry, strict, output, limit, query, color, quiet, line_cap) -> ExitStatus:
-    from ...events.kinds import NotAuditTally
-    from ...events.readers import read_events
-    from ...output.console import Console
-    from ...output.options import OutputFormat, OutputOptions
-    from ...output.sink import open_sink
+    from ...output.options import OutputOptions
     from ...pipeline import scan
+    from ..session import OutputSession
 
     opts = OutputOptions(format=output, fields=field_refs, limit=limit, query=query, color=color, quiet=quiet)
-    console = Console.from_env(opts.color)
-    sink = open_sink(opts, console, registry, default_format=OutputFormat.JSONL)
-    bad = BadLineReporter(quiet=quiet)
-    not_audit = NotAuditTally()
+    session = OutputSession.open(opts, registry)
+    report = InputReport(quiet=quiet, console=session.console)
     try:
-        events = read_events(
-            files, strict=strict, on_bad=bad, on_missing=bad.on_missing, on_not_audit=not_audit.add,
-            max_line_bytes=line_cap,
-        )
-        stats = scan(events, sink)
-        sink.close()
+        stats = scan(report.read(files, strict=strict, max_line_bytes=line_cap), session.sink)
+        session.close()
     finally:
-        bad.finish()
-        if not quiet:
-            not_audit.report(warn)
-    if bad.missing:
+        report.finish()
+    if report.missing:
         return ExitStatus.ERROR
     return ExitStatus.MATCHED if stats.matched else ExitStatus.NO_MATCH

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Optional
 
 import typer
@@ -10,7 +9,7 @@ import typer
 from ...errors import UsageError
 from ...status import ExitStatus
 from .. import options as o
-from ..reporting import BadLineReporter, print_summary
+from ..reporting import InputReport
 from ..runtime import after_interrupt, command_runner, warn
 
 app = typer.Typer()
@@ -51,14 +50,11 @@ def filter_command(
     max_line_bytes: o.MaxLineBytes = "16M",
     max_memory: o.MaxMemory = "256M",
 ) -> ExitStatus:
-    from ...events.kinds import NotAuditTally
-    from ...events.readers import read_events
     from ...fields import default_registry
     from ...output.console import Console
-    from ...output.options import OutputFormat
-    from ...output.sink import open_sink
     from ...pipeline import build_matching, scan
     from ...timewindow import resolve_window
+    from ..session import OutputSession
 
     positional = list(args or [])
     expr: str | None = None
@@ -74,45 +70,24 @@ def filter_command(
     line_cap = o.parse_size(max_line_bytes, "--max-line-bytes")
     console = Console.from_env(opts.color)
     if window is not None and not quiet:
-        sys.stderr.write(f"eksaudit: {window.describe()} (on stageTimestamp)\n")
-    summary = None
-    if ruleset is not None:
-        from ...rules.summary import Summary
-
-        summary = Summary()
-    bad = BadLineReporter(quiet=quiet)
-    not_audit = NotAuditTally()  # one warning per input that holds JSON other than audit events
-    default_format = OutputFormat.FALCO if ruleset is not None else OutputFormat.JSONL
-    sink = open_sink(opts, console, registry, default_format=default_format, has_rules=ruleset is not None)
-    stats = None
+        console.note(f"{window.describe()} (on stageTimestamp)")
+    report = InputReport(quiet=quiet, console=console)
+    session = OutputSession.open(opts, registry, ruleset, console=console)
+    required = getattr(condition, "required", None) if ruleset is None else None
     try:
-        events = read_events(
-            positional, strict=strict, on_bad=bad, on_missing=bad.on_missing,
-            required=getattr(condition, "required", None) if ruleset is None else None,
-            on_not_audit=not_audit.add,
-            max_line_bytes=line_cap,
-        )
+        events = report.read(positional, strict=strict, max_line_bytes=line_cap, required=required)
         stats = scan(
-            events,
-            sink,
-            condition=condition,
-            rules=ruleset,
-            window=window,
-            on_alert=summary.add if summary is not None else None,
-            on_unparsable=bad.on_unparsable,
+            events, session.sink, condition=condition, rules=ruleset, window=window,
+            on_alert=session.on_alert, on_unparsable=report.bad.on_unparsable,
         )
-        sink.close()
+        session.close()
     except KeyboardInterrupt:
         after_interrupt()
-        if summary is not None and not quiet:
-            print_summary(summary)
+        session.print_summary()
         return ExitStatus.INTERRUPTED
     finally:
-        bad.finish()
-        if not quiet:
-            not_audit.report(warn)
-    if summary is not None and not quiet:
-        print_summary(summary)
-    if bad.missing:
+        report.finish()
+    session.print_summary()
+    if report.missing:
         return ExitStatus.ERROR
     return ExitStatus.MATCHED if stats.matched else ExitStatus.NO_MATCH
