@@ -59,11 +59,9 @@ class Decoder:
         on_bad: Callable[[BadLine], None] | None = None,
         on_not_audit: Callable[[NotAudit], None] | None = None,
     ) -> None:
-        self.source = source
-        self.strict = strict
-        self.on_bad = on_bad
-        self.max_doc = max_doc
-        self.on_not_audit = on_not_audit
+        self.source, self.max_doc = source, max_doc
+        # where bad input and objects that are not audit events go (strict: an InputError)
+        self.strict, self.on_bad, self.on_not_audit = strict, on_bad, on_not_audit
 
     # --- reporting --------------------------------------------------------------------------
     def bad(self, line: int | None, reason: str) -> None:
