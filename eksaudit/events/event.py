@@ -7,6 +7,7 @@ input before anyone needs the JSON.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,35 @@ class AuditEvent:
         """An event built from an already parsed object (serialised compactly for `raw`)."""
         return cls(slowjson.dumps(obj), obj=obj, **kwargs)
 
+    @classmethod
+    def from_cloudwatch(
+        cls,
+        record: Mapping[str, Any],
+        *,
+        log_group: str | None = None,
+        log_stream: str | None = None,
+        source: str | None = None,
+        line: int | None = None,
+    ) -> AuditEvent:
+        """A CloudWatch log event (`FilterLogEvents`/`GetLogEvents` item, subscription `logEvents`
+        item, `fetch -o cw` line) as an AuditEvent: its `message` exactly as stored, as bytes.
+
+        The one place a CloudWatch record becomes an event. `message` must be a str (callers
+        report records without one). A trailing line end is dropped (one line per event on
+        output); text that is not valid UTF-8 (a lone surrogate) is kept byte for byte
+        (surrogateescape). The record's own `logGroupName`/`logStreamName` win over `log_group`/
+        `log_stream` (the envelope's or the query's); fields of the wrong type are left out.
+        """
+        raw = record["message"].encode("utf-8", "surrogateescape").rstrip(b"\r\n")
+        meta = CwMeta(
+            log_stream=nonempty_str(record.get("logStreamName")) or log_stream,
+            timestamp=_int_or_none(record.get("timestamp")),
+            ingestion_time=_int_or_none(record.get("ingestionTime")),
+            event_id=nonempty_str(record.get("eventId")) or nonempty_str(record.get("id")),
+            log_group=nonempty_str(record.get("logGroupName")) or log_group,
+        )
+        return cls(raw, cw=meta, source=source, line=line)
+
     @property
     def obj(self) -> Any:
         """The parsed JSON (None if `raw` is not valid JSON). Parsed once, on first use.
@@ -78,12 +108,6 @@ class AuditEvent:
         return o
 
     @property
-    def is_audit_event(self) -> bool:
-        """True when the JSON is an object with `auditID` (Falco's gate for every ka.* field)."""
-        o = self.obj
-        return isinstance(o, dict) and "auditID" in o
-
-    @property
     def failed_to_parse(self) -> bool:
         """True when the JSON was parsed (by someone) and is not valid; never parses by itself."""
         return self._obj is None
@@ -95,3 +119,43 @@ class AuditEvent:
     def __repr__(self) -> str:
         where = f" {self.source}:{self.line}" if self.source else ""
         return f"<AuditEvent{where} {self.raw[:60]!r}>"
+
+
+def _plain_event_factory() -> Any:
+    new = object.__new__
+    unparsed = _UNPARSED
+
+    def plain_event(raw: bytes, source: str, line: int, cls: type = AuditEvent) -> AuditEvent:
+        """`AuditEvent(raw, source=..., line=...)` for the readers' hot path, without the keyword call.
+
+        Filling the slots directly takes less than half the time of the keyword-only constructor
+        (~80 ns instead of ~200 ns, per event line of a large file); a test checks that every slot
+        is set as the constructor sets it. (A closure: its cells are read faster than globals.)
+        """
+        ev = new(cls)
+        ev.raw = raw
+        ev._obj = unparsed
+        ev.cw = None
+        ev.source = source
+        ev.line = line
+        return ev
+
+    return plain_event
+
+
+plain_event: Callable[[bytes, str, int], AuditEvent] = _plain_event_factory()
+
+
+def nonempty_str(v: Any) -> str | None:
+    """`v` when it is a non-empty str, else None (metadata read from untrusted JSON)."""
+    return v if isinstance(v, str) and v else None
+
+
+def _int_or_none(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return None

@@ -125,7 +125,6 @@ def parse(data: bytes | str) -> Any:
     if s.startswith("\ufeff"):
         raise JSONParseError("unexpected byte-order mark", 0)
     ws = _WS.match
-    num = _NUMBER.match
     blanks = " \t\n\r"
     n = len(s)
     stack: list[list[Any]] = []  # [container, key of the value being read (objects)]
@@ -155,22 +154,8 @@ def parse(data: bytes | str) -> Any:
             else:
                 stack.append([[], None])
                 continue
-        elif c == '"':
-            value, pos = _string(s, pos)
-        elif c == "-" or "0" <= c <= "9":
-            m = num(s, pos)
-            if m is None:
-                raise JSONParseError("invalid number", pos)
-            value = _number(m.group(), m.group(1) is None and m.group(2) is None)
-            pos = m.end()
-        elif s.startswith("true", pos):
-            value, pos = True, pos + 4
-        elif s.startswith("false", pos):
-            value, pos = False, pos + 5
-        elif s.startswith("null", pos):
-            value, pos = None, pos + 4
         else:
-            raise JSONParseError("expected a value" if c else "unexpected end of text", pos)
+            value, pos = _scalar_at(s, pos, c)
         # the value is complete: store it, then close every container that ends here
         while True:
             if not stack:
@@ -202,6 +187,25 @@ def parse(data: bytes | str) -> Any:
                 value = cont
                 continue
             raise JSONParseError("expected ',' or the end of the container", pos)
+
+
+def _scalar_at(s: str, pos: int, c: str) -> tuple[Any, int]:
+    """The string, number, `true`, `false` or `null` at `pos` (`c` is its first character), and the
+    position after it."""
+    if c == '"':
+        return _string(s, pos)
+    if c == "-" or "0" <= c <= "9":
+        m = _NUMBER.match(s, pos)
+        if m is None:
+            raise JSONParseError("invalid number", pos)
+        return _number(m.group(), m.group(1) is None and m.group(2) is None), m.end()
+    if s.startswith("true", pos):
+        return True, pos + 4
+    if s.startswith("false", pos):
+        return False, pos + 5
+    if s.startswith("null", pos):
+        return None, pos + 4
+    raise JSONParseError("expected a value" if c else "unexpected end of text", pos)
 
 
 def _key(s: str, pos: int, ws: Any) -> tuple[str, int]:

@@ -45,3 +45,12 @@ def test_output_is_library_and_the_cli_session_sits_on_it():
     mods = _loaded_after("import eksaudit.cli.session")
     assert {"eksaudit.output.sink", "eksaudit.output.console"} <= mods
     assert "boto3" not in mods
+
+
+def test_events_reader_modules_know_no_fields_conditions_or_cli():
+    """The reader is split by job (byte scanner, block fast path, envelopes, line cap); none of its
+    parts reaches up to fields, rules or the CLI (the anchors load the prefilter only when used)."""
+    mods = _loaded_after("import eksaudit.events")
+    parts = {"jsonscan", "blocks", "envelopes", "linecap", "readers", "event", "kinds", "sniff", "slowjson"}
+    assert {f"eksaudit.events.{p}" for p in parts} <= mods
+    assert not {"eksaudit.fields", "eksaudit.condition", "eksaudit.rules", "eksaudit.cli", "typer", "boto3"} & mods

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from eksaudit.events import readers
+from eksaudit.events import blocks
 from eksaudit.events.readers import read_events
 
 
@@ -17,7 +17,7 @@ def _lines(events):
 
 
 def test_anchor_yields_the_same_matching_lines_with_exact_numbers(monkeypatch):
-    monkeypatch.setattr(readers, "_BLOCK", 64)  # many small blocks, lines cut across block edges
+    monkeypatch.setattr(blocks, "_BLOCK", 64)  # many small blocks, lines cut across block edges
     body = b"\n".join(_event(i, "delete" if i % 7 == 0 else "get") for i in range(1, 200)) + b"\n"
     full = [(n, raw) for n, raw in _lines(read_events(["-"], stdin=io.BytesIO(body))) if b'"delete"' in raw]
     anchored = _lines(read_events(["-"], stdin=io.BytesIO(body), required=[frozenset({b'"delete"'})]))

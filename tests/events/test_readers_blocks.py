@@ -1,6 +1,6 @@
 """The block reader (plain files and stdin) reads exactly what the line-by-line reader does.
 
-Plain files go through `_SourceReader._blocks` (lines found with `find`, plain event lines sliced
+Plain files go through `blocks.read_blocks` (lines found with `find`, plain event lines sliced
 out of the block, anchored skipping); gzip input still goes line by line through `_process`. So a
 gzipped copy of the same text is an independent reference: without `required` the two must agree
 event for event and bad line for bad line; with `required` the block reader may only leave out
@@ -15,7 +15,7 @@ import random
 
 import pytest
 
-from eksaudit.events import readers
+from eksaudit.events import blocks
 from eksaudit.events.readers import read_events
 
 
@@ -73,7 +73,7 @@ def _passes(raw: bytes, groups) -> bool:
 @pytest.mark.parametrize("block", [7, 64, 1000, 1 << 20])
 @pytest.mark.parametrize("seed", range(6))
 def test_block_reader_matches_the_line_reader(monkeypatch, block, seed):
-    monkeypatch.setattr(readers, "_BLOCK", block)
+    monkeypatch.setattr(blocks, "_BLOCK", block)
     body = _body(seed)
     reference = _read(gzip.compress(body))
     assert _read(body) == reference
@@ -90,7 +90,7 @@ def test_block_reader_matches_the_line_reader(monkeypatch, block, seed):
     ],
 )
 def test_anchored_reading_only_leaves_out_events_the_prefilter_rejects(monkeypatch, block, seed, groups):
-    monkeypatch.setattr(readers, "_BLOCK", block)
+    monkeypatch.setattr(blocks, "_BLOCK", block)
     body = _body(seed)
     ref_events, ref_bad = _read(gzip.compress(body))
     events, bad = _read(body, required=groups)
@@ -106,20 +106,20 @@ def test_anchored_reading_only_leaves_out_events_the_prefilter_rejects(monkeypat
 
 
 def test_the_rarest_group_is_the_anchor():
-    pats = readers._anchor_patterns([frozenset({b'"secrets"'}), frozenset({b'"delete"'})])
+    pats = blocks.anchor_patterns([frozenset({b'"secrets"'}), frozenset({b'"delete"'})])
     sample = b'"secrets" "secrets" "delete"'
-    assert readers._rarest(pats, sample).pattern == b'"delete"'
+    assert blocks._rarest(pats, sample).pattern == b'"delete"'
     # ties keep the prefilter's order
-    assert readers._rarest(pats, b"nothing").pattern == b'"secrets"'
+    assert blocks._rarest(pats, b"nothing").pattern == b'"secrets"'
 
 
 def test_literals_that_span_lines_are_never_anchors():
-    assert readers._anchor_patterns([frozenset({b"a\nb"}), frozenset({b""})]) == []
-    assert [p.pattern for p in readers._anchor_patterns([frozenset({b"x", b"yy"})])] == [b"yy|x"]
+    assert blocks.anchor_patterns([frozenset({b"a\nb"}), frozenset({b""})]) == []
+    assert [p.pattern for p in blocks.anchor_patterns([frozenset({b"x", b"yy"})])] == [b"yy|x"]
 
 
 def test_a_line_longer_than_many_blocks(monkeypatch):
-    monkeypatch.setattr(readers, "_BLOCK", 16)
+    monkeypatch.setattr(blocks, "_BLOCK", 16)
     long_get = _ev(2, "get", ',"pad":"' + "y" * 500 + '"')
     long_del = _ev(3, "delete", ',"pad":"' + "z" * 500 + '"')
     body = b"\n".join([_ev(1, "get"), long_get, long_del, _ev(4, "delete")])
@@ -131,10 +131,10 @@ def test_a_line_longer_than_many_blocks(monkeypatch):
 
 
 def test_plain_event_equals_the_constructor():
-    from eksaudit.events.event import AuditEvent
+    from eksaudit.events.event import AuditEvent, plain_event
 
     raw = _ev(1, "get")
-    fast = readers._plain_event(raw, "f.jsonl", 7)
+    fast = plain_event(raw, "f.jsonl", 7)
     ref = AuditEvent(raw, source="f.jsonl", line=7)
     assert type(fast) is AuditEvent
     for slot in AuditEvent.__slots__:  # every slot set, to the same value (unparsed: the same sentinel)

@@ -262,12 +262,12 @@ def test_conformance_datasets_read_cleanly(conformance):
 @pytest.mark.parametrize("chunk", [1, 2, 7, 64])
 def test_scanner_state_survives_any_chunking(chunk):
     """The document scanner keeps depth / in-string / pending-escape state between feeds."""
-    from eksaudit.events.readers import _Accumulator
+    from eksaudit.events.jsonscan import Accumulator
 
     tricky = ev(1, requestURI='/x?q={"a":[1,2]}\\"}]', note="\\\\", u="\\u005d")
     docs = [{"events": [cw_record(0, message=orjson.dumps(tricky).decode()), cw_record(2)]}, [ev(3)], ev(4)]
     data = b" ".join(orjson.dumps(d) for d in docs)
-    acc = _Accumulator()
+    acc = Accumulator()
     actions = []
     for k in range(0, len(data), chunk):
         acc.add(1, data[k : k + chunk])
@@ -281,22 +281,22 @@ def test_scanner_state_survives_any_chunking(chunk):
 
 def test_large_pretty_page_is_streamed_with_exact_item_lines():
     """Past 64 KiB the gathered text is compacted: items keep the line where each one starts."""
-    from eksaudit.events import readers
+    from eksaudit.events import jsonscan
 
     page = {"events": [cw_record(i) for i in range(1500)], "searchedLogStreams": []}
     text = json.dumps(page, indent=2)
     held: list[int] = []
-    orig = readers._Accumulator.compact
+    orig = jsonscan.Accumulator.compact
 
     def spy(self):
         orig(self)
         held.append(len(self.buf))
 
-    readers._Accumulator.compact = spy
+    jsonscan.Accumulator.compact = spy
     try:
         out, st = read_bytes(text.encode())
     finally:
-        readers._Accumulator.compact = orig
+        jsonscan.Accumulator.compact = orig
     assert ids(out) == [f"id-{i}" for i in range(1500)] and st.bad == 0
     lines = text.splitlines()
     for e in out[::250]:

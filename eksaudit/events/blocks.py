@@ -1,0 +1,199 @@
+"""The block fast path: a plain JSON-lines file read a megabyte at a time, event lines sliced out.
+
+A plain event line (`{"kind":"Event",...}` ending right before its newline, read while no
+multi-line document is open) becomes an event at once, unparsed. With the condition's required
+literals (`anchors`), such lines that hold none of them are skipped unread: they could only
+have become events that the prefilter rejects. Every other line goes to the source reader.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .event import AuditEvent, plain_event
+
+if TYPE_CHECKING:
+    from .readers import SourceReader
+
+_BLOCK = 1 << 20
+_NL = b"\n"
+_RBRACE = 0x7D  # `}`, the last byte of a plain event line
+
+
+class Anchor:
+    """A group of required literals, found in a block: the next literal, or escape that may spell one.
+
+    Escapes (`EscapeScan`) are looked for only before the next literal, so a block costs one regex
+    pass for the literals plus a `find` per `\\u` escape (`\\u0026` in the API server's URIs).
+    """
+
+    __slots__ = ("rx", "lit", "escapes", "pattern")
+
+    def __init__(self, lits: list[bytes]) -> None:
+        from ..condition.prefilter import escape_scan
+
+        self.pattern = b"|".join(re.escape(lit) for lit in lits)
+        self.rx = re.compile(self.pattern)
+        self.lit = lits[0] if len(lits) == 1 else None  # bytes.find beats the regex engine on one literal
+        self.escapes = escape_scan(lits)
+
+    def find(self, buf: Any, pos: int, end: int) -> int:
+        """Offset of the next literal or spelling escape in `buf[pos:end]`, `end` when there is none."""
+        if self.lit is not None:
+            stop = buf.find(self.lit, pos, end)
+            if stop < 0:
+                stop = end
+        else:
+            m = self.rx.search(buf, pos, end)
+            stop = m.start() if m is not None else end
+        if self.escapes is not None and stop > pos:
+            i = self.escapes.find(buf, pos, stop)
+            if i >= 0:
+                return i
+        return stop
+
+    def hits(self, sample: Any) -> int:
+        n = len(self.rx.findall(sample))
+        if self.escapes is not None:
+            n += 1 if self.escapes.find(sample) >= 0 else 0
+        return n
+
+
+def anchor_patterns(required: Sequence[Iterable[bytes]] | None) -> list[Anchor]:
+    """One anchor per usable group of literals (a literal spanning lines could not anchor a line).
+
+    The anchor also stops at every escape that could spell a character of the group's literals: a
+    line that writes `delete` as `\\u0064elete` is read, not skipped. The API server's `\\u0026` is
+    not such an escape for most literals, so those lines are still skipped.
+    """
+    out: list[Anchor] = []
+    for group in required or ():
+        lits = sorted(set(group), key=len, reverse=True)
+        if lits and all(lits) and not any(b"\n" in lit or b"\r" in lit for lit in lits):
+            out.append(Anchor(lits))
+    return out
+
+
+def _rarest(patterns: list[Anchor], sample: Any) -> Anchor:
+    """The anchor with the fewest hits in `sample` (the first block): fewer lines to turn into events."""
+    if len(patterns) == 1:
+        return patterns[0]
+    data = bytes(sample)
+    return min(patterns, key=lambda a: a.hits(data))
+
+
+def read_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
+    """Events of the lines after the first, read in blocks; the hot path of a plain JSON-lines file.
+
+    A plain event line (`{"kind":"Event",...}` ending right before its newline, no document
+    open) becomes an event at once, sliced out of the block; any other line goes through the
+    same steps as in `SourceReader._process`. Lines are found with `find` (memchr), so line numbers stay
+    exact at little cost. With anchors, see `_anchored_blocks`.
+    """
+    if reader.anchors:
+        yield from _anchored_blocks(reader, f)
+        return
+    src = reader.source
+    event = plain_event
+    prefix = reader.prefix
+    nl = _NL
+    rbrace = _RBRACE
+    n = 1  # lines already numbered
+    rest: list[bytes] = []  # the start of a line not yet ended (a line may span many blocks)
+    while True:
+        buf = f.read(_BLOCK)
+        if not buf:
+            if rest:
+                yield from reader.other(n + 1, b"".join(rest))
+            return
+        find = buf.find
+        p = 0
+        if rest:  # the line cut by the block edge, joined with its end
+            q = find(nl)
+            if q < 0:
+                rest.append(buf)
+                continue
+            rest.append(buf[: q + 1])
+            line = b"".join(rest)
+            rest = []
+            n += 1
+            p = q + 1
+            if line.startswith(prefix) and line.endswith(b"}\n") and reader.acc is None:
+                yield event(line[:-1], src, n)
+            else:
+                yield from reader.other(n, line)
+        end = buf.rfind(nl) + 1
+        if end <= p:
+            if p < len(buf):
+                rest.append(buf[p:])
+            continue
+        if end < len(buf):
+            rest.append(buf[end:])
+        starts = buf.startswith
+        while p < end:
+            q = find(nl, p)
+            n += 1
+            if starts(prefix, p) and buf[q - 1] == rbrace and reader.acc is None:
+                yield event(buf[p:q], src, n)
+            else:
+                yield from reader.other(n, buf[p : q + 1])
+            p = q + 1
+
+def _anchored_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
+    """`read_blocks` with anchors: plain event lines without the anchor are skipped unread.
+
+    Such a line could only have become an event that the prefilter rejects. The anchor (the
+    group of required literals with the fewest hits in the first block) is found with one
+    regex pass per block, and skipped lines cost a few C calls each. Blocks are read into
+    one reused buffer (most lines are never copied out, and a fresh megabyte per block
+    makes the allocator hand memory back and fault it in again, block after block).
+    """
+    src = reader.source
+    event = plain_event
+    prefix = reader.prefix
+    nl = _NL
+    rbrace = _RBRACE
+    find: Any = None
+    n = 1  # lines already numbered
+    buf = bytearray(_BLOCK)
+    view = memoryview(buf)
+    keep = 0  # bytes at the start of buf that belong to a line not yet ended
+    while True:
+        got = f.readinto(view[keep:])
+        if not got:
+            if keep:
+                yield from reader.other(n + 1, bytes(buf[:keep]))
+            return
+        filled = keep + got
+        if find is None:
+            find = _rarest(reader.anchors, view[:filled]).find
+        end = buf.rfind(nl, 0, filled) + 1
+        if end == 0:  # no line ends yet: read on, into a larger buffer if this one is full
+            keep = filled
+            if filled == len(buf):
+                view.release()
+                buf.extend(bytes(len(buf)))
+                view = memoryview(buf)
+            continue
+        nlfind = buf.find
+        starts = buf.startswith
+        p = 0
+        mpos = find(buf, 0, end)
+        while p < end:
+            q = nlfind(nl, p)
+            n += 1
+            if q <= mpos and starts(prefix, p) and buf[q - 1] == rbrace and reader.acc is None:
+                p = q + 1  # a plain event line without the anchor: cannot match
+                continue
+            if q > mpos:
+                mpos = find(buf, q + 1, end)
+            if starts(prefix, p) and buf[q - 1] == rbrace and reader.acc is None:
+                yield event(view[p:q].tobytes(), src, n)
+            else:
+                yield from reader.other(n, view[p : q + 1].tobytes())
+            p = q + 1
+        keep = filled - end
+        if keep:
+            buf[:keep] = bytes(view[end:filled])  # a copy: the two ranges may overlap
