@@ -37,3 +37,9 @@ def test_sigma_is_library_and_loaded_only_for_sigma_rules():
     mods = _loaded_after("import eksaudit.sigma")
     assert not {"typer", "boto3", "eksaudit.fields", "eksaudit.cli"} & mods
     assert "eksaudit.sigma" not in _loaded_after("import eksaudit.rules")
+
+
+def test_output_progress_is_terminal_ui_without_aws():
+    mods = _loaded_after("import eksaudit.output.progress")
+    assert not {"typer", "boto3", "botocore"} & mods
+    assert not {m for m in mods if m.startswith("eksaudit.cloudwatch")}

@@ -194,7 +194,7 @@ def _run_events(
     from ...cloudwatch.fetch import fetch_window
     from ...cloudwatch.outfile import write_error
     from ...cloudwatch.paging import PageStats
-    from ...cloudwatch.progress import ProgressLine
+    from ...output.progress import ProgressLine
     from ...pipeline import ScanStats, scan
 
     checkpoint = None

@@ -11,12 +11,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, BinaryIO, TextIO
-
-from .paging import PageStats
+from typing import Any, BinaryIO, Protocol, TextIO
 
 
-def format_progress(stats: PageStats, delivered: int, elapsed: float) -> str:
+class PageCounts(Protocol):
+    """The counters the line shows (`cloudwatch.paging.PageStats` has them; output imports no AWS code)."""
+
+    pages: int
+    empty_pages: int
+    throttles: int
+    server_errors: int
+    connection_errors: int
+
+
+def format_progress(stats: PageCounts, delivered: int, elapsed: float) -> str:
     rate = delivered / elapsed if elapsed > 0 else 0.0
     parts = [f"{delivered:,} events", f"{stats.pages:,} pages", f"{rate:,.0f} ev/s"]
     if stats.empty_pages:
@@ -34,7 +42,7 @@ class ProgressLine:
 
     def __init__(
         self,
-        stats: PageStats,
+        stats: PageCounts,
         delivered: Callable[[], int],
         stream: TextIO,
         *,
