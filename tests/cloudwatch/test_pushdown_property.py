@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.filterpattern import parse_pattern
 
-from eksaudit.cloudwatch.pushdown import MAX_PATTERN_CHARS, filter_pattern
+from eksaudit.cloudwatch.pushdown.pattern import MAX_PATTERN_CHARS, filter_pattern
 from eksaudit.condition.ast import (
     NO_POS,
     AndExpr,
