@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, BinaryIO, Protocol, TextIO
 
 
@@ -37,28 +38,24 @@ def format_progress(stats: PageCounts, delivered: int, elapsed: float) -> str:
     return "eksaudit: " + ", ".join(parts)
 
 
+@dataclass(eq=False)
 class ProgressLine:
     """Redraw `format_progress` every `interval` seconds from a daemon thread; `stop()` erases it."""
 
-    def __init__(
-        self,
-        stats: PageCounts,
-        delivered: Callable[[], int],
-        stream: TextIO,
-        *,
-        interval: float = 0.5,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.stats = stats
-        self.delivered = delivered
-        self.stream = stream
-        self.interval = interval
-        self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._started = clock()
-        self._drawn = False
-        self._lock = threading.Lock()
+    stats: PageCounts
+    delivered: Callable[[], int]
+    stream: TextIO
+    _: KW_ONLY
+    interval: float = 0.5
+    clock: Callable[[], float] = time.monotonic
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+    _started: float = field(default=0.0, init=False, repr=False)
+    _drawn: bool = field(default=False, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._started = self.clock()
 
     def draw(self) -> None:
         text = format_progress(self.stats, self.delivered(), self.clock() - self._started)
