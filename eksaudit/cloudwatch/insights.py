@@ -30,7 +30,7 @@ from ..errors import AwsError, UsageError
 from ..events.event import AuditEvent, CwMeta
 from ..timewindow import Window, format_ms
 from .dedup import SeenIds
-from .pushdown import insights_query
+from .pushdown.insights import insights_query
 from .retry import RetryPolicy
 
 DEFAULT_ROW_CAP = 10_000

@@ -54,3 +54,21 @@ def test_events_reader_modules_know_no_fields_conditions_or_cli():
     parts = {"jsonscan", "blocks", "envelopes", "linecap", "readers", "event", "kinds", "sniff", "slowjson"}
     assert {f"eksaudit.events.{p}" for p in parts} <= mods
     assert not {"eksaudit.fields", "eksaudit.condition", "eksaudit.rules", "eksaudit.cli", "typer", "boto3"} & mods
+
+
+def test_output_progress_is_terminal_ui_without_aws():
+    mods = _loaded_after("import eksaudit.output.progress")
+    assert not {"typer", "boto3", "botocore"} & mods
+    assert not {m for m in mods if m.startswith("eksaudit.cloudwatch")}
+
+
+def test_pushdown_reads_conditions_only():
+    """The pushdown core and its two dialects need the condition engine, never AWS, fields or the CLI."""
+    mods = _loaded_after("import eksaudit.cloudwatch.pushdown.pattern, eksaudit.cloudwatch.pushdown.insights")
+    assert "eksaudit.condition.ast" in mods
+    assert not {"typer", "boto3", "botocore", "eksaudit.fields", "eksaudit.cli", "eksaudit.output"} & mods
+    assert {m for m in mods if m.startswith("eksaudit.cloudwatch.")} == {
+        "eksaudit.cloudwatch.pushdown",
+        "eksaudit.cloudwatch.pushdown.pattern",
+        "eksaudit.cloudwatch.pushdown.insights",
+    }

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from eksaudit.cloudwatch.filterpattern import FilterPatternError, matches, parse_pattern
+from support.filterpattern import FilterPatternError, matches, parse_pattern
 
 EV = json.dumps({
     "verb": "delete",

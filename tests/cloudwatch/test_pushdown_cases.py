@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from support.filterpattern import parse_pattern
 
-from eksaudit.cloudwatch.filterpattern import parse_pattern
-from eksaudit.cloudwatch.pushdown import filter_pattern, insights_filter, insights_query
+from eksaudit.cloudwatch.pushdown.insights import insights_filter, insights_query
+from eksaudit.cloudwatch.pushdown.pattern import filter_pattern
 from eksaudit.condition.ast import (
     NO_POS,
     AndExpr,

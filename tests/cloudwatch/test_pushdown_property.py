@@ -17,9 +17,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.filterpattern import parse_pattern
 
-from eksaudit.cloudwatch.filterpattern import parse_pattern
-from eksaudit.cloudwatch.pushdown import MAX_PATTERN_CHARS, filter_pattern
+from eksaudit.cloudwatch.pushdown.pattern import MAX_PATTERN_CHARS, filter_pattern
 from eksaudit.condition.ast import (
     NO_POS,
     AndExpr,

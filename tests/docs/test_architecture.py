@@ -20,10 +20,6 @@ PENDING_MERGE = {
     "eksaudit/rules/prefilter.py",
     "eksaudit/cloudwatch/clock.py",
     "eksaudit/cloudwatch/watch.py",
-    "eksaudit/cloudwatch/pushdown/__init__.py",
-    "eksaudit/cloudwatch/pushdown/pattern.py",
-    "eksaudit/cloudwatch/pushdown/insights.py",
-    "eksaudit/output/progress.py",
 }
 
 

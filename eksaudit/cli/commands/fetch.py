@@ -111,7 +111,7 @@ def fetch_command(
         lines = [f"log group: {target.log_group}", f"stream prefix: {target.stream_prefix or '(all streams)'}"]
         lines.append(window.describe())
         if engine is Engine.INSIGHTS:
-            from ...cloudwatch.pushdown import insights_query
+            from ...cloudwatch.pushdown.insights import insights_query
 
             ast = condition.ast if condition is not None and not no_pushdown else None
             lines.append("engine: insights (StartQuery/GetQueryResults)")
@@ -154,7 +154,7 @@ def _pushdown(condition: Any, registry: Any, engine: Engine, no_pushdown: bool) 
         return None, "disabled by --no-pushdown"
     if engine is Engine.INSIGHTS:
         return None, "the condition is translated to a Logs Insights filter"
-    from ...cloudwatch.pushdown import filter_pattern
+    from ...cloudwatch.pushdown.pattern import filter_pattern
 
     pd = filter_pattern(condition.ast, registry)
     return pd.pattern, pd.reason
@@ -194,7 +194,7 @@ def _run_events(
     from ...cloudwatch.fetch import fetch_window
     from ...cloudwatch.outfile import write_error
     from ...cloudwatch.paging import PageStats
-    from ...cloudwatch.progress import ProgressLine
+    from ...output.progress import ProgressLine
     from ...pipeline import ScanStats, scan
 
     checkpoint = None

@@ -119,7 +119,7 @@ def watch_command(
     condition, ruleset = build_matching(filter_expr, rules, registry, min_priority=min_priority, on_warning=warn)
     pattern = None
     if condition is not None and not no_pushdown:
-        from ...cloudwatch.pushdown import filter_pattern
+        from ...cloudwatch.pushdown.pattern import filter_pattern
 
         pattern = filter_pattern(condition.ast, registry).pattern
     qhash = query_hash(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from eksaudit.cloudwatch.paging import PageStats
-from eksaudit.cloudwatch.progress import ProgressLine, format_progress
+from eksaudit.output.progress import ProgressLine, format_progress
 
 
 class Terminal(io.StringIO):

@@ -1,8 +1,9 @@
 """A local evaluator of CloudWatch Logs filter patterns (JSON patterns and simple term patterns).
 
 moto ignores `filterPattern`, so this module is how tests check that a pushed pattern is a sound
-superset of its condition, and how a fault proxy can emulate server-side filtering. It follows
-the documented syntax (cloudwatch.md §1.8). Where AWS's behaviour is undocumented it takes the
+superset of its condition (eksaudit itself never evaluates a pattern: the server does). It follows
+the syntax AWS documents in "Filter pattern syntax for metric filters, subscription filters, and
+filter log events" (CloudWatch Logs User Guide). Where AWS's behaviour is undocumented it takes the
 NARROWEST plausible reading, so a pushdown proved sound here stays sound on the real service:
 
 * a quoted or bare string value matches only JSON string nodes; `*` matches any run of
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ExpressionError
+from eksaudit.errors import ExpressionError
 
 
 class FilterPatternError(ExpressionError):

@@ -11,12 +11,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, BinaryIO, TextIO
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any, BinaryIO, Protocol, TextIO
 
-from .paging import PageStats
+
+class PageCounts(Protocol):
+    """The counters the line shows (`cloudwatch.paging.PageStats` has them; output imports no AWS code)."""
+
+    pages: int
+    empty_pages: int
+    throttles: int
+    server_errors: int
+    connection_errors: int
 
 
-def format_progress(stats: PageStats, delivered: int, elapsed: float) -> str:
+def format_progress(stats: PageCounts, delivered: int, elapsed: float) -> str:
     rate = delivered / elapsed if elapsed > 0 else 0.0
     parts = [f"{delivered:,} events", f"{stats.pages:,} pages", f"{rate:,.0f} ev/s"]
     if stats.empty_pages:
@@ -29,28 +38,24 @@ def format_progress(stats: PageStats, delivered: int, elapsed: float) -> str:
     return "eksaudit: " + ", ".join(parts)
 
 
+@dataclass(eq=False)
 class ProgressLine:
     """Redraw `format_progress` every `interval` seconds from a daemon thread; `stop()` erases it."""
 
-    def __init__(
-        self,
-        stats: PageStats,
-        delivered: Callable[[], int],
-        stream: TextIO,
-        *,
-        interval: float = 0.5,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.stats = stats
-        self.delivered = delivered
-        self.stream = stream
-        self.interval = interval
-        self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._started = clock()
-        self._drawn = False
-        self._lock = threading.Lock()
+    stats: PageCounts
+    delivered: Callable[[], int]
+    stream: TextIO
+    _: KW_ONLY
+    interval: float = 0.5
+    clock: Callable[[], float] = time.monotonic
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+    _started: float = field(default=0.0, init=False, repr=False)
+    _drawn: bool = field(default=False, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._started = self.clock()
 
     def draw(self) -> None:
         text = format_progress(self.stats, self.delivered(), self.clock() - self._started)
