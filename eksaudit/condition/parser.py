@@ -54,17 +54,9 @@ from .ast import (
 )
 from .errors import ConditionError, pos_at
 from .lexer import RGX_IDENTIFIER, RGX_NOT_BLANK, LexError, Scanner
+from .operators import ALL_OPERATORS, LIST_OPS, MODIFIERS, NUM_OPS, SYMBOL_STR_OPS, WORD_STR_OPS
 
-UNARY_OPS = ("exists",)
-NUM_OPS = ("<=", "<", ">=", ">")
-SYMBOL_STR_OPS = ("==", "=", "!=")
-WORD_STR_OPS = ("glob", "iglob", "contains", "icontains", "bcontains", "startswith", "bstartswith",
-                "endswith", "regex")
-LIST_OPS = ("intersects", "in", "pmatch")
-MODIFIERS = ("oneof", "anyof", "allof")
 LHS_TRANSFORMERS = ("tolower", "toupper", "b64", "basename", "len", "join", "concat", "getopt")
-ALL_OPERATORS = UNARY_OPS + NUM_OPS + SYMBOL_STR_OPS + WORD_STR_OPS + LIST_OPS
-STRING_OPERATORS = SYMBOL_STR_OPS + WORD_STR_OPS
 
 _OPS_TEXT = ", ".join(f"'{o}'" for o in ALL_OPERATORS)
 _TRANSFORMERS_TEXT = ", ".join(f"'{t}'" for t in ("val",) + LHS_TRANSFORMERS)
