@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..condition.ast import AndExpr, Expr, IdentifierExpr, NotExpr, OrExpr
-from .loader import fail, is_list_operator
+from ..condition.operators import is_list_operator
+from .loader import fail
 from .model import ExceptionInfo, ListInfo
 
 _BLANKS = " \t\n\r"

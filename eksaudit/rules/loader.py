@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..condition.lexer import RGX_BARE_STR, RGX_IDENTIFIER
+from ..condition.operators import is_modifier_op, is_operator_defined, normalize_comp
 from ..errors import RulesError
 from .model import (
     ExceptionEntry,
@@ -48,8 +50,6 @@ ERROR_OVERRIDE_APPEND = (
 
 _RGX_IDENTIFIER = "([a-zA-Z]+[a-zA-Z0-9_]*)"
 _RGX_BARESTR = "([^()\"'[:space:]=,]+)"
-_IDENTIFIER_RE = re.compile(r"[a-zA-Z]+[a-zA-Z0-9_]*\Z")
-_BARESTR_RE = re.compile(r"[^()\"'\s=,]+\Z")
 
 _KEYS = {
     "list": {"list", "items", "append", "override"},
@@ -64,37 +64,6 @@ _RULE_REPLACEABLE = (
     "condition", "output", "desc", "priority", "tags", "exceptions", "enabled", "warn_evttypes",
     "skip-if-unknown-filter", "capture", "capture_duration",
 )
-
-# Operators accepted in exception comps: the 20 operators, and `<string op> <modifier>`.
-_OPERATORS = frozenset((
-    "exists", "<=", "<", ">=", ">", "==", "=", "!=", "glob", "iglob", "contains", "icontains", "bcontains",
-    "startswith", "bstartswith", "endswith", "regex", "intersects", "in", "pmatch",
-))
-_STRING_OPS = frozenset((
-    "=", "==", "!=", "contains", "icontains", "bcontains", "startswith", "bstartswith", "endswith", "glob",
-    "iglob", "regex",
-))
-_MODIFIERS = frozenset(("oneof", "anyof", "allof"))
-
-
-def normalize_comp(comp: str) -> str:
-    """Trim an exception comparison operator and collapse the blanks between operator and modifier."""
-    return " ".join(comp.split())
-
-
-def is_modifier_op(comp: str) -> bool:
-    parts = comp.split()
-    return len(parts) == 2 and parts[0] in _STRING_OPS and parts[1] in _MODIFIERS
-
-
-def is_operator_defined(comp: str) -> bool:
-    return comp in _OPERATORS or is_modifier_op(comp)
-
-
-def is_list_operator(comp: str) -> bool:
-    """Operators whose exception value is written as a parenthesised list."""
-    return comp in ("in", "intersects", "pmatch") or is_modifier_op(comp)
-
 
 class LoadFailure(Exception):
     """Internal: one load error with where it happened (turned into RulesError by `fail`)."""
@@ -493,7 +462,7 @@ class Reader:
         assert name is not None
         where.name = name
         self._unknown_keys(item, "list", where)
-        if not _BARESTR_RE.match(name):
+        if not RGX_BARE_STR.fullmatch(name):
             self._warn(where, f"List has an invalid name. List names should match a regular expression: {_RGX_BARESTR}")
         items = decode_seq(item, "items", where)
         assert items is not None
@@ -516,7 +485,7 @@ class Reader:
         assert name is not None
         where.name = name
         self._unknown_keys(item, "macro", where)
-        if not _IDENTIFIER_RE.match(name):
+        if not RGX_IDENTIFIER.fullmatch(name):
             self._warn(
                 where, f"Macro has an invalid name. Macro names should match a regular expression: {_RGX_IDENTIFIER}"
             )
