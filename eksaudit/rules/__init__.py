@@ -14,9 +14,10 @@ from pathlib import Path
 
 from ..condition.resolver import FieldResolver
 from ..errors import EksauditError, RulesError
+from .collector import Collector, LoadContext, check_plugin_requirements
 from .engine import Ruleset, RuleWarning, _warning_code, compile_collector
-from .loader import Collector, LoadContext, Reader, check_plugin_requirements
 from .model import Alert, Priority, Where
+from .reader import Reader
 from .summary import Summary
 
 __all__ = [

@@ -34,9 +34,9 @@ from ..condition.parser import parse
 from ..condition.prefilter import escape_scan
 from ..condition.resolver import FieldResolver, ResolvedField
 from ..errors import EksauditError, RulesError
+from .collector import Collector
 from .expand import MacroError, exceptions_to_text, expand_list_items, expand_macros, substitute_lists
 from .formatting import FormatError, OutputFormatter
-from .loader import Collector
 from .model import Alert, Priority, RuleInfo, RuleSummary, Where, default_hostname
 
 # Literals found in (nearly) every audit event: useless to tell events apart.

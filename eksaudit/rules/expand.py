@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from ..condition.ast import AndExpr, Expr, IdentifierExpr, NotExpr, OrExpr
 from ..condition.operators import is_list_operator
-from .loader import fail
+from .collector import fail
 from .model import ExceptionInfo, ListInfo
 
 _BLANKS = " \t\n\r"
