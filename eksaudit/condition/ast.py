@@ -7,6 +7,7 @@ translator (`eksaudit.cloudwatch.pushdown`) reads them without importing the par
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -108,6 +109,15 @@ class BinaryCheckExpr(Expr):
     op: str
     right: Expr
     modifier: str | None = None
+
+
+def conjuncts(expr: Expr) -> Iterator[Expr]:
+    """The top-level conjuncts of a condition, nested `and`s flattened (`a and (b and c)`: a, b, c)."""
+    if isinstance(expr, AndExpr):
+        for c in expr.children:
+            yield from conjuncts(c)
+    else:
+        yield expr
 
 
 # --- canonical rendering (libsinsp `ast::as_string`) -------------------------------------------

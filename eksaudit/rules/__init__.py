@@ -15,9 +15,10 @@ from pathlib import Path
 from ..condition.resolver import FieldResolver
 from ..errors import EksauditError, RulesError
 from .collector import Collector, LoadContext, check_plugin_requirements
-from .engine import Ruleset, RuleWarning, _warning_code, compile_collector
-from .model import Alert, Priority, Where
+from .compiler import _warning_code, compile_collector
+from .model import Alert, Priority, RuleWarning, Where
 from .reader import Reader
+from .ruleset import Ruleset
 from .summary import Summary
 
 __all__ = [

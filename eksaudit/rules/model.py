@@ -304,3 +304,20 @@ class Alert:
     def to_json(self, *, iso8601: bool = False) -> str:
         """One compact JSON line with keys sorted (as nlohmann::json prints them), non-ASCII kept."""
         return orjson.dumps(self.to_dict(iso8601=iso8601), option=orjson.OPT_SORT_KEYS).decode()
+
+
+class RuleWarning(str):
+    """A load warning: the text is the full message (`file:line: rule 'X': ...`); `code` classifies it.
+
+    Codes: `unknown-key`, `deprecated`, `unknown-source`, `unused-list`, `unused-macro`, `invalid-name`,
+    `exception`, `compile`, `unknown-item`, `skipped-rule`.
+    """
+
+    code: str
+    message: str
+
+    def __new__(cls, text: str, code: str, message: str) -> RuleWarning:
+        w = super().__new__(cls, text)
+        w.code = code
+        w.message = message
+        return w
