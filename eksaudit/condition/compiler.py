@@ -36,6 +36,7 @@ from .ast import (
 )
 from .errors import ConditionError
 from .lexer import RGX_FIELD_NAME
+from .macros import MacroResolver
 from .operators import (
     ALLOWED_OPS,
     FAMILY_NAME,
@@ -109,47 +110,14 @@ class CompiledCondition:
         return f"CompiledCondition({self.source!r})"
 
 
-# --- macro expansion -------------------------------------------------------------------------------
-
-def expand_macros(expr: Expr, macros: Mapping[str, Expr] | None, *, source: str | None = None) -> Expr:
-    """Replace every IdentifierExpr by its macro's AST (recursively; loops and unknown names fail)."""
-    macros = macros or {}
-
-    def walk(e: Expr, stack: tuple[str, ...]) -> Expr:
-        if isinstance(e, IdentifierExpr):
-            if e.name in stack:
-                raise ConditionError(f"reference loop in macro '{e.name}'", source, _top_pos(e, stack))
-            body = macros.get(e.name)
-            if body is None:
-                raise ConditionError(f"undefined macro '{e.name}'", source, _top_pos(e, stack))
-            return walk(body, stack + (e.name,))
-        if isinstance(e, AndExpr):
-            return AndExpr(e.pos, tuple(walk(c, stack) for c in e.children))
-        if isinstance(e, OrExpr):
-            return OrExpr(e.pos, tuple(walk(c, stack) for c in e.children))
-        if isinstance(e, NotExpr):
-            return NotExpr(e.pos, walk(e.child, stack))
-        return e
-
-    try:
-        return walk(expr, ())
-    except RecursionError:
-        raise ConditionError("condition nested too deeply", source, expr.pos) from None
-
-
-def _top_pos(e: Expr, stack: tuple[str, ...]) -> Pos | None:
-    return e.pos if not stack else None
-
-
 # --- the compiler ----------------------------------------------------------------------------------
 
 class _Compiler:
-    def __init__(self, resolver: FieldResolver, macros: Mapping[str, Expr], source: str | None) -> None:
+    def __init__(self, resolver: FieldResolver, macros: MacroResolver, source: str | None) -> None:
         self.resolver = resolver
         self.macros = macros
         self.source = source
         self.warnings: list[str] = []
-        self.macro_stack: list[str] = []
 
     def error(self, message: str, pos: Pos | None, suggestions: list[str] | None = None) -> ConditionError:
         return ConditionError(message, self.source, pos, suggestions)
@@ -172,25 +140,8 @@ class _Compiler:
         raise self.error(f"a {type(e).__name__} cannot be a condition by itself", e.pos)
 
     def macro(self, e: IdentifierExpr) -> Pred:
-        if e.name in self.macro_stack:
-            raise self.error(f"reference loop in macro '{e.name}'", e.pos)
-        body = self.macros.get(e.name)
-        if body is None:
-            raise self.error(f"undefined macro '{e.name}'", e.pos)
-        self.macro_stack.append(e.name)
-        try:
+        with self.macros.inside(e) as body:
             return self.node(body)
-        except ConditionError as err:
-            if not hasattr(err, "macro_chain"):
-                err.macro_chain = list(self.macro_stack)  # type: ignore[attr-defined]
-            if len(self.macro_stack) > 1:
-                raise
-            # Positions inside the macro refer to the macro's own text: point at the reference.
-            chain = " > ".join(f"'{m}'" for m in err.macro_chain)  # type: ignore[attr-defined]
-            wrapped = self.error(f"{err.message} (in macro {chain})", e.pos, err.suggestions)
-            raise wrapped from None
-        finally:
-            self.macro_stack.pop()
 
     # -- operands --------------------------------------------------------------------------------
     def field(self, e: FieldExpr) -> Operand:
@@ -544,10 +495,11 @@ class _Compiler:
 # --- public entry point ----------------------------------------------------------------------------
 
 def compile_condition(source: str | Expr, resolver: FieldResolver, *, macros: Mapping[str, Expr] | None = None,
-                      max_depth: int = 100) -> CompiledCondition:
+                      max_depth: int = 100, used_macros: set[str] | None = None) -> CompiledCondition:
     """Parse (if text), expand macros, type-check and compile a condition.
 
-    Raises ConditionError (with the position) for anything wrong; never another exception type.
+    `used_macros` (if given) collects the names of the macros the condition uses. Raises
+    ConditionError (with the position) for anything wrong; never another exception type.
     """
     if isinstance(source, str):
         text: str | None = source
@@ -557,11 +509,12 @@ def compile_condition(source: str | Expr, resolver: FieldResolver, *, macros: Ma
         text = None
     else:
         raise ConditionError(f"a condition must be text or an AST, not {type(source).__name__}")
-    macros = macros or {}
     try:
-        comp = _Compiler(resolver, macros, text)
-        matches = comp.node(expr)  # first: its errors name the macro and point at the reference
-        expanded = expand_macros(expr, macros, source=text)
+        expanded = MacroResolver(macros, text, used_macros).expand(expr)
+        # The unexpanded AST, through the same resolver: an error inside a macro then names the
+        # macro and points at its reference in this text.
+        comp = _Compiler(resolver, MacroResolver(macros, text), text)
+        matches = comp.node(expr)
         required, prefilter = derive_prefilter(expanded, resolver)
     except ConditionError:
         raise
@@ -569,3 +522,12 @@ def compile_condition(source: str | Expr, resolver: FieldResolver, *, macros: Ma
         raise ConditionError("condition nested too deeply", text, expr.pos) from None
     return CompiledCondition(text if text is not None else as_string(expr), expanded, matches, prefilter,
                              required, comp.warnings)
+
+
+def compile_predicate(expr: Expr, resolver: FieldResolver) -> Pred:
+    """Only the matcher of a macro-free AST (no prefilter): e.g. the part of a compiled rule's
+    condition left after its guards."""
+    try:
+        return _Compiler(resolver, MacroResolver(None), None).node(expr)
+    except RecursionError:
+        raise ConditionError("condition nested too deeply", None, expr.pos) from None

@@ -17,13 +17,14 @@ from ..condition.ast import (
     OrExpr,
     ValueExpr,
 )
-from ..condition.compiler import compile_condition
+from ..condition.compiler import CompiledCondition, compile_condition, compile_predicate
 from ..condition.errors import ConditionError
+from ..condition.macros import expand_macros
 from ..condition.parser import parse
 from ..condition.resolver import FieldResolver
 from ..errors import EksauditError, RulesError
 from .collector import Collector
-from .expand import MacroError, exceptions_to_text, expand_list_items, expand_macros, substitute_lists
+from .expand import exceptions_to_text, expand_list_items, substitute_lists
 from .formatting import FormatError, OutputFormatter
 from .model import Priority, RuleInfo, Where
 from .ruleset import CompiledRule, split_guards
@@ -112,8 +113,8 @@ class _Compiler:
         for m in infos:
             visible = {um.name: resolved[um.name] for um in infos if um.index < m.visibility}
             try:
-                resolved[m.name] = expand_macros(parsed[m.name], visible, self.used_macros)
-            except MacroError as e:
+                resolved[m.name] = expand_macros(parsed[m.name], visible, used=self.used_macros)
+            except ConditionError as e:
                 raise RulesError(m.where.prefix(m.cond_line) + e.message) from None
         self.macros = resolved
 
@@ -135,27 +136,52 @@ class _Compiler:
 
     def _rule(self, r: RuleInfo, lists: dict[str, list[str]]) -> CompiledRule | None:
         resolver = self.resolvers[r.source]
-        cond = exceptions_to_text(r.cond, r.exceptions) if r.exceptions else r.cond
+        formatter = self._formatter(r, resolver)
+        compiled = self._condition(r, resolver, lists) if formatter is not None else None
+        if formatter is None or compiled is None:
+            return None  # skipped (skip-if-unknown-filter), warned
+        expanded = compiled.ast
+        warnings = list(compiled.warnings)
+        for w in _field_prefix_warnings(expanded, self._names(resolver), self._max_name):
+            if w not in warnings:
+                warnings.append(w)
+        for w in warnings:
+            self.warn(str(w), r.where, r.cond_line, "compile")
+        c = CompiledRule(
+            info=r, ast=expanded, matches=compiled.matches, residual=compiled.matches,
+            prefilter=compiled.prefilter, required=tuple(compiled.required), formatter=formatter,
+            enabled=r.enabled and r.priority <= self.min_priority, tags=tuple(sorted(r.tags)),
+        )
+        c.guards, rest = split_guards(expanded, resolver)
+        # The matcher checks every guard itself (index or cached lookup), so the rule's remaining
+        # work is the conjunction of the other conjuncts (`and` has no order semantics to keep).
+        if c.guards:
+            if not rest:
+                c.residual = None
+            else:
+                residual = rest[0] if len(rest) == 1 else AndExpr(expanded.pos, tuple(rest))
+                try:
+                    c.residual = compile_predicate(residual, resolver)
+                except EksauditError:  # cannot happen for parts of a compiled condition; stay exact
+                    c.guards = []
+        return c
+
+    def _formatter(self, r: RuleInfo, resolver: FieldResolver) -> OutputFormatter | None:
         try:
-            formatter = OutputFormatter(r.output, resolver)
+            return OutputFormatter(r.output, resolver)
         except FormatError as e:
             if e.unknown_field and r.skip_if_unknown_filter:
                 self.warn(e.message, r.where, r.output_line, "skipped-rule")
                 return None
             raise RulesError(r.where.prefix(r.output_line) + "output: " + e.message) from None
+
+    def _condition(self, r: RuleInfo, resolver: FieldResolver, lists: dict[str, list[str]]) -> CompiledCondition | None:
+        """Exceptions, list substitution, parse, macros, compile: Falco's order."""
+        cond = exceptions_to_text(r.cond, r.exceptions) if r.exceptions else r.cond
         text = substitute_lists(cond, lists, self.used_lists)
         ast = self._parse(text, r.where, r.cond_line)
-        used: set[str] = set()
         try:
-            expanded = expand_macros(ast, self.macros, used)
-        except MacroError as e:
-            err = ConditionError(e.message, text, e.expr.pos)
-            raise RulesError(r.where.prefix(r.cond_line) + "condition: " + err.render()) from None
-        self.used_macros |= used
-        try:
-            # The unexpanded AST with the (already resolved) macros: compile errors inside a macro
-            # then name the macro and point at its reference in this rule's text.
-            compiled = compile_condition(ast, resolver, macros=self.macros)
+            return compile_condition(ast, resolver, macros=self.macros, used_macros=self.used_macros)
         except ConditionError as e:
             if r.skip_if_unknown_filter and _is_unknown_field_error(e.message):
                 self.warn(e.message, r.where, r.cond_line, "skipped-rule")
@@ -167,30 +193,6 @@ class _Compiler:
                 self.warn(str(e), r.where, r.cond_line, "skipped-rule")
                 return None
             raise RulesError(r.where.prefix(r.cond_line) + "condition: " + str(e)) from None
-        warnings = list(compiled.warnings)
-        for w in _field_prefix_warnings(expanded, self._names(resolver), self._max_name):
-            if w not in warnings:
-                warnings.append(w)
-        for w in warnings:
-            self.warn(str(w), r.where, r.cond_line, "compile")
-        enabled = r.enabled and r.priority <= self.min_priority
-        c = CompiledRule(
-            info=r, ast=expanded, matches=compiled.matches, residual=compiled.matches, prefilter=compiled.prefilter, required=tuple(compiled.required),
-            formatter=formatter, enabled=enabled, tags=tuple(sorted(r.tags)),
-        )
-        c.guards, rest = split_guards(expanded, resolver)
-        # The matcher checks every guard itself (index or cached lookup), so the rule's remaining
-        # work is the conjunction of the other conjuncts (`and` has no order semantics to keep).
-        if c.guards:
-            if not rest:
-                c.residual = None
-            else:
-                residual = rest[0] if len(rest) == 1 else AndExpr(expanded.pos, tuple(rest))
-                try:
-                    c.residual = compile_condition(residual, resolver).matches
-                except EksauditError:  # cannot happen for parts of a compiled condition; stay exact
-                    c.guards = []
-        return c
 
 
 def compile_collector(
