@@ -144,7 +144,7 @@ def _field_arg(arg: str | None) -> str:
 
 
 def as_string(expr: Expr) -> str:
-    """Render an AST the way Falco prints `condition_compiled` (§1.8 of the spec)."""
+    """Render an AST the way Falco prints `condition_compiled`."""
     if isinstance(expr, AndExpr):
         return "(" + " and ".join(as_string(c) for c in expr.children) + ")"
     if isinstance(expr, OrExpr):

@@ -315,7 +315,7 @@ class _Compiler:
             raise self.error("a string value cannot contain a NUL byte", pos)
 
     def literal(self, type_: str, text: str, pos: Pos, op: str, string_ops: bool = False) -> Any:
-        """Convert a RHS literal to the field type once (spec §2.3)."""
+        """Convert a RHS literal to the field type once (docs/conditions.md#values-and-lists)."""
         if type_ == "bytebuf":
             if op in ("bcontains", "bstartswith"):
                 if len(text) % 2 or any(c not in "0123456789abcdefABCDEF" for c in text):

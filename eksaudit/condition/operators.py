@@ -246,7 +246,7 @@ _END = ""  # trie key marking "a pattern ends here" (a component is never empty)
 
 
 def compile_pmatch(patterns: Iterable[str]) -> Callable[[str], bool]:
-    """Path-prefix match against a set (spec §2.5): component-wise, globbing per component.
+    """Path-prefix match against a set (docs/conditions.md#operators): component-wise, globbing per component.
 
     Plain patterns live in a trie of components, so a value is walked once (a value of many
     thousand components costs its length, not its length squared); globbed ones are compared

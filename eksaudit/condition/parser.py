@@ -1,6 +1,6 @@
 """Recursive-descent parser for Falco conditions, mirroring libsinsp's `filter/parser.cpp`.
 
-Grammar (spec §1.3; `Sep` is ≥1 blank or a `(` that opens an Embedded at the same level)::
+Grammar (as libsinsp's; `Sep` is ≥1 blank or a `(` that opens an Embedded at the same level)::
 
     Expr        := OrExpr                                  (the whole input must be consumed)
     OrExpr      := AndExpr { "or" Sep AndExpr }
@@ -321,7 +321,7 @@ class _Parser:
         return None
 
     def _lex_modifier(self, op: str) -> str | None:
-        """Recognise `oneof|anyof|allof` only under Falco's four conditions (spec §1.4)."""
+        """Recognise `oneof|anyof|allof` only under Falco's four conditions (docs/conditions.md#modifiers-oneof-anyof-allof)."""
         s = self.s
         text, start = s.text, s.i
         if not s.at_blank():

@@ -197,7 +197,7 @@ class Collector:
         prev.visibility = self._next()
 
     def validate_exception(self, rule: RuleInfo, ex: ExceptionInfo) -> None:
-        """Defaults and checks of an exception of a rule whose source is known (§3.10)."""
+        """Defaults and checks of an exception of a rule whose source is known."""
         assert ex.fields is not None
         if ex.fields.is_list:
             if ex.comps is None:

@@ -1,6 +1,6 @@
 """Compiling collected rules into the rules of a Ruleset (Falco's `rule_loader_compiler`).
 
-Compilation follows Falco's order (docs/rules.md): lists are expanded, macros are parsed and
+Compilation follows Falco's order (docs/rules.md#compatibility-with-falco): lists are expanded, macros are parsed and
 spliced in definition order with their visibility, then each rule gets exceptions, list
 substitution, parse, macro splice, and is compiled against the field resolver of its source.
 """

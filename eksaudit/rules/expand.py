@@ -30,7 +30,7 @@ def paren_item(s: str) -> str:
 
 
 def exceptions_to_text(condition: str, exceptions: list[ExceptionInfo]) -> str:
-    """`(cond) and not (...)` for each exception with values (§3.10); values stay text, re-parsed later."""
+    """`(cond) and not (...)` for each exception with values; values stay text, re-parsed later."""
     out = "(" + condition + ")"
     for ex in exceptions:
         assert ex.fields is not None and ex.comps is not None
@@ -71,7 +71,7 @@ def exceptions_to_text(condition: str, exceptions: list[ExceptionInfo]) -> str:
 
 
 def expand_list_items(lists: Mapping[str, ListInfo]) -> dict[str, list[str]]:
-    """Each list's items with references to lists defined before it replaced by their raw items (§3.11.1)."""
+    """Each list's items with references to lists defined before it replaced by their raw items."""
     out: dict[str, list[str]] = {}
     for lst in lists.values():
         items: list[str] = []

@@ -165,7 +165,7 @@ def parse_rfc3339_ns(text: Any) -> int | None:
 
 
 def event_time_ns(event: Any) -> int:
-    """The event time Falco gives a k8s audit event: its `stageTimestamp` (k8saudit-fields §2.4).
+    """The event time Falco gives a k8s audit event: its `stageTimestamp`, as the k8saudit plugin gives it.
 
     The k8saudit plugin drops events without a readable `stageTimestamp`; eksaudit keeps them, so it
     falls back to `requestReceivedTimestamp`, the v1beta1 `timestamp`, then the CloudWatch timestamp,
