@@ -34,7 +34,7 @@ from .ast import (
     ValueExpr,
     as_string,
 )
-from .errors import ConditionError
+from .errors import UNKNOWN_FIELD, ConditionError
 from .lexer import RGX_FIELD_NAME
 from .macros import MacroResolver
 from .operators import (
@@ -119,8 +119,9 @@ class _Compiler:
         self.source = source
         self.warnings: list[str] = []
 
-    def error(self, message: str, pos: Pos | None, suggestions: list[str] | None = None) -> ConditionError:
-        return ConditionError(message, self.source, pos, suggestions)
+    def error(self, message: str, pos: Pos | None, suggestions: list[str] | None = None, *,
+              kind: str | None = None) -> ConditionError:
+        return ConditionError(message, self.source, pos, suggestions, kind=kind)
 
     # -- boolean structure -------------------------------------------------------------------------
     def node(self, e: Expr) -> Pred:
@@ -148,7 +149,7 @@ class _Compiler:
         try:
             rf = self.resolver.resolve(e.field, e.arg)
         except FieldError as fe:
-            raise self.error(str(fe), e.pos, list(fe.suggestions)) from None
+            raise self.error(str(fe), e.pos, list(fe.suggestions), kind=UNKNOWN_FIELD if fe.unknown else None) from None
         except ConditionError:
             raise
         except Exception as ex:  # a resolver bug must still be a clean error

@@ -47,7 +47,7 @@ class MacroResolver:
             # Positions inside the macro refer to the macro's own text: point at the reference.
             chain = " > ".join(f"'{m}'" for m in err.macro_chain)  # type: ignore[attr-defined]
             raise ConditionError(f"{err.message} (in macro {chain})", self.source, ref.pos,
-                                 err.suggestions) from None
+                                 err.suggestions, kind=err.kind) from None
         finally:
             self.stack.pop()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..condition.resolver import FieldResolver
 from ..errors import EksauditError, RulesError
 from .collector import Collector, LoadContext, check_plugin_requirements
-from .compiler import _warning_code, compile_collector
+from .compiler import compile_collector
 from .model import Alert, Priority, RuleWarning, Where
 from .reader import Reader
 from .ruleset import Ruleset
@@ -65,7 +65,7 @@ class RulesLoader:
         self.ctx = LoadContext(
             known_sources=frozenset(self.resolvers),
             is_valid_lhs_field=self._is_valid_lhs_field,
-            warn=self._reader_warn,
+            warn=self._emit,
         )
         self.collector = Collector(self.ctx)
         self._reader = Reader(self.collector)
@@ -77,9 +77,6 @@ class RulesLoader:
         self.warnings.append(w)
         if self.on_warning is not None and not quiet:
             self.on_warning(w)
-
-    def _reader_warn(self, message: str, where: Where, line: int | None) -> None:
-        self._emit(message, where, line, _warning_code(message))
 
     def _compile_warn(self, message: str, where: Where, line: int | None, code: str | None) -> None:
         # Unused lists/macros are normal when a shared file (e.g. Falco's) is loaded: keep them off

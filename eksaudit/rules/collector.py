@@ -44,7 +44,7 @@ class LoadContext:
 
     known_sources: frozenset[str]
     is_valid_lhs_field: Callable[[str, str], bool]  # (source, field expression) -> bool
-    warn: Callable[[str, Where, int | None], None]
+    warn: Callable[[str, Where, int | None, str], None]  # (message, where, line, warning code)
     plugin_requirements: list[tuple[list[tuple[str, str]], Where]] = field(default_factory=list)
 
 

@@ -18,11 +18,11 @@ from ..condition.ast import (
     ValueExpr,
 )
 from ..condition.compiler import CompiledCondition, compile_condition, compile_predicate
-from ..condition.errors import ConditionError
+from ..condition.errors import UNKNOWN_FIELD, ConditionError
 from ..condition.macros import expand_macros
 from ..condition.parser import parse
 from ..condition.resolver import FieldResolver
-from ..errors import EksauditError, RulesError
+from ..errors import EksauditError, FieldError, RulesError
 from .collector import Collector
 from .expand import exceptions_to_text, expand_list_items, substitute_lists
 from .formatting import FormatError, OutputFormatter
@@ -30,22 +30,6 @@ from .model import Priority, RuleInfo, Where
 from .ruleset import CompiledRule, split_guards
 
 MAX_DEPTH = 1000  # Falco's loader sets the parser's depth limit to 1000 (libsinsp alone: 100)
-
-_UNKNOWN_FIELD_MARKERS = ("nonexistent field", "unknown filter", "invalid formatting token", "unknown field")
-
-
-def _warning_code(message: str) -> str:
-    if message.startswith("Unknown key"):
-        return "unknown-key"
-    if "deprecated" in message:
-        return "deprecated"
-    if "invalid name" in message:
-        return "invalid-name"
-    if "exception" in message:
-        return "exception"
-    if message.startswith("Unknown top level item"):
-        return "unknown-item"
-    return "other"
 
 
 def _field_prefix_warnings(expr: Expr, names: frozenset[str], max_len: int) -> list[str]:
@@ -63,11 +47,6 @@ def _field_prefix_warnings(expr: Expr, names: frozenset[str], max_len: int) -> l
             if any(v[:n] in names for n in range(min(len(v), max_len), 0, -1)):
                 out.append(f"'{v}' may be a valid field misused as a const string value")
     return out
-
-
-def _is_unknown_field_error(text: str) -> bool:
-    low = text.lower()
-    return any(m in low for m in _UNKNOWN_FIELD_MARKERS)
 
 
 class _Compiler:
@@ -183,13 +162,13 @@ class _Compiler:
         try:
             return compile_condition(ast, resolver, macros=self.macros, used_macros=self.used_macros)
         except ConditionError as e:
-            if r.skip_if_unknown_filter and _is_unknown_field_error(e.message):
+            if r.skip_if_unknown_filter and e.kind == UNKNOWN_FIELD:
                 self.warn(e.message, r.where, r.cond_line, "skipped-rule")
                 return None
             shown = ConditionError(e.message, text if e.source is None else e.source, e.pos, e.suggestions)
             raise RulesError(r.where.prefix(r.cond_line) + "condition: " + shown.render()) from None
         except EksauditError as e:
-            if r.skip_if_unknown_filter and _is_unknown_field_error(str(e)):
+            if r.skip_if_unknown_filter and isinstance(e, FieldError) and e.unknown:
                 self.warn(str(e), r.where, r.cond_line, "skipped-rule")
                 return None
             raise RulesError(r.where.prefix(r.cond_line) + "condition: " + str(e)) from None

@@ -310,7 +310,8 @@ class RuleWarning(str):
     """A load warning: the text is the full message (`file:line: rule 'X': ...`); `code` classifies it.
 
     Codes: `unknown-key`, `deprecated`, `unknown-source`, `unused-list`, `unused-macro`, `invalid-name`,
-    `exception`, `compile`, `unknown-item`, `skipped-rule`.
+    `exception`, `compile`, `unknown-item`, `skipped-rule`, `sigma-field`, `other`. The reader and
+    compiler set the code where the warning arises; nothing reads it back from the text.
     """
 
     code: str

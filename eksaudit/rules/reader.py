@@ -145,8 +145,8 @@ class Reader:
         self.col = collector
         self.ctx = collector.ctx
 
-    def _warn(self, where: Where, message: str, line: int | None = None) -> None:
-        self.ctx.warn(message, where, line)
+    def _warn(self, code: str, where: Where, message: str, line: int | None = None) -> None:
+        self.ctx.warn(message, where, line, code)
 
     def read_text(self, text: str, filename: str) -> None:
         for doc in load_documents(text, filename):
@@ -167,7 +167,7 @@ class Reader:
     def _unknown_keys(self, item: YMap, kind: str, where: Where) -> None:
         for k in item:
             if k not in _KEYS[kind]:
-                self._warn(where, f"Unknown key '{k}'. The key will be ignored.", item.line_of(k))
+                self._warn("unknown-key", where, f"Unknown key '{k}'. The key will be ignored.", item.line_of(k))
 
     def read_item(self, item: YMap, filename: str) -> None:
         where = Where(filename, item.line)
@@ -182,7 +182,7 @@ class Reader:
         elif "rule" in item:
             self._rule(item, filename)
         else:
-            self._warn(where, "Unknown top level item")
+            self._warn("unknown-item", where, "Unknown top level item")
 
     # ---- versions
     def _engine_version(self, item: YMap, where: Where) -> None:
@@ -258,12 +258,12 @@ class Reader:
         where.name = name
         self._unknown_keys(item, "list", where)
         if not RGX_BARE_STR.fullmatch(name):
-            self._warn(where, f"List has an invalid name. List names should match a regular expression: {_RGX_BARESTR}")
+            self._warn("invalid-name", where, f"List has an invalid name. List names should match a regular expression: {_RGX_BARESTR}")
         items = decode_seq(item, "items", where)
         assert items is not None
         append = decode_bool(item, "append", where) or False
         if append:
-            self._warn(where, WARNING_APPEND)
+            self._warn("deprecated", where, WARNING_APPEND)
         app, rep = self._overrides(item, ("items",), ("items",), where)
         if append and (app or rep):
             raise fail(where, ERROR_OVERRIDE_APPEND)
@@ -282,13 +282,13 @@ class Reader:
         self._unknown_keys(item, "macro", where)
         if not RGX_IDENTIFIER.fullmatch(name):
             self._warn(
-                where, f"Macro has an invalid name. Macro names should match a regular expression: {_RGX_IDENTIFIER}"
+                "invalid-name", where, f"Macro has an invalid name. Macro names should match a regular expression: {_RGX_IDENTIFIER}"
             )
         cond = decode_str(item, "condition", where)
         assert cond is not None
         append = decode_bool(item, "append", where) or False
         if append:
-            self._warn(where, WARNING_APPEND)
+            self._warn("deprecated", where, WARNING_APPEND)
         app, rep = self._overrides(item, ("condition",), ("condition",), where)
         if append and (app or rep):
             raise fail(where, ERROR_OVERRIDE_APPEND)
@@ -316,7 +316,7 @@ class Reader:
             assert name is not None
             exw = Where(where.file, exln, f"rule '{where.name}' exception", name)
             if name in names:
-                self._warn(exw, f"Multiple definitions of exception '{name}' in the same rule")
+                self._warn("exception", exw, f"Multiple definitions of exception '{name}' in the same rule")
             names.add(name)
             info = ExceptionInfo(name, exw)
             if "fields" in ex or not append:
@@ -332,7 +332,7 @@ class Reader:
                     raise fail(exw, "Rule exception values must be a sequence", ex.line_of("values"))
                 info.values = [_decode_entry(v, exw, line_of(v, ex.line_of("values"))) for v in vals if v is not None]
             elif append:
-                self._warn(exw, "Overriding/appending exception with no values")
+                self._warn("exception", exw, "Overriding/appending exception with no values")
             out.append(info)
         return out
 
@@ -364,7 +364,7 @@ class Reader:
         self._unknown_keys(item, "rule", where)
         append = decode_bool(item, "append", where) or False
         if append:
-            self._warn(where, WARNING_APPEND)
+            self._warn("deprecated", where, WARNING_APPEND)
         app, rep = self._overrides(item, RULE_APPENDABLE, _RULE_REPLACEABLE, where)
         if append and (app or rep):
             raise fail(where, ERROR_OVERRIDE_APPEND)
@@ -408,7 +408,7 @@ class Reader:
 
         if not any(k in item for k in ("condition", "output", "desc", "priority")):
             enabled = decode_bool(item, "enabled", where, optional=False)
-            self._warn(where, WARNING_ENABLED)
+            self._warn("deprecated", where, WARNING_ENABLED)
             self.col.enable_rule(name, bool(enabled), where)
             return
 
