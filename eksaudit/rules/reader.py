@@ -369,49 +369,56 @@ class Reader:
         if append and (app or rep):
             raise fail(where, ERROR_OVERRIDE_APPEND)
         source = decode_str(item, "source", where, optional=True)
-
         if app or rep:
-            expected = [k for k in dict.fromkeys((*RULE_APPENDABLE, *_RULE_REPLACEABLE)) if k in item]
-            for op_name, keys, action in (("append", app, self.col.append_rule), ("replace", rep, self.col.replace_rule)):
-                if not keys:
-                    continue
-                upd: dict[str, Any] = {}
-                if source:
-                    upd["source"] = source
-                for key in keys:
-                    if key not in expected:
-                        raise fail(where, f"An {op_name} override for '{key}' was specified but '{key}' is not defined")
-                    expected.remove(key)
-                    if key == "exceptions":
-                        upd[key] = self._exceptions(item, where, append=op_name == "append") or []
-                    else:
-                        upd[key] = self._update_value(item, key, where)
-                action(name, upd, where)
-            for key in expected:
-                raise fail(
-                    where, f"Unexpected key '{key}': no corresponding entry under 'override' is defined.", item.line_of(key)
-                )
-            return
-
-        if append:
-            upd = {}
-            if source:
-                upd["source"] = source
-            if "condition" in item:
-                upd["condition"] = decode_str(item, "condition", where)
-            if "exceptions" in item:
-                upd["exceptions"] = self._exceptions(item, where, append=True) or []
-            if "condition" not in upd and "exceptions" not in upd:
-                raise fail(where, "Appended rule must have exceptions or condition property")
-            self.col.append_rule(name, upd, where)
-            return
-
-        if not any(k in item for k in ("condition", "output", "desc", "priority")):
+            self._rule_override(item, name, source, app, rep, where)
+        elif append:
+            self._rule_append(item, name, source, where)
+        elif not any(k in item for k in ("condition", "output", "desc", "priority")):
             enabled = decode_bool(item, "enabled", where, optional=False)
             self._warn("deprecated", where, WARNING_ENABLED)
             self.col.enable_rule(name, bool(enabled), where)
-            return
+        else:
+            self._rule_define(item, name, source, where)
 
+    def _rule_override(self, item: YMap, name: str, source: str | None, app: list[str], rep: list[str],
+                       where: Where) -> None:
+        """A rule item with an `override:` block: append to / replace keys of the loaded rule."""
+        expected = [k for k in dict.fromkeys((*RULE_APPENDABLE, *_RULE_REPLACEABLE)) if k in item]
+        for op_name, keys, action in (("append", app, self.col.append_rule), ("replace", rep, self.col.replace_rule)):
+            if not keys:
+                continue
+            upd: dict[str, Any] = {}
+            if source:
+                upd["source"] = source
+            for key in keys:
+                if key not in expected:
+                    raise fail(where, f"An {op_name} override for '{key}' was specified but '{key}' is not defined")
+                expected.remove(key)
+                if key == "exceptions":
+                    upd[key] = self._exceptions(item, where, append=op_name == "append") or []
+                else:
+                    upd[key] = self._update_value(item, key, where)
+            action(name, upd, where)
+        for key in expected:
+            raise fail(
+                where, f"Unexpected key '{key}': no corresponding entry under 'override' is defined.", item.line_of(key)
+            )
+
+    def _rule_append(self, item: YMap, name: str, source: str | None, where: Where) -> None:
+        """The deprecated `append: true` form: condition and/or exceptions appended."""
+        upd: dict[str, Any] = {}
+        if source:
+            upd["source"] = source
+        if "condition" in item:
+            upd["condition"] = decode_str(item, "condition", where)
+        if "exceptions" in item:
+            upd["exceptions"] = self._exceptions(item, where, append=True) or []
+        if "condition" not in upd and "exceptions" not in upd:
+            raise fail(where, "Appended rule must have exceptions or condition property")
+        self.col.append_rule(name, upd, where)
+
+    def _rule_define(self, item: YMap, name: str, source: str | None, where: Where) -> None:
+        """A full rule definition."""
         cond = decode_str(item, "condition", where)
         output = decode_str(item, "output", where)
         desc = decode_str(item, "desc", where)
@@ -441,5 +448,3 @@ class Reader:
         info.tags = set(decode_seq(item, "tags", where, optional=True) or ())
         info.exceptions = self._exceptions(item, where, append=False) or []
         self.col.define_rule(info)
-
-
