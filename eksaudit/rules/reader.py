@@ -68,18 +68,24 @@ def _get_required(item: YMap, key: str, where: Where) -> Any:
     return item[key]
 
 
-def decode_str(item: YMap, key: str, where: Where, *, optional: bool = False) -> str | None:
-    """A scalar value, with yaml-cpp's checks (present, not null, scalar, non-empty when required)."""
+def _value(item: YMap, key: str, where: Where, optional: bool) -> Any:
+    """The value under `key`, with yaml-cpp's presence checks; None when optional and absent or null."""
     if key not in item:
         if optional:
             return None
         raise fail(where, f"Item has no mapping for key '{key}'")
     v = item[key]
-    ln = item.line_of(key)
+    if v is None and not optional:
+        raise fail(where, f"Mapping for key '{key}' is empty", item.line_of(key))
+    return v
+
+
+def decode_str(item: YMap, key: str, where: Where, *, optional: bool = False) -> str | None:
+    """A scalar value, with yaml-cpp's checks (present, not null, scalar, non-empty when required)."""
+    v = _value(item, key, where, optional)
     if v is None:
-        if optional:
-            return None
-        raise fail(where, f"Mapping for key '{key}' is empty", ln)
+        return None
+    ln = item.line_of(key)
     if not is_scalar(v):
         raise fail(where, "Value is not a scalar value", ln)
     if v == "" and not optional:
@@ -108,16 +114,10 @@ def decode_uint(item: YMap, key: str, where: Where) -> int | None:
 
 def decode_seq(item: YMap, key: str, where: Where, *, optional: bool = False) -> list[str] | None:
     """A sequence of scalars (`items`, `tags`)."""
-    if key not in item:
-        if optional:
-            return None
-        raise fail(where, f"Item has no mapping for key '{key}'")
-    v = item[key]
-    ln = item.line_of(key)
+    v = _value(item, key, where, optional)
     if v is None:
-        if optional:
-            return None
-        raise fail(where, f"Mapping for key '{key}' is empty", ln)
+        return None
+    ln = item.line_of(key)
     if not isinstance(v, YSeq):
         raise fail(where, "Value is not a sequence", ln)
     out: list[str] = []
