@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 # Token patterns, as libsinsp's parser has them. Python's leftmost-greedy matching gives the longest match for these
-# patterns, as RE2's POSIX mode does in libsinsp. The spec's `[a-zA-Z]+[a-zA-Z0-9_]*` is written
+# patterns, as RE2's POSIX mode does in libsinsp. Falco's `[a-zA-Z]+[a-zA-Z0-9_]*` is written
 # `[a-zA-Z][a-zA-Z0-9_]*` (the same language): two adjacent loops over the same letters made a
 # failed match backtrack through every split of a long word, quadratic in its length; now a
 # loop can only end where its class ends, so a match or failure costs one pass.

@@ -154,10 +154,6 @@ class Ruleset:
     def enabled_count(self) -> int:
         return len(self._enabled)
 
-    def rule_names(self) -> list[str]:
-        """Names of the enabled rules in match order (the summary lists rules in this order)."""
-        return [c.info.name for c in self._enabled]
-
     def compiled_condition(self, name: str) -> str:
         """The rule's fully expanded condition rendered as Falco's `condition_compiled`."""
         c = self._by_name.get(name)
