@@ -250,23 +250,35 @@ class Reader:
                 )
         return app, rep
 
-    # ---- list
-    def _list(self, item: YMap, filename: str) -> None:
-        where = Where(filename, item.line, "list")
-        name = decode_str(item, "list", where)
+    def _head(self, item: YMap, filename: str, kind: str) -> tuple[Where, str]:
+        """Where the item is and its name (`list: NAME`, ...); unknown keys warned."""
+        where = Where(filename, item.line, kind)
+        name = decode_str(item, kind, where)
         assert name is not None
         where.name = name
-        self._unknown_keys(item, "list", where)
+        self._unknown_keys(item, kind, where)
+        return where, name
+
+    def _append_mode(
+        self, item: YMap, appendable: Iterable[str], replaceable: Iterable[str], where: Where
+    ) -> tuple[bool, list[str], list[str]]:
+        """The deprecated `append: true` (warned) and the keys `override:` appends and replaces."""
+        append = decode_bool(item, "append", where) or False
+        if append:
+            self._warn("deprecated", where, WARNING_APPEND)
+        app, rep = self._overrides(item, appendable, replaceable, where)
+        if append and (app or rep):
+            raise fail(where, ERROR_OVERRIDE_APPEND)
+        return append, app, rep
+
+    # ---- list
+    def _list(self, item: YMap, filename: str) -> None:
+        where, name = self._head(item, filename, "list")
         if not RGX_BARE_STR.fullmatch(name):
             self._warn("invalid-name", where, f"List has an invalid name. List names should match a regular expression: {_RGX_BARESTR}")
         items = decode_seq(item, "items", where)
         assert items is not None
-        append = decode_bool(item, "append", where) or False
-        if append:
-            self._warn("deprecated", where, WARNING_APPEND)
-        app, rep = self._overrides(item, ("items",), ("items",), where)
-        if append and (app or rep):
-            raise fail(where, ERROR_OVERRIDE_APPEND)
+        append, app, rep = self._append_mode(item, ("items",), ("items",), where)
         info = ListInfo(name, list(items), where)
         if append or "items" in app:
             self.col.append_list(info)
@@ -275,23 +287,14 @@ class Reader:
 
     # ---- macro
     def _macro(self, item: YMap, filename: str) -> None:
-        where = Where(filename, item.line, "macro")
-        name = decode_str(item, "macro", where)
-        assert name is not None
-        where.name = name
-        self._unknown_keys(item, "macro", where)
+        where, name = self._head(item, filename, "macro")
         if not RGX_IDENTIFIER.fullmatch(name):
             self._warn(
                 "invalid-name", where, f"Macro has an invalid name. Macro names should match a regular expression: {_RGX_IDENTIFIER}"
             )
         cond = decode_str(item, "condition", where)
         assert cond is not None
-        append = decode_bool(item, "append", where) or False
-        if append:
-            self._warn("deprecated", where, WARNING_APPEND)
-        app, rep = self._overrides(item, ("condition",), ("condition",), where)
-        if append and (app or rep):
-            raise fail(where, ERROR_OVERRIDE_APPEND)
+        append, app, rep = self._append_mode(item, ("condition",), ("condition",), where)
         info = MacroInfo(name, cond, where, cond_line=line_of(item["condition"], item.line))
         if append or "condition" in app:
             self.col.append_macro(info)
@@ -357,17 +360,8 @@ class Reader:
             raise fail(where, "Invalid priority", item.line_of("priority")) from None
 
     def _rule(self, item: YMap, filename: str) -> None:
-        where = Where(filename, item.line, "rule")
-        name = decode_str(item, "rule", where)
-        assert name is not None
-        where.name = name
-        self._unknown_keys(item, "rule", where)
-        append = decode_bool(item, "append", where) or False
-        if append:
-            self._warn("deprecated", where, WARNING_APPEND)
-        app, rep = self._overrides(item, RULE_APPENDABLE, _RULE_REPLACEABLE, where)
-        if append and (app or rep):
-            raise fail(where, ERROR_OVERRIDE_APPEND)
+        where, name = self._head(item, filename, "rule")
+        append, app, rep = self._append_mode(item, RULE_APPENDABLE, _RULE_REPLACEABLE, where)
         source = decode_str(item, "source", where, optional=True)
         if app or rep:
             self._rule_override(item, name, source, app, rep, where)
