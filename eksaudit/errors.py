@@ -40,11 +40,16 @@ class ExpressionError(EksauditError):
 
 
 class FieldError(ExpressionError):
-    """An unknown field name or a bad field argument."""
+    """An unknown field name or a bad field argument.
 
-    def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
+    `unknown` is True for a name that is no field at all (Falco's "unknown filter": a rule with
+    `skip-if-unknown-filter` is then skipped, not failed).
+    """
+
+    def __init__(self, message: str, suggestions: list[str] | None = None, *, unknown: bool = False) -> None:
         self.message = message
         self.suggestions = suggestions or []
+        self.unknown = unknown
         text = message
         if self.suggestions:
             text += "; did you mean " + ", ".join(self.suggestions) + "?"

@@ -7,6 +7,7 @@ translator (`eksaudit.cloudwatch.pushdown`) reads them without importing the par
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -110,6 +111,15 @@ class BinaryCheckExpr(Expr):
     modifier: str | None = None
 
 
+def conjuncts(expr: Expr) -> Iterator[Expr]:
+    """The top-level conjuncts of a condition, nested `and`s flattened (`a and (b and c)`: a, b, c)."""
+    if isinstance(expr, AndExpr):
+        for c in expr.children:
+            yield from conjuncts(c)
+    else:
+        yield expr
+
+
 # --- canonical rendering (libsinsp `ast::as_string`) -------------------------------------------
 
 _ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\", '"': '\\"', "\0": "\\x00"}
@@ -134,7 +144,7 @@ def _field_arg(arg: str | None) -> str:
 
 
 def as_string(expr: Expr) -> str:
-    """Render an AST the way Falco prints `condition_compiled` (§1.8 of the spec)."""
+    """Render an AST the way Falco prints `condition_compiled`."""
     if isinstance(expr, AndExpr):
         return "(" + " and ".join(as_string(c) for c in expr.children) + ")"
     if isinstance(expr, OrExpr):

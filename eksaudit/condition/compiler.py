@@ -34,48 +34,43 @@ from .ast import (
     ValueExpr,
     as_string,
 )
-from .errors import ConditionError
+from .errors import UNKNOWN_FIELD, ConditionError
 from .lexer import RGX_FIELD_NAME
+from .macros import MacroResolver
 from .operators import (
+    ALLOWED_OPS,
+    FAMILY_NAME,
+    NUMERIC_TYPES,
+    STRING_LIKE_OPS,
     RegexError,
-    ascii_lower,
-    compile_glob,
     compile_pmatch,
     compile_regex,
+    parse_uint64,
     regex_could_be_simpler,
+    type_family,
 )
 from .parser import LHS_TRANSFORMERS, parse
+from .predicates import (
+    IPNET,
+    Getter,
+    Pred,
+    all_of,
+    any_of,
+    as_bool,
+    as_bytes,
+    as_ipaddr,
+    as_ipnet,
+    field_comparator,
+    identity,
+    ip_eq,
+    join_getter,
+    literal_predicate,
+    map_getter,
+    scalar_check,
+)
+from .prefilter import derive_prefilter
 from .resolver import FieldResolver
 from .transformers import SCALAR_FUNCS, getopt, length
-
-Pred = Callable[[Any], bool]
-Getter = Callable[[Any], Any]
-
-NUMERIC_TYPES = frozenset({"uint64", "abstime", "reltime"})
-IP_TYPES = frozenset({"ipaddr", "ipnet"})
-STRING_LIKE_OPS = frozenset({"contains", "icontains", "startswith", "endswith", "glob", "iglob", "regex", "pmatch"})
-ALLOWED_OPS = {
-    "string": frozenset({"=", "==", "!=", "<", "<=", ">", ">=", "contains", "icontains", "startswith",
-                         "endswith", "glob", "iglob", "regex", "pmatch", "in", "intersects"}),
-    "numeric": frozenset({"=", "==", "!=", "<", "<=", ">", ">=", "in", "intersects"}),
-    "bool": frozenset({"=", "==", "!=", "in", "intersects"}),
-    "ip": frozenset({"=", "==", "!=", "in", "intersects"}),
-    "bytebuf": frozenset({"=", "==", "!=", "contains", "startswith", "endswith", "bcontains", "bstartswith",
-                          "in", "intersects"}),
-}
-_FAMILY_NAME = {"string": "string", "numeric": "numeric", "bool": "numeric", "ip": "ip address and network",
-                "bytebuf": "buffer"}
-_UINT64_MAX = (1 << 64) - 1
-
-
-def _family(type_: str) -> str:
-    if type_ in NUMERIC_TYPES:
-        return "numeric"
-    if type_ in IP_TYPES:
-        return "ip"
-    if type_ in ("string", "bool", "bytebuf"):
-        return type_
-    return "string"
 
 
 @dataclass(frozen=True)
@@ -115,57 +110,25 @@ class CompiledCondition:
         return f"CompiledCondition({self.source!r})"
 
 
-# --- macro expansion -------------------------------------------------------------------------------
-
-def expand_macros(expr: Expr, macros: Mapping[str, Expr] | None, *, source: str | None = None) -> Expr:
-    """Replace every IdentifierExpr by its macro's AST (recursively; loops and unknown names fail)."""
-    macros = macros or {}
-
-    def walk(e: Expr, stack: tuple[str, ...]) -> Expr:
-        if isinstance(e, IdentifierExpr):
-            if e.name in stack:
-                raise ConditionError(f"reference loop in macro '{e.name}'", source, _top_pos(e, stack))
-            body = macros.get(e.name)
-            if body is None:
-                raise ConditionError(f"undefined macro '{e.name}'", source, _top_pos(e, stack))
-            return walk(body, stack + (e.name,))
-        if isinstance(e, AndExpr):
-            return AndExpr(e.pos, tuple(walk(c, stack) for c in e.children))
-        if isinstance(e, OrExpr):
-            return OrExpr(e.pos, tuple(walk(c, stack) for c in e.children))
-        if isinstance(e, NotExpr):
-            return NotExpr(e.pos, walk(e.child, stack))
-        return e
-
-    try:
-        return walk(expr, ())
-    except RecursionError:
-        raise ConditionError("condition nested too deeply", source, expr.pos) from None
-
-
-def _top_pos(e: Expr, stack: tuple[str, ...]) -> Pos | None:
-    return e.pos if not stack else None
-
-
 # --- the compiler ----------------------------------------------------------------------------------
 
 class _Compiler:
-    def __init__(self, resolver: FieldResolver, macros: Mapping[str, Expr], source: str | None) -> None:
+    def __init__(self, resolver: FieldResolver, macros: MacroResolver, source: str | None) -> None:
         self.resolver = resolver
         self.macros = macros
         self.source = source
         self.warnings: list[str] = []
-        self.macro_stack: list[str] = []
 
-    def error(self, message: str, pos: Pos | None, suggestions: list[str] | None = None) -> ConditionError:
-        return ConditionError(message, self.source, pos, suggestions)
+    def error(self, message: str, pos: Pos | None, suggestions: list[str] | None = None, *,
+              kind: str | None = None) -> ConditionError:
+        return ConditionError(message, self.source, pos, suggestions, kind=kind)
 
     # -- boolean structure -------------------------------------------------------------------------
     def node(self, e: Expr) -> Pred:
         if isinstance(e, AndExpr):
-            return _and([self.node(c) for c in e.children])
+            return all_of([self.node(c) for c in e.children])
         if isinstance(e, OrExpr):
-            return _or([self.node(c) for c in e.children])
+            return any_of([self.node(c) for c in e.children])
         if isinstance(e, NotExpr):
             child = self.node(e.child)
             return lambda ev: not child(ev)
@@ -178,32 +141,15 @@ class _Compiler:
         raise self.error(f"a {type(e).__name__} cannot be a condition by itself", e.pos)
 
     def macro(self, e: IdentifierExpr) -> Pred:
-        if e.name in self.macro_stack:
-            raise self.error(f"reference loop in macro '{e.name}'", e.pos)
-        body = self.macros.get(e.name)
-        if body is None:
-            raise self.error(f"undefined macro '{e.name}'", e.pos)
-        self.macro_stack.append(e.name)
-        try:
+        with self.macros.inside(e) as body:
             return self.node(body)
-        except ConditionError as err:
-            if not hasattr(err, "macro_chain"):
-                err.macro_chain = list(self.macro_stack)  # type: ignore[attr-defined]
-            if len(self.macro_stack) > 1:
-                raise
-            # Positions inside the macro refer to the macro's own text: point at the reference.
-            chain = " > ".join(f"'{m}'" for m in err.macro_chain)  # type: ignore[attr-defined]
-            wrapped = self.error(f"{err.message} (in macro {chain})", e.pos, err.suggestions)
-            raise wrapped from None
-        finally:
-            self.macro_stack.pop()
 
     # -- operands --------------------------------------------------------------------------------
     def field(self, e: FieldExpr) -> Operand:
         try:
             rf = self.resolver.resolve(e.field, e.arg)
         except FieldError as fe:
-            raise self.error(str(fe), e.pos, list(fe.suggestions)) from None
+            raise self.error(str(fe), e.pos, list(fe.suggestions), kind=UNKNOWN_FIELD if fe.unknown else None) from None
         except ConditionError:
             raise
         except Exception as ex:  # a resolver bug must still be a clean error
@@ -258,13 +204,13 @@ class _Compiler:
             if inner.type not in allowed:
                 raise self.error(f"transformer '{name}' does not support fields of type {inner.type}", e.pos)
             fn = SCALAR_FUNCS[name]
-            return Operand(_map_getter(inner.get, fn, inner.is_list), inner.type, inner.is_list, False, label, e.pos)
+            return Operand(map_getter(inner.get, fn, inner.is_list), inner.type, inner.is_list, False, label, e.pos)
         if name == "join":
             if len(e.args) != 2 or not isinstance(e.args[0], ValueExpr):
                 raise self.error("transformer 'join' takes a separator string and a list", e.pos)
             sep = e.args[0].value
             parts = self._list_parts(e.args[1], e.pos)
-            return Operand(_join_getter(sep, parts), "string", False, False, label, e.pos)
+            return Operand(join_getter(sep, parts), "string", False, False, label, e.pos)
         if name == "concat":
             if len(e.args) < 2:
                 raise self.error("transformer 'concat' takes at least two arguments", e.pos)
@@ -272,14 +218,14 @@ class _Compiler:
             for o in ops:
                 if o.type != "string" or o.is_list:
                     raise self.error(f"transformer 'concat' needs single string values, got {o.label}", o.pos)
-            return Operand(_join_getter("", [(o.get, False) for o in ops]), "string", False, False, label, e.pos)
+            return Operand(join_getter("", [(o.get, False) for o in ops]), "string", False, False, label, e.pos)
         if name == "getopt":
             if len(e.args) != 2 or not isinstance(e.args[1], ValueExpr):
                 raise self.error("transformer 'getopt' takes an argument list and an option string", e.pos)
             parts = self._list_parts(e.args[0], e.pos)
             optstring = e.args[1].value
             want = e.arg
-            args_get = _join_getter(None, parts)
+            args_get = join_getter(None, parts)
             if want is not None and len(want) != 1:
                 raise self.error("getopt()[opt] takes a single option letter", e.pos)
 
@@ -296,7 +242,7 @@ class _Compiler:
             o = self.operand(item)
             if o.type != "string":
                 # numbers and other scalars are joined as their text
-                parts.append((_map_getter(o.get, str, o.is_list), o.is_list))
+                parts.append((map_getter(o.get, str, o.is_list), o.is_list))
             else:
                 parts.append((o.get, o.is_list))
         return parts
@@ -317,7 +263,7 @@ class _Compiler:
         op = e.op
         if op == "==":
             op = "="
-        fam = _family(left.type)
+        fam = type_family(left.type)
         if left.is_list:
             if op not in ("in", "intersects") or e.modifier:
                 raise self.error(f"'{e.op}' operator not supported for list fields ({left.label}); "
@@ -326,7 +272,7 @@ class _Compiler:
             raise self.error(f"'{e.op} {e.modifier}' operator not supported for ip address and network filters",
                              e.pos)
         elif op not in ALLOWED_OPS[fam] and not (left.string_ops and op in STRING_LIKE_OPS):
-            raise self.error(f"'{e.op}' operator not supported for {_FAMILY_NAME[fam]} filters "
+            raise self.error(f"'{e.op}' operator not supported for {FAMILY_NAME[fam]} filters "
                              f"({left.label} is {left.type})", e.pos)
         right = e.right
         if isinstance(right, FieldTransformerExpr):
@@ -344,7 +290,7 @@ class _Compiler:
             return self.set_check(op, left, literals)
         if op == "pmatch":
             pats = [self.literal("string", v, p, op) for v, p in literals]
-            return _scalar_check(left.get, compile_pmatch(pats), self._coerce(left, op, True))
+            return scalar_check(left.get, compile_pmatch(pats), self._coerce(left, op, True))
         value, pos = literals[0]
         return self.single_check(op, left, value, pos)
 
@@ -370,7 +316,7 @@ class _Compiler:
             raise self.error("a string value cannot contain a NUL byte", pos)
 
     def literal(self, type_: str, text: str, pos: Pos, op: str, string_ops: bool = False) -> Any:
-        """Convert a RHS literal to the field type once (spec §2.3)."""
+        """Convert a RHS literal to the field type once (docs/conditions.md#values-and-lists)."""
         if type_ == "bytebuf":
             if op in ("bcontains", "bstartswith"):
                 if len(text) % 2 or any(c not in "0123456789abcdefABCDEF" for c in text):
@@ -421,13 +367,13 @@ class _Compiler:
         if left.type in NUMERIC_TYPES and text_mode:
             return str
         if left.type == "ipaddr":
-            return _as_ipaddr
+            return as_ipaddr
         if left.type == "ipnet":
-            return _as_ipnet
+            return as_ipnet
         if left.type == "bytebuf":
-            return _as_bytes
+            return as_bytes
         if left.type == "bool":
-            return _as_bool
+            return as_bool
         return None
 
     def single_check(self, op: str, left: Operand, text: str, pos: Pos) -> Pred:
@@ -442,7 +388,7 @@ class _Compiler:
                 except Exception:
                     return False
             return eq
-        return _scalar_check(get, _pred(op, r), coerce)
+        return scalar_check(get, literal_predicate(op, r), coerce)
 
     def set_check(self, op: str, left: Operand, literals: list[tuple[str, Pos]]) -> Pred:
         values = [self.literal(left.type, v, p, op, left.string_ops) for v, p in literals]
@@ -452,8 +398,8 @@ class _Compiler:
         coerce = self._coerce(left, op, text_mode)
         get = left.get
         s = frozenset(values)
-        if left.type == "ipnet" or (left.type == "ipaddr" and any(isinstance(v, _IPNET) for v in values)):
-            return _scalar_check(get, lambda v: any(_ip_eq(v, x) for x in s), coerce)
+        if left.type == "ipnet" or (left.type == "ipaddr" and any(isinstance(v, IPNET) for v in values)):
+            return scalar_check(get, lambda v: any(ip_eq(v, x) for x in s), coerce)
         if left.is_list:
             if op == "in":
                 test = s.issuperset
@@ -461,8 +407,8 @@ class _Compiler:
                 def test(vs: Any, _d: Callable = s.isdisjoint) -> bool:
                     return not _d(vs)
             if coerce is not None:
-                return _scalar_check(get, lambda vs: test([coerce(x) for x in vs]), None)
-            return _scalar_check(get, test, None)
+                return scalar_check(get, lambda vs: test([coerce(x) for x in vs]), None)
+            return scalar_check(get, test, None)
         contains = s.__contains__
         if coerce is None:
             def member(ev: Any) -> bool:
@@ -472,7 +418,7 @@ class _Compiler:
                 except Exception:
                     return False
             return member
-        return _scalar_check(get, contains, coerce)
+        return scalar_check(get, contains, coerce)
 
     def modifier_check(self, e: BinaryCheckExpr, op: str, mod: str, left: Operand,
                        literals: list[tuple[str, Pos]]) -> Pred:
@@ -484,11 +430,11 @@ class _Compiler:
             values = [str(v) if isinstance(v, int) else v for v in values]
         coerce = self._coerce(left, op, text_mode)
         if op == "=" and mod == "anyof":
-            return _scalar_check(left.get, frozenset(values).__contains__, coerce)
+            return scalar_check(left.get, frozenset(values).__contains__, coerce)
         if op == "!=" and mod == "allof":
             s = frozenset(values)
-            return _scalar_check(left.get, lambda v: v not in s, coerce)
-        preds = [_pred(op, r) for r in values]
+            return scalar_check(left.get, lambda v: v not in s, coerce)
+        preds = [literal_predicate(op, r) for r in values]
         if mod == "anyof":
             def test(v: Any) -> bool:
                 return any(p(v) for p in preds)
@@ -504,7 +450,7 @@ class _Compiler:
                         if n > 1:
                             return False
                 return n == 1
-        return _scalar_check(left.get, test, coerce)
+        return scalar_check(left.get, test, coerce)
 
     def field_rhs(self, e: BinaryCheckExpr, op: str, left: Operand) -> Pred:
         if op in ("pmatch", "regex"):
@@ -517,7 +463,7 @@ class _Compiler:
             raise self.error(f"field '{left.label}' has type '{kind(left)}' while the right-hand side field "
                              f"'{right.label}' has incompatible type '{kind(right)}'", e.right.pos)
         text_mode = left.type in NUMERIC_TYPES and op in STRING_LIKE_OPS
-        coerce = self._coerce(left, op, text_mode) or _identity
+        coerce = self._coerce(left, op, text_mode) or identity
         lget, rget = left.get, right.get
         if left.is_list:
             if op == "in":
@@ -529,7 +475,7 @@ class _Compiler:
             else:
                 raise self.error(f"'{e.op}' operator not supported for list fields", e.pos)
         else:
-            cmp = _dynamic_op(op)
+            cmp = field_comparator(op)
 
         def check(ev: Any) -> bool:
             try:
@@ -547,217 +493,15 @@ class _Compiler:
         return check
 
 
-# --- small building blocks -------------------------------------------------------------------------
-
-_IPNET = (ipaddress.IPv4Network, ipaddress.IPv6Network)
-
-
-def _identity(v: Any) -> Any:
-    return v
-
-
-def _as_ipaddr(v: Any) -> Any:
-    return ipaddress.ip_address(v) if isinstance(v, str) else v
-
-
-def _as_ipnet(v: Any) -> Any:
-    return ipaddress.ip_network(v, strict=False) if isinstance(v, str) else v
-
-
-def _as_bytes(v: Any) -> Any:
-    return v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v
-
-
-def _as_bool(v: Any) -> Any:
-    if isinstance(v, str):
-        return v == "true"
-    return v
-
-
-def _ip_eq(v: Any, x: Any) -> bool:
-    if isinstance(x, _IPNET) and not isinstance(v, _IPNET):
-        return v in x
-    return v == x
-
-
-def parse_uint64(text: str) -> int | None:
-    """C `sscanf("%lu%c")`: optional blanks and sign, decimal digits only, `-1` wraps."""
-    t = text.lstrip(" \t\n\v\f\r")
-    sign = 1
-    if t[:1] in ("+", "-"):
-        sign = -1 if t[0] == "-" else 1
-        t = t[1:]
-    if not t or not t.isascii() or not t.isdigit():
-        return None
-    n = int(t)
-    if n > _UINT64_MAX:
-        return None
-    return (-n) & _UINT64_MAX if sign < 0 else n
-
-
-def _pred(op: str, r: Any) -> Pred:
-    """A predicate on an extracted (present) value against a converted literal."""
-    if op == "=":
-        return lambda v: v == r
-    if op == "!=":
-        return lambda v: v != r
-    if op == "<":
-        return lambda v: v < r
-    if op == "<=":
-        return lambda v: v <= r
-    if op == ">":
-        return lambda v: v > r
-    if op == ">=":
-        return lambda v: v >= r
-    if op in ("contains", "bcontains"):
-        return lambda v: r in v
-    if op == "icontains":
-        rl = ascii_lower(r)
-        return lambda v: rl in ascii_lower(v)
-    if op in ("startswith", "bstartswith"):
-        return lambda v: v.startswith(r)
-    if op == "endswith":
-        return lambda v: v.endswith(r)
-    if op == "glob":
-        return compile_glob(r)
-    if op == "iglob":
-        return compile_glob(r, True)
-    if op == "regex":
-        return r  # already a compiled matcher
-    if op == "pmatch":
-        return compile_pmatch([r])
-    if op in ("in", "intersects"):
-        return lambda v: v == r
-    raise ValueError(op)
-
-
-def _dynamic_op(op: str) -> Callable[[Any, Any], bool]:
-    if op == "=":
-        return lambda a, b: a == b
-    if op == "!=":
-        return lambda a, b: a != b
-    if op == "<":
-        return lambda a, b: a < b
-    if op == "<=":
-        return lambda a, b: a <= b
-    if op == ">":
-        return lambda a, b: a > b
-    if op == ">=":
-        return lambda a, b: a >= b
-    if op in ("contains", "bcontains"):
-        return lambda a, b: b in a
-    if op == "icontains":
-        return lambda a, b: ascii_lower(b) in ascii_lower(a)
-    if op in ("startswith", "bstartswith"):
-        return lambda a, b: a.startswith(b)
-    if op == "endswith":
-        return lambda a, b: a.endswith(b)
-    if op == "glob":
-        return lambda a, b: compile_glob(b)(a)
-    if op == "iglob":
-        return lambda a, b: compile_glob(b, True)(a)
-    if op in ("in", "intersects"):
-        return lambda a, b: a == b
-    raise ValueError(op)
-
-
-def _scalar_check(get: Getter, test: Pred, coerce: Callable[[Any], Any] | None) -> Pred:
-    if coerce is None:
-        def check(ev: Any) -> bool:
-            try:
-                v = get(ev)
-                return v is not None and bool(test(v))
-            except Exception:
-                return False
-    else:
-        def check(ev: Any) -> bool:
-            try:
-                v = get(ev)
-                return v is not None and bool(test(coerce(v)))
-            except Exception:
-                return False
-    return check
-
-
-def _map_getter(get: Getter, fn: Callable[[Any], Any], is_list: bool) -> Getter:
-    if is_list:
-        def getl(ev: Any) -> Any:
-            vs = get(ev)
-            if vs is None:
-                return None
-            out = [fn(v) for v in vs]
-            return None if any(x is None for x in out) or not out else out
-        return getl
-
-    def get1(ev: Any) -> Any:
-        v = get(ev)
-        return None if v is None else fn(v)
-    return get1
-
-
-def _join_getter(sep: str | None, parts: list[tuple[Getter, bool]]) -> Getter:
-    """Collect the parts' values (lists flattened); any missing part makes the result missing.
-
-    With `sep` None the collected list itself is returned (getopt's argument list).
-    """
-    def get(ev: Any) -> Any:
-        out: list[str] = []
-        for g, is_list in parts:
-            v = g(ev)
-            if v is None:
-                return None
-            if is_list:
-                out.extend(v)
-            else:
-                out.append(v)
-        return out if sep is None else sep.join(out)
-    return get
-
-
-def _and(fs: list[Pred]) -> Pred:
-    if len(fs) == 2:
-        a, b = fs
-        return lambda ev: a(ev) and b(ev)
-    if len(fs) == 3:
-        a, b, c = fs
-        return lambda ev: a(ev) and b(ev) and c(ev)
-    tup = tuple(fs)
-
-    def all_(ev: Any) -> bool:
-        for f in tup:  # noqa: SIM110 - a plain loop beats all(<genexpr>) per event
-            if not f(ev):
-                return False
-        return True
-    return all_
-
-
-def _or(fs: list[Pred]) -> Pred:
-    if len(fs) == 2:
-        a, b = fs
-        return lambda ev: a(ev) or b(ev)
-    if len(fs) == 3:
-        a, b, c = fs
-        return lambda ev: a(ev) or b(ev) or c(ev)
-    tup = tuple(fs)
-
-    def any_(ev: Any) -> bool:
-        for f in tup:  # noqa: SIM110 - a plain loop beats any(<genexpr>) per event
-            if f(ev):
-                return True
-        return False
-    return any_
-
-
 # --- public entry point ----------------------------------------------------------------------------
 
 def compile_condition(source: str | Expr, resolver: FieldResolver, *, macros: Mapping[str, Expr] | None = None,
-                      max_depth: int = 100) -> CompiledCondition:
+                      max_depth: int = 100, used_macros: set[str] | None = None) -> CompiledCondition:
     """Parse (if text), expand macros, type-check and compile a condition.
 
-    Raises ConditionError (with the position) for anything wrong; never another exception type.
+    `used_macros` (if given) collects the names of the macros the condition uses. Raises
+    ConditionError (with the position) for anything wrong; never another exception type.
     """
-    from .prefilter import derive_prefilter  # local: prefilter imports this module's helpers
-
     if isinstance(source, str):
         text: str | None = source
         expr = parse(source, max_depth=max_depth)
@@ -766,11 +510,12 @@ def compile_condition(source: str | Expr, resolver: FieldResolver, *, macros: Ma
         text = None
     else:
         raise ConditionError(f"a condition must be text or an AST, not {type(source).__name__}")
-    macros = macros or {}
     try:
-        comp = _Compiler(resolver, macros, text)
-        matches = comp.node(expr)  # first: its errors name the macro and point at the reference
-        expanded = expand_macros(expr, macros, source=text)
+        expanded = MacroResolver(macros, text, used_macros).expand(expr)
+        # The unexpanded AST, through the same resolver: an error inside a macro then names the
+        # macro and points at its reference in this text.
+        comp = _Compiler(resolver, MacroResolver(macros, text), text)
+        matches = comp.node(expr)
         required, prefilter = derive_prefilter(expanded, resolver)
     except ConditionError:
         raise
@@ -778,3 +523,12 @@ def compile_condition(source: str | Expr, resolver: FieldResolver, *, macros: Ma
         raise ConditionError("condition nested too deeply", text, expr.pos) from None
     return CompiledCondition(text if text is not None else as_string(expr), expanded, matches, prefilter,
                              required, comp.warnings)
+
+
+def compile_predicate(expr: Expr, resolver: FieldResolver) -> Pred:
+    """Only the matcher of a macro-free AST (no prefilter): e.g. the part of a compiled rule's
+    condition left after its guards."""
+    try:
+        return _Compiler(resolver, MacroResolver(None), None).node(expr)
+    except RecursionError:
+        raise ConditionError("condition nested too deeply", None, expr.pos) from None

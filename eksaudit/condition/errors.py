@@ -23,20 +23,26 @@ def pos_at(text: str, idx: int) -> Pos:
     return Pos(idx, line, idx - last_break)
 
 
+#: `ConditionError.kind` of a check on a name that is no field (Falco's "unknown filter")
+UNKNOWN_FIELD = "unknown-field"
+
+
 class ConditionError(ExpressionError):
     """A condition that does not parse or compile.
 
     `message` says what is wrong, `source` is the condition text (None when compiled from an AST
-    whose text is unknown), `pos` where it went wrong. `str()` is a single line; `render()` adds
+    whose text is unknown), `pos` where it went wrong, `kind` what class of error it is when a
+    caller acts on it (`UNKNOWN_FIELD`, else None). `str()` is a single line; `render()` adds
     the offending line of the condition and a caret under the column.
     """
 
     def __init__(self, message: str, source: str | None = None, pos: Pos | None = None,
-                 suggestions: list[str] | None = None) -> None:
+                 suggestions: list[str] | None = None, *, kind: str | None = None) -> None:
         self.message = message
         self.source = source
         self.pos = pos
         self.suggestions = list(suggestions or [])
+        self.kind = kind
         super().__init__(self._headline())
 
     def _headline(self) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-# Token patterns (spec §1.2). Python's leftmost-greedy matching gives the longest match for these
-# patterns, as RE2's POSIX mode does in libsinsp. The spec's `[a-zA-Z]+[a-zA-Z0-9_]*` is written
+# Token patterns, as libsinsp's parser has them. Python's leftmost-greedy matching gives the longest match for these
+# patterns, as RE2's POSIX mode does in libsinsp. Falco's `[a-zA-Z]+[a-zA-Z0-9_]*` is written
 # `[a-zA-Z][a-zA-Z0-9_]*` (the same language): two adjacent loops over the same letters made a
 # failed match backtrack through every split of a long word, quadratic in its length; now a
 # loop can only end where its class ends, so a match or failure costs one pass.
@@ -41,7 +41,7 @@ class LexError(Exception):
 
 
 def unescape_str(quoted: str, start: int) -> str:
-    """Unescape a quoted token (quotes included), per Falco's table (spec §1.2).
+    """Unescape a quoted token (quotes included), per Falco's table.
 
     `\\xHH` is accepted (libs main, unreleased in Falco 0.44) and gives the character U+00HH.
     """

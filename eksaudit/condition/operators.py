@@ -246,7 +246,7 @@ _END = ""  # trie key marking "a pattern ends here" (a component is never empty)
 
 
 def compile_pmatch(patterns: Iterable[str]) -> Callable[[str], bool]:
-    """Path-prefix match against a set (spec §2.5): component-wise, globbing per component.
+    """Path-prefix match against a set (docs/conditions.md#operators): component-wise, globbing per component.
 
     Plain patterns live in a trie of components, so a value is walked once (a value of many
     thousand components costs its length, not its length squared); globbed ones are compared
@@ -402,3 +402,80 @@ def regex_could_be_simpler(pattern: str) -> bool:
             p = p[:-2]
             break
     return bool(p) and not any(c in _REGEX_META for c in p)
+
+
+# --- the operator and type tables (one home: the parser, compiler, prefilter and rules loader read them)
+
+UNARY_OPS = ("exists",)
+NUM_OPS = ("<=", "<", ">=", ">")
+SYMBOL_STR_OPS = ("==", "=", "!=")
+WORD_STR_OPS = ("glob", "iglob", "contains", "icontains", "bcontains", "startswith", "bstartswith",
+                "endswith", "regex")
+LIST_OPS = ("intersects", "in", "pmatch")
+MODIFIERS = ("oneof", "anyof", "allof")
+ALL_OPERATORS = UNARY_OPS + NUM_OPS + SYMBOL_STR_OPS + WORD_STR_OPS + LIST_OPS
+STRING_OPERATORS = SYMBOL_STR_OPS + WORD_STR_OPS
+
+NUMERIC_TYPES = frozenset({"uint64", "abstime", "reltime"})
+IP_TYPES = frozenset({"ipaddr", "ipnet"})
+STRING_LIKE_OPS = frozenset({"contains", "icontains", "startswith", "endswith", "glob", "iglob", "regex", "pmatch"})
+ALLOWED_OPS = {
+    "string": frozenset({"=", "==", "!=", "<", "<=", ">", ">=", "contains", "icontains", "startswith",
+                         "endswith", "glob", "iglob", "regex", "pmatch", "in", "intersects"}),
+    "numeric": frozenset({"=", "==", "!=", "<", "<=", ">", ">=", "in", "intersects"}),
+    "bool": frozenset({"=", "==", "!=", "in", "intersects"}),
+    "ip": frozenset({"=", "==", "!=", "in", "intersects"}),
+    "bytebuf": frozenset({"=", "==", "!=", "contains", "startswith", "endswith", "bcontains", "bstartswith",
+                          "in", "intersects"}),
+}
+FAMILY_NAME = {"string": "string", "numeric": "numeric", "bool": "numeric", "ip": "ip address and network",
+                "bytebuf": "buffer"}
+
+
+def type_family(type_: str) -> str:
+    if type_ in NUMERIC_TYPES:
+        return "numeric"
+    if type_ in IP_TYPES:
+        return "ip"
+    if type_ in ("string", "bool", "bytebuf"):
+        return type_
+    return "string"
+
+
+def normalize_comp(comp: str) -> str:
+    """Trim an exception comparison operator and collapse the blanks between operator and modifier."""
+    return " ".join(comp.split())
+
+
+def is_modifier_op(comp: str) -> bool:
+    """`<string operator> <modifier>`, e.g. `= anyof` (an exception comp)."""
+    parts = comp.split()
+    return len(parts) == 2 and parts[0] in STRING_OPERATORS and parts[1] in MODIFIERS
+
+
+def is_operator_defined(comp: str) -> bool:
+    """An operator an exception comp may use: the 20 operators, or `<string op> <modifier>`."""
+    return comp in ALL_OPERATORS or is_modifier_op(comp)
+
+
+def is_list_operator(comp: str) -> bool:
+    """Operators whose exception value is written as a parenthesised list."""
+    return comp in LIST_OPS or is_modifier_op(comp)
+
+
+_UINT64_MAX = (1 << 64) - 1
+
+
+def parse_uint64(text: str) -> int | None:
+    """C `sscanf("%lu%c")`: optional blanks and sign, decimal digits only, `-1` wraps."""
+    t = text.lstrip(" \t\n\v\f\r")
+    sign = 1
+    if t[:1] in ("+", "-"):
+        sign = -1 if t[0] == "-" else 1
+        t = t[1:]
+    if not t or not t.isascii() or not t.isdigit():
+        return None
+    n = int(t)
+    if n > _UINT64_MAX:
+        return None
+    return (-n) & _UINT64_MAX if sign < 0 else n

@@ -1,6 +1,6 @@
 """Recursive-descent parser for Falco conditions, mirroring libsinsp's `filter/parser.cpp`.
 
-Grammar (spec §1.3; `Sep` is ≥1 blank or a `(` that opens an Embedded at the same level)::
+Grammar (as libsinsp's; `Sep` is ≥1 blank or a `(` that opens an Embedded at the same level)::
 
     Expr        := OrExpr                                  (the whole input must be consumed)
     OrExpr      := AndExpr { "or" Sep AndExpr }
@@ -30,9 +30,12 @@ started; each nesting level counts towards `max_depth` (100 like libsinsp, Falco
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from bisect import bisect_left
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .ast import (
     AndExpr,
@@ -51,17 +54,9 @@ from .ast import (
 )
 from .errors import ConditionError, pos_at
 from .lexer import RGX_IDENTIFIER, RGX_NOT_BLANK, LexError, Scanner
+from .operators import ALL_OPERATORS, LIST_OPS, MODIFIERS, NUM_OPS, SYMBOL_STR_OPS, WORD_STR_OPS
 
-UNARY_OPS = ("exists",)
-NUM_OPS = ("<=", "<", ">=", ">")
-SYMBOL_STR_OPS = ("==", "=", "!=")
-WORD_STR_OPS = ("glob", "iglob", "contains", "icontains", "bcontains", "startswith", "bstartswith",
-                "endswith", "regex")
-LIST_OPS = ("intersects", "in", "pmatch")
-MODIFIERS = ("oneof", "anyof", "allof")
 LHS_TRANSFORMERS = ("tolower", "toupper", "b64", "basename", "len", "join", "concat", "getopt")
-ALL_OPERATORS = UNARY_OPS + NUM_OPS + SYMBOL_STR_OPS + WORD_STR_OPS + LIST_OPS
-STRING_OPERATORS = SYMBOL_STR_OPS + WORD_STR_OPS
 
 _OPS_TEXT = ", ".join(f"'{o}'" for o in ALL_OPERATORS)
 _TRANSFORMERS_TEXT = ", ".join(f"'{t}'" for t in ("val",) + LHS_TRANSFORMERS)
@@ -69,12 +64,44 @@ _KEYWORDS = ("and", "or", "not")
 _LINE_BREAK = re.compile(r"[\r\n]")
 
 
+class _DepthGuard:
+    """libsinsp's scoped `depth_guard`: each production entered counts one level; leaving it, normally
+    or by an error (a failed production the parser backs out of), gives the level back."""
+
+    __slots__ = ("parser", "max_depth", "depth")
+
+    def __init__(self, parser: _Parser, max_depth: int) -> None:
+        self.parser = parser
+        self.max_depth = max_depth
+        self.depth = 0
+
+    def __enter__(self) -> None:
+        if self.depth + 1 >= self.max_depth:
+            raise self.parser.fail(f"exceeded max depth limit of {self.max_depth}")
+        self.depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.depth -= 1
+
+
+_M = TypeVar("_M", bound=Callable[..., Any])
+
+
+def _guarded(production: _M) -> _M:
+    """Run a production inside the parser's depth guard."""
+
+    @functools.wraps(production)
+    def run(self: _Parser, *args: Any, **kwargs: Any) -> Any:
+        with self.depth_guard:
+            return production(self, *args, **kwargs)
+    return run  # type: ignore[return-value]
+
+
 class _Parser:
     def __init__(self, text: str, max_depth: int) -> None:
         self.s = Scanner(text)
         self.text = text
-        self.max_depth = max_depth
-        self.depth = 0
+        self.depth_guard = _DepthGuard(self, max_depth)
         # offsets of CR and LF, so a node's line and column cost a binary search, not a rescan
         # of the text before it (that made long conditions quadratic to parse)
         self._breaks = [m.start() for m in _LINE_BREAK.finditer(text)]
@@ -89,14 +116,6 @@ class _Parser:
         k = bisect_left(self._breaks, idx)  # line breaks before idx
         return Pos(idx, k + 1, idx - (self._breaks[k - 1] if k else -1))
 
-    def enter(self) -> None:
-        self.depth += 1
-        if self.depth >= self.max_depth:
-            raise self.fail(f"exceeded max depth limit of {self.max_depth}")
-
-    def leave(self) -> None:
-        self.depth -= 1
-
     # -- productions -----------------------------------------------------------------------------
     def parse(self) -> Expr:
         if self.text == "":
@@ -106,8 +125,8 @@ class _Parser:
             raise self.fail(f"unexpected token after '{self.s.last}', expecting 'or', 'and'")
         return res
 
+    @_guarded
     def _bool_expr(self, keyword: str, sub, cls) -> Expr:  # noqa: ANN001 - internal
-        self.enter()
         s = self.s
         pos = self.pos()
         s.blank()
@@ -123,7 +142,6 @@ class _Parser:
                 child = sub()
             children.append(child)
             s.blank()
-        self.leave()
         return cls(pos, tuple(children)) if len(children) > 1 else children[0]
 
     def parse_or(self) -> Expr:
@@ -132,8 +150,8 @@ class _Parser:
     def parse_and(self) -> Expr:
         return self._bool_expr("and", self.parse_not, AndExpr)
 
+    @_guarded
     def parse_not(self) -> Expr:
-        self.enter()
         s = self.s
         pos = self.pos()
         s.blank()
@@ -145,18 +163,16 @@ class _Parser:
             child = self.parse_embedded_remainder()
         else:
             child = self.parse_check()
-        self.leave()
         return NotExpr(pos, child) if is_not else child
 
+    @_guarded
     def parse_embedded_remainder(self) -> Expr:
-        self.enter()
         s = self.s
         s.blank()
         child = self.parse_or()
         s.blank()
         if not s.lex_str(")"):
             raise self.fail("expected a ')' token")
-        self.leave()
         return child
 
     def _lex_transformer_name(self) -> str | None:
@@ -166,8 +182,8 @@ class _Parser:
                 return name
         return None
 
+    @_guarded
     def parse_check(self) -> Expr:
-        self.enter()
         s = self.s
         pos = self.pos()
         s.blank()
@@ -184,7 +200,6 @@ class _Parser:
             res = IdentifierExpr(pos, s.last)
         else:
             raise self.fail("expected a '(' token, a field check, or an identifier")
-        self.leave()
         return res
 
     def parse_field_arg(self) -> str | None:
@@ -199,15 +214,14 @@ class _Parser:
             raise self.fail("expected a ']' token")
         return arg
 
+    @_guarded
     def parse_field_remainder(self, name: str, pos: Pos) -> FieldExpr:
-        self.enter()
         arg = self.parse_field_arg()
-        self.leave()
         return FieldExpr(pos, name, arg)
 
+    @_guarded
     def parse_transformer_remainder(self, name: str, pos: Pos) -> FieldTransformerExpr:
         """After `name(`: the arguments, `)` and an optional `[arg]`."""
-        self.enter()
         s = self.s
         s.blank()
         args = [self.parse_transformer_arg()]
@@ -219,11 +233,10 @@ class _Parser:
         if not s.lex_str(")"):
             raise self.fail("expected a ')' token closing the transformer")
         arg = self.parse_field_arg()
-        self.leave()
         return FieldTransformerExpr(pos, name, tuple(args), arg)
 
+    @_guarded
     def parse_transformer_arg(self) -> Expr:
-        self.enter()
         s = self.s
         pos = self.pos()
         if s.lex_hex_num() or s.lex_num() or s.lex_quoted_str():
@@ -237,11 +250,10 @@ class _Parser:
             res = self.parse_field_remainder(s.last, pos)
         else:
             raise self.fail(f"expected a field or a nested valid transformer: {_TRANSFORMERS_TEXT}")
-        self.leave()
         return res
 
+    @_guarded
     def parse_transformer_list(self, pos: Pos) -> TransformerListExpr:
-        self.enter()
         s = self.s
         s.blank()
         items: list[Expr] = []
@@ -254,7 +266,6 @@ class _Parser:
                 s.blank()
         if not s.lex_str(")"):
             raise self.fail("expected a ')' token")
-        self.leave()
         return TransformerListExpr(pos, tuple(items))
 
     def parse_transformer_list_arg(self) -> Expr:
@@ -269,12 +280,11 @@ class _Parser:
             return ValueExpr(pos, s.last)
         raise self.fail("expected a field, a transformer, a quoted string or a number in the list")
 
+    @_guarded
     def parse_condition(self, left: Expr, pos: Pos) -> Expr:
-        self.enter()
         s = self.s
         s.blank()
         if s.lex_str("exists"):
-            self.leave()
             return UnaryCheckExpr(pos, left, "exists")
         s.blank()
         modifier = None
@@ -297,7 +307,6 @@ class _Parser:
                         break
                 else:
                     raise self.fail(f"expected a valid check operator: one of {_OPS_TEXT}")
-        self.leave()
         return BinaryCheckExpr(pos, left, op, right, modifier)
 
     def _lex_str_op(self) -> str | None:
@@ -312,7 +321,7 @@ class _Parser:
         return None
 
     def _lex_modifier(self, op: str) -> str | None:
-        """Recognise `oneof|anyof|allof` only under Falco's four conditions (spec §1.4)."""
+        """Recognise `oneof|anyof|allof` only under Falco's four conditions (docs/conditions.md#modifiers-oneof-anyof-allof)."""
         s = self.s
         text, start = s.text, s.i
         if not s.at_blank():
@@ -350,8 +359,8 @@ class _Parser:
         s.lex_identifier()
         return ValueExpr(pos, s.last)
 
+    @_guarded
     def parse_num_value_or_transformer(self) -> Expr:
-        self.enter()
         s = self.s
         s.blank()
         pos = self.pos()
@@ -361,11 +370,10 @@ class _Parser:
                 res = ValueExpr(pos, s.last)
             else:
                 raise self.fail(f"expected a number value or a field with a valid transformer: {_TRANSFORMERS_TEXT}")
-        self.leave()
         return res
 
+    @_guarded
     def parse_str_value_or_transformer(self, no_transformer: bool = False) -> Expr:
-        self.enter()
         s = self.s
         s.blank()
         pos = self.pos()
@@ -377,12 +385,11 @@ class _Parser:
                 raise self.fail("expected a string value")
             else:
                 raise self.fail(f"expected a string value or a field with a valid transformer: {_TRANSFORMERS_TEXT}")
-        self.leave()
         return res
 
+    @_guarded
     def parse_list_literal(self, pos: Pos) -> ListExpr:
         """After `(`: values separated by commas, then `)`; `()` is the empty list."""
-        self.enter()
         s = self.s
         s.blank()
         values: list[ValueExpr] = []
@@ -391,7 +398,6 @@ class _Parser:
             first = self.parse_str_value_or_transformer(no_transformer=True)
         except LexError:
             s.i, s.last = mark
-            self.depth -= 1  # the failed production did not leave
             first = None
         if first is not None:
             assert isinstance(first, ValueExpr)
@@ -404,11 +410,10 @@ class _Parser:
                 s.blank()
         if not s.lex_str(")"):
             raise self.fail("expected a ')' token")
-        self.leave()
         return ListExpr(pos, tuple(values))
 
+    @_guarded
     def parse_list_value_or_transformer(self) -> Expr:
-        self.enter()
         s = self.s
         s.blank()
         pos = self.pos()
@@ -422,11 +427,10 @@ class _Parser:
                 else:
                     raise self.fail(
                         f"expected a list, an identifier, or a field with a valid transformer: {_TRANSFORMERS_TEXT}")
-        self.leave()
         return res
 
+    @_guarded
     def try_parse_transformer_or_val(self) -> Expr | None:
-        self.enter()
         s = self.s
         s.blank()
         pos = self.pos()
@@ -445,7 +449,6 @@ class _Parser:
         elif (name := self._lex_transformer_name()) is not None:
             s.blank()
             res = self.parse_transformer_remainder(name, pos)
-        self.leave()
         return res
 
 

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .ast import AndExpr, BinaryCheckExpr, Expr, FieldExpr, ListExpr, NotExpr, OrExpr, ValueExpr
+from .operators import NUMERIC_TYPES
 from .resolver import FieldResolver
 
 Groups = list[frozenset[bytes]]
@@ -42,7 +43,6 @@ Groups = list[frozenset[bytes]]
 _SAFE = re.compile(r"[A-Za-z0-9 ._:/@-]*\Z")
 _SCALARISH = re.compile(r"[0-9+\-.eE]*\Z")
 _JSON_WORDS = ("true", "false", "null")
-_NUMERIC = frozenset({"uint64", "abstime", "reltime"})
 
 #: the internal switch between the fast path (literal prefilter, reader anchors, rules prefilter)
 #: and the exact slow path (every event parsed and evaluated); read when a condition is compiled
@@ -212,7 +212,7 @@ class _Deriver:
             return []
         if rf.type == "string":
             needles = [_string_needle(op, lit) for lit in lits]
-        elif rf.type in _NUMERIC:
+        elif rf.type in NUMERIC_TYPES:
             needles = [_numeric_needle(op, lit, bool(getattr(rf, "string_ops", False))) for lit in lits]
         else:
             return []

@@ -1,4 +1,4 @@
-"""Value transformers (spec §1.7, §2.7): pure functions on extracted values, None = missing.
+"""Value transformers (docs/conditions.md#transformers): pure functions on extracted values, None = missing.
 
 The single-value transformers apply to each element of a list. A transformer that fails (invalid
 base64) makes the value missing, so the check is false, as in Falco.

@@ -140,7 +140,7 @@ class FieldRegistry:
         """Validate `name[arg]` and bind the argument; raises FieldError with suggestions."""
         defn = self._defs.get(name)
         if defn is None:
-            raise FieldError(f"unknown field {name!r}", self.suggest(name))
+            raise FieldError(f"unknown field {name!r}", self.suggest(name), unknown=True)
         fn = defn.extract
         if defn.arg is ArgKind.NONE:
             if arg is not None:

@@ -14,9 +14,11 @@ from pathlib import Path
 
 from ..condition.resolver import FieldResolver
 from ..errors import EksauditError, RulesError
-from .engine import Ruleset, RuleWarning, _warning_code, compile_collector
-from .loader import Collector, LoadContext, Reader, check_plugin_requirements
-from .model import Alert, Priority, Where
+from .collector import Collector, LoadContext, check_plugin_requirements
+from .compiler import compile_collector
+from .model import Alert, Priority, RuleWarning, Where
+from .reader import Reader
+from .ruleset import Ruleset
 from .summary import Summary
 
 __all__ = [
@@ -63,7 +65,7 @@ class RulesLoader:
         self.ctx = LoadContext(
             known_sources=frozenset(self.resolvers),
             is_valid_lhs_field=self._is_valid_lhs_field,
-            warn=self._reader_warn,
+            warn=self._emit,
         )
         self.collector = Collector(self.ctx)
         self._reader = Reader(self.collector)
@@ -75,9 +77,6 @@ class RulesLoader:
         self.warnings.append(w)
         if self.on_warning is not None and not quiet:
             self.on_warning(w)
-
-    def _reader_warn(self, message: str, where: Where, line: int | None) -> None:
-        self._emit(message, where, line, _warning_code(message))
 
     def _compile_warn(self, message: str, where: Where, line: int | None, code: str | None) -> None:
         # Unused lists/macros are normal when a shared file (e.g. Falco's) is loaded: keep them off

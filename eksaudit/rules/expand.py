@@ -1,17 +1,17 @@
-"""The text and AST rewriting Falco does before compiling a rule (spec §1.1 steps 1, 2 and 4).
+"""The text rewriting Falco does to a rule's condition before parsing it (docs/rules.md).
 
-Exceptions become `and not (...)` text, list names are substituted as text (so a list works inside
-`in (...)`, next to other values, and even inside quotes, exactly where Falco's does), and macros are
-spliced into the parsed AST as sub-expressions. Doing these the way Falco does, quirks included, is
-what lets unmodified Falco rules files produce the same compiled conditions.
+Exceptions become `and not (...)` text and list names are substituted as text (so a list works
+inside `in (...)`, next to other values, and even inside quotes, exactly where Falco's does); macros
+are then spliced into the parsed AST by eksaudit.condition.macros. Doing these the way Falco does,
+quirks included, is what lets unmodified Falco rules files produce the same compiled conditions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..condition.ast import AndExpr, Expr, IdentifierExpr, NotExpr, OrExpr
-from .loader import fail, is_list_operator
+from ..condition.operators import is_list_operator
+from .collector import fail
 from .model import ExceptionInfo, ListInfo
 
 _BLANKS = " \t\n\r"
@@ -30,7 +30,7 @@ def paren_item(s: str) -> str:
 
 
 def exceptions_to_text(condition: str, exceptions: list[ExceptionInfo]) -> str:
-    """`(cond) and not (...)` for each exception with values (§3.10); values stay text, re-parsed later."""
+    """`(cond) and not (...)` for each exception with values; values stay text, re-parsed later."""
     out = "(" + condition + ")"
     for ex in exceptions:
         assert ex.fields is not None and ex.comps is not None
@@ -71,7 +71,7 @@ def exceptions_to_text(condition: str, exceptions: list[ExceptionInfo]) -> str:
 
 
 def expand_list_items(lists: Mapping[str, ListInfo]) -> dict[str, list[str]]:
-    """Each list's items with references to lists defined before it replaced by their raw items (§3.11.1)."""
+    """Each list's items with references to lists defined before it replaced by their raw items."""
     out: dict[str, list[str]] = {}
     for lst in lists.values():
         items: list[str] = []
@@ -125,33 +125,3 @@ def substitute_lists(cond: str, lists: dict[str, list[str]], used: set[str]) -> 
             if u:
                 used.add(name)
     return cond
-
-
-class MacroError(Exception):
-    """An unknown macro or a macro reference loop, with the position of the identifier."""
-
-    def __init__(self, message: str, expr: Expr) -> None:
-        super().__init__(message)
-        self.message = message
-        self.expr = expr
-
-
-def expand_macros(expr: Expr, macros: Mapping[str, Expr], used: set[str], path: tuple[str, ...] = ()) -> Expr:
-    """Replace identifiers at expression positions by the macros' ASTs (recursively, with loop check)."""
-    if isinstance(expr, IdentifierExpr):
-        m = macros.get(expr.name)
-        if m is None:
-            raise MacroError(f"Undefined macro '{expr.name}' used in filter.", expr)
-        if expr.name in path:
-            raise MacroError(f"reference loop in macro '{expr.name}'", expr)
-        used.add(expr.name)
-        return expand_macros(m, macros, used, path + (expr.name,))
-    if isinstance(expr, (AndExpr, OrExpr)):
-        kids = tuple(expand_macros(c, macros, used, path) for c in expr.children)
-        if all(a is b for a, b in zip(kids, expr.children, strict=True)):
-            return expr
-        return type(expr)(expr.pos, kids)
-    if isinstance(expr, NotExpr):
-        kid = expand_macros(expr.child, macros, used, path)
-        return expr if kid is expr.child else NotExpr(expr.pos, kid)
-    return expr

@@ -1,4 +1,4 @@
-"""Falco output format strings (`output:`): `%field` substitution for text and JSON alerts (spec §4.1-4.2).
+"""Falco output format strings (`output:`): `%field` substitution for text and JSON alerts.
 
 A format is compiled once per rule at load time (unknown fields fail the load, as in Falco) and
 rendered per alert. Text rendering follows Falco: `<NA>` for a missing value, lists as `(a,b)`,

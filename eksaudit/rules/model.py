@@ -165,7 +165,7 @@ def parse_rfc3339_ns(text: Any) -> int | None:
 
 
 def event_time_ns(event: Any) -> int:
-    """The event time Falco gives a k8s audit event: its `stageTimestamp` (k8saudit-fields §2.4).
+    """The event time Falco gives a k8s audit event: its `stageTimestamp`, as the k8saudit plugin gives it.
 
     The k8saudit plugin drops events without a readable `stageTimestamp`; eksaudit keeps them, so it
     falls back to `requestReceivedTimestamp`, the v1beta1 `timestamp`, then the CloudWatch timestamp,
@@ -304,3 +304,21 @@ class Alert:
     def to_json(self, *, iso8601: bool = False) -> str:
         """One compact JSON line with keys sorted (as nlohmann::json prints them), non-ASCII kept."""
         return orjson.dumps(self.to_dict(iso8601=iso8601), option=orjson.OPT_SORT_KEYS).decode()
+
+
+class RuleWarning(str):
+    """A load warning: the text is the full message (`file:line: rule 'X': ...`); `code` classifies it.
+
+    Codes: `unknown-key`, `deprecated`, `unknown-source`, `unused-list`, `unused-macro`, `invalid-name`,
+    `exception`, `compile`, `unknown-item`, `skipped-rule`, `sigma-field`, `other`. The reader and
+    compiler set the code where the warning arises; nothing reads it back from the text.
+    """
+
+    code: str
+    message: str
+
+    def __new__(cls, text: str, code: str, message: str) -> RuleWarning:
+        w = super().__new__(cls, text)
+        w.code = code
+        w.message = message
+        return w

@@ -1,4 +1,4 @@
-"""Falco's end-of-run summary (spec §4.5): alert counts by severity and by rule.
+"""Falco's end-of-run summary: alert counts by severity and by rule.
 
 The layout is Falco's, byte for byte, so people who read Falco's summary read this one; counts are
 alerts (rule matches), not events. Rule names (from rules files, which may be someone else's) are

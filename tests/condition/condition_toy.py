@@ -52,7 +52,8 @@ class ToyResolver:
         if name not in TOY_FIELDS:
             import difflib
 
-            raise FieldError(f"unknown field {name!r}", difflib.get_close_matches(name, TOY_FIELDS, 3, 0.6))
+            raise FieldError(f"unknown field {name!r}", difflib.get_close_matches(name, TOY_FIELDS, 3, 0.6),
+                             unknown=True)
         if arg is not None:
             raise FieldError(f"field {name} does not take an argument (got [{arg}])")
         type_, is_list, path, string_ops = TOY_FIELDS[name]

@@ -169,7 +169,7 @@ def test_macros_are_expanded_and_checked(toy: Any) -> None:
     c = compile_condition("sensitive and not ka.user.name startswith admin", toy, macros=macros)
     assert c.matches(EVENT)
     assert as_string(c.ast) == "((ka.verb = delete and ka.target.resource = secrets) and not ka.user.name startswith admin)"
-    assert err("nope and ka.verb = x", toy).message == "undefined macro 'nope'"
+    assert err("nope and ka.verb = x", toy).message == "Undefined macro 'nope' used in filter."
     loop = {"a": parse("b"), "b": parse("a")}
     assert err("a", toy, macros=loop).message.startswith("reference loop in macro")
     e = err("ka.verb exists and bad", toy, macros={"bad": parse("ka.nothere = 1")})

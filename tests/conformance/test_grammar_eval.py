@@ -73,7 +73,7 @@ class GrammarRegistry:
 
     def resolve(self, name: str, arg: str | None) -> _Field:
         if name not in self.types:
-            raise FieldError(f"unknown field {name!r}")
+            raise FieldError(f"unknown field {name!r}", unknown=True)
         if arg is not None:
             raise FieldError(f"field {name} does not take an argument")
         return _Field(name, self.types[name])

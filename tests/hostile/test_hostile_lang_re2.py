@@ -21,7 +21,7 @@ from eksaudit.condition.operators import compile_literal_search
 
 def test_ten_thousand_rules_prefilter_is_silent_and_exact():
     code = textwrap.dedent("""
-        from eksaudit.rules.engine import CombinedPrefilter
+        from eksaudit.rules.prefilter import CombinedPrefilter
         rules = [(frozenset({f'"verb":"verb{i}"'.encode()}), frozenset({f"/apis/group{i}/v1/thing{i}".encode()}))
                  for i in range(10_000)]
         seen = []

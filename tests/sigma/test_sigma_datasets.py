@@ -91,7 +91,7 @@ def _events(path: Path) -> list[Any]:
 @pytest.mark.parametrize("dataset", DATASETS, ids=[f"{p.parent.name}/{p.name}" for p in DATASETS])
 def test_own_rules_give_the_hand_written_verdicts(dataset):
     rs = load_rules([str(RULES)], default_registry(), rule_matching="all")
-    assert sorted(rs.rule_names()) == sorted(ORACLES)
+    assert sorted(r.name for r in rs.rules if r.enabled) == sorted(ORACLES)
     for ev in _events(dataset):
         got = sorted(a.rule for a in rs.match(ev))
         want = sorted(name for name, oracle in ORACLES.items() if isinstance(ev.obj, dict) and oracle(ev.obj))

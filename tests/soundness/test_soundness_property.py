@@ -24,7 +24,7 @@ from support.conformance import conformance_dir
 from support.respell import go_spell, respell_file
 
 from eksaudit.condition import ConditionError, compile_condition
-from eksaudit.condition.compiler import ALLOWED_OPS, NUMERIC_TYPES
+from eksaudit.condition.operators import ALLOWED_OPS, NUMERIC_TYPES
 from eksaudit.events.event import AuditEvent
 from eksaudit.fields.registry import ArgKind
 

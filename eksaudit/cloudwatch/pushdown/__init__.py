@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...condition import ast
-from ...condition.compiler import parse_uint64
+from ...condition.operators import parse_uint64
 from ...errors import EksauditError
 
 MAX_SAFE_INT = 2**53  # CloudWatch compares numbers as doubles; stay where they are exact

@@ -1,0 +1,145 @@
+"""The rules' raw-bytes prefilter: could any enabled rule match this line, before JSON parsing?
+
+Each compiled condition carries literal groups (see eksaudit.condition.prefilter); this module
+combines them for a whole ruleset: `CombinedPrefilter` (learned first stage, one RE2 search, escape
+aware, then the exact per-rule check) and the `required` hint handed to the input reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..condition.operators import compile_literal_search
+from ..condition.prefilter import escape_scan
+
+# Literals found in (nearly) every audit event: useless to tell events apart.
+_UBIQUITOUS = (b'"ResponseComplete"', b'"ResponseStarted"', b'"RequestReceived"', b'"Event"', b'"allow"',
+               b'"Metadata"', b'"Request"', b'"RequestResponse"', b"audit.k8s.io")
+
+def _never(raw: bytes) -> bool:
+    return False
+
+
+class CombinedPrefilter:
+    """"Could any enabled rule match this raw event?" in one pass over the bytes, most of the time.
+
+    Each rule's prefilter (from the condition engine) is a conjunction of literal groups: the event
+    must contain a literal of every group. Calling all of them costs more than parsing the JSON. But
+    one group per rule is enough for a sound first stage: if the event contains no literal of any
+    rule's chosen group, nor an escape that could spell one of their characters, no rule can match. The chosen groups are searched with one RE2 pattern; only
+    events that pass it go through the exact per-rule check.
+
+    Which group is most selective depends on the data (`"ResponseComplete"` is in every event), so
+    the first `learn` events are checked exactly while noting which groups each contains; then each
+    rule keeps its rarest group. When the sample shows that nearly every event passes anyway, the
+    filter stops filtering (it would only cost time). Answers are sound in every phase: False only
+    when no rule can match.
+    """
+
+    def __init__(self, rules: list[tuple[frozenset[bytes], ...]], exact: Callable[[bytes], bool], learn: int = 400):
+        self._rules: list[list[tuple[int, tuple[bytes, ...]]]] = []
+        k = 0
+        for groups in rules:
+            self._rules.append([(k + i, tuple(g)) for i, g in enumerate(groups)])
+            k += len(groups)
+        self._exact = exact
+        self._learn = learn
+        self._samples: list[int] = []
+        self._passed = 0
+        self.mode = "learning"
+        self._search: Callable[[bytes], Any] | None = None
+
+    def __call__(self, raw: bytes) -> bool:
+        search = self._search
+        if search is not None:
+            return search(raw) is not None and self._exact(raw)
+        if self.mode == "learning":
+            return self._learning(raw)
+        if self.mode == "exact":
+            return self._exact(raw)
+        return True
+
+    def _learning(self, raw: bytes) -> bool:
+        bits = 0
+        result = False
+        for groups in self._rules:
+            ok = True
+            for k, g in groups:
+                for lit in g:
+                    if lit in raw:
+                        bits |= 1 << k
+                        break
+                else:
+                    ok = False
+            result = result or ok
+        if not result:
+            result = self._exact(raw)  # the plain search missed: the text may spell a literal by escapes
+        self._samples.append(bits)
+        self._passed += result
+        if len(self._samples) >= self._learn:
+            self._build()
+        return result
+
+    def _build(self) -> None:
+        n = len(self._samples)
+        chosen: set[bytes] = set()
+        mask = 0
+        for groups in self._rules:
+            k, g = min(groups, key=lambda kg: (sum(1 for b in self._samples if b >> kg[0] & 1), len(kg[1])))
+            chosen.update(g)
+            mask |= 1 << k
+        first_stage = sum(1 for b in self._samples if b & mask)
+        self._samples = []
+        if self._passed > 0.8 * n:
+            self.mode = "off"  # nearly everything can match: parsing is cheaper than filtering
+            return
+        if first_stage > 0.8 * n:
+            self.mode = "exact"
+            return
+        # one RE2 pass sized so its DFA works and RE2 prints nothing (see compile_literal_search)
+        search = compile_literal_search(chosen)
+        escapes = escape_scan(chosen)  # a line that may spell a chosen literal by escapes goes on
+        if escapes is None:
+            self._search = search
+        else:
+            self._search = lambda raw: search(raw) or escapes(raw) or None
+        self.mode = "two-stage"
+
+
+def ruleset_prefilter(
+    rules: list[tuple[Callable[[bytes], bool] | None, tuple[frozenset[bytes], ...]]],
+) -> Callable[[bytes], bool] | None:
+    """One raw-bytes filter for the enabled rules' (prefilter, required groups); None when some rule
+    has no prefilter (every event must then be parsed)."""
+    if not rules:
+        return _never
+    if any(p is None or not req for p, req in rules):
+        return None
+    funcs = tuple(p for p, _ in rules if p is not None)
+
+    def exact(raw: bytes, _f: tuple[Callable[[bytes], bool], ...] = funcs) -> bool:
+        for p in _f:  # noqa: SIM110 - a plain loop beats any(<genexpr>) per event
+            if p(raw):
+                return True
+        return False
+
+    return CombinedPrefilter([req for _, req in rules], exact)
+
+
+def required_hint(rules: list[tuple[frozenset[bytes], ...]]) -> tuple[frozenset[bytes], ...] | None:
+    """One literal group every event that any of the rules can match must hold (None: no hint).
+
+    For each rule one of its literal groups, chosen statically (avoiding literals that every audit
+    event holds, such as the stage values).
+    """
+    if not rules or any(not req for req in rules):
+        return None
+    union: set[bytes] = set()
+    for req in rules:
+        def score(g: frozenset[bytes]) -> tuple[int, int, int]:
+            common = any(any(u in lit for u in _UBIQUITOUS) for lit in g)
+            return (common, len(g), -min(len(lit) for lit in g))
+
+        union.update(min(req, key=score))
+    return (frozenset(union),)
