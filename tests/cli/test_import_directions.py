@@ -37,3 +37,8 @@ def test_sigma_is_library_and_loaded_only_for_sigma_rules():
     mods = _loaded_after("import eksaudit.sigma")
     assert not {"typer", "boto3", "eksaudit.fields", "eksaudit.cli"} & mods
     assert "eksaudit.sigma" not in _loaded_after("import eksaudit.rules")
+
+
+def test_the_tail_algorithm_and_its_clock_know_no_aws():
+    mods = _loaded_after("import eksaudit.cloudwatch.tail, eksaudit.cloudwatch.clock")
+    assert not {"boto3", "botocore", "eksaudit.cloudwatch.client", "eksaudit.cloudwatch.watch"} & mods
