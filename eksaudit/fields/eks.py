@@ -65,8 +65,8 @@ def fields() -> list[FieldDef]:
     cluster = FieldDef(
         name="eks.cluster",
         type=FieldType.STRING,
-        description="The EKS cluster the event came from: NAME of its CloudWatch log group "
-        "/aws/eks/NAME/cluster (no value for other groups and for events not read from CloudWatch).",
+        description="The EKS cluster of the event's CloudWatch log group /aws/eks/NAME/cluster "
+        "(no value for other groups, or for events not read from CloudWatch).",
         extract=_cluster,
     )
     return [cluster] + [
