@@ -32,9 +32,10 @@ _NAMESPACES = {
         "`auditID` key none of them has a value.",
     ),
     "eks": (
-        "EKS identity fields",
-        "The IAM identity EKS records in `user.extra`, as plain strings (the first value of the key). "
-        "Like `ka.*` fields they need an audit event (an `auditID` key).",
+        "EKS fields",
+        "The cluster an event came from (`eks.cluster`, from its CloudWatch log group), and the IAM "
+        "identity EKS records in `user.extra`, as plain strings (the first value of the key). Like "
+        "`ka.*` fields the identity fields need an audit event (an `auditID` key).",
     ),
     "cw": (
         "CloudWatch metadata fields",

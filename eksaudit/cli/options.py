@@ -35,15 +35,17 @@ End = Annotated[
 
 # --- AWS ----------------------------------------------------------------------------------------
 Cluster = Annotated[
-    Optional[str],
+    Optional[list[str]],
     typer.Option(
         "--cluster",
-        help="EKS cluster name: log group /aws/eks/NAME/cluster, streams kube-apiserver-audit*.",
+        help="EKS cluster name: log group /aws/eks/NAME/cluster, streams kube-apiserver-audit*. "
+        "Repeat for several clusters (merged in time order).",
         rich_help_panel=AWS,
     ),
 ]
 LogGroup = Annotated[
-    Optional[str], typer.Option("--log-group", help="CloudWatch log group name (instead of --cluster).", rich_help_panel=AWS)
+    Optional[list[str]],
+    typer.Option("--log-group", help="CloudWatch log group name; repeatable, combinable with --cluster.", rich_help_panel=AWS),
 ]
 StreamPrefix = Annotated[
     Optional[str],

@@ -6,7 +6,10 @@ and at `last_ts` exactly the eventIds in `ids`. A resumed slice restarts its que
 skips those ids: nothing delivered is repeated, nothing undelivered is lost. (If the process dies
 between printing and the next save, the events since the last save are printed again: at-least-once.)
 
-The file also records the query identity (group, prefix, filter, pattern, rules, engine) and the
+Over several log groups the cursor is still one (events are merged in time order): its ids are
+`GROUP|eventId`, since eventIds are unique only within a group.
+
+The file also records the query identity (group(s), prefix, filter, pattern, rules, engine) and the
 window and slices; a different query with the same file is a UsageError. A window given relatively
 (`--since`, or the default) is taken from the file, since "1h ago" moved since the first run.
 """
@@ -115,6 +118,7 @@ class Checkpoint:
                 f"state file {p} belongs to a different query ({_describe(data.get('query', {}))}): "
                 "use another --state file or delete it"
             )
+        _check_group_ids(identity, cursor, str(p))
         if saved_window != window:
             if not relative_window:
                 raise UsageError(
@@ -247,6 +251,20 @@ class Checkpoint:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+
+
+def _check_group_ids(identity: dict[str, Any], cursor: Cursor, source: str) -> None:
+    """Over several log groups (`log_groups` in the query) each cursor id is `GROUP|eventId`."""
+    groups = identity.get("log_groups")
+    if not groups:
+        return
+    for k in cursor.ids:
+        group, sep, eid = k.partition("|")
+        if not sep or not eid or group not in groups:
+            raise UsageError(
+                f"state file {source}: field cursor.ids: {k!r} is not GROUP|eventId with one of this query's "
+                "log groups; fix it, delete it or use another --state file"
+            )
 
 
 def _describe(q: dict[str, Any]) -> str:

@@ -15,13 +15,18 @@ import contextlib
 import os
 import re
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import AwsError, UsageError
 
 AUDIT_STREAM_PREFIX = "kube-apiserver-audit"
+
+
+def cluster_log_group(cluster: str) -> str:
+    """The log group EKS writes a cluster's control-plane logs to (the `eks.cluster` field reads it back)."""
+    return f"/aws/eks/{cluster}/cluster"
 
 # What each command needs, named in the "access denied" fix line.
 PERMISSIONS_EVENTS = ("logs:FilterLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups")
@@ -72,41 +77,51 @@ class TokenExpiredError(AwsError):
 
 @dataclass(frozen=True)
 class AwsTarget:
-    """Where the audit log lives: a log group, a stream prefix, and how to reach AWS."""
+    """Where the audit log lives: one or more log groups, a stream prefix, and how to reach AWS.
+
+    `log_group` is the first group (by name); `extra_groups` the others, for `fetch`/`watch` over
+    several clusters (`log_groups` gives them all, sorted, each once).
+    """
 
     log_group: str
     stream_prefix: str | None = AUDIT_STREAM_PREFIX
     region: str | None = None
     profile: str | None = None
     endpoint_url: str | None = None
+    extra_groups: tuple[str, ...] = ()
+
+    @property
+    def log_groups(self) -> tuple[str, ...]:
+        return (self.log_group, *self.extra_groups)
 
     @classmethod
     def from_options(
         cls,
-        cluster: str | None,
-        log_group: str | None,
+        cluster: str | Sequence[str] | None,
+        log_group: str | Sequence[str] | None,
         stream_prefix: str | None = None,
         region: str | None = None,
         profile: str | None = None,
         endpoint_url: str | None = None,
     ) -> AwsTarget:
-        """`--cluster NAME` or `--log-group GROUP` (exactly one), plus the optional overrides."""
-        if cluster and log_group:
-            raise UsageError("--cluster and --log-group cannot be used together")
-        if not cluster and not log_group:
+        """`--cluster NAME` and/or `--log-group GROUP` (each repeatable), plus the optional overrides."""
+        clusters = [cluster] if isinstance(cluster, str) else list(cluster or [])
+        groups = [log_group] if isinstance(log_group, str) else list(log_group or [])
+        if not clusters and not groups:
             raise UsageError("missing log source: give --cluster NAME or --log-group GROUP")
-        if cluster is not None:
-            if "/" in cluster or not cluster.strip():
-                raise UsageError(f"invalid cluster name {cluster!r}")
-            group = f"/aws/eks/{cluster}/cluster"
-        else:
-            group = str(log_group)
+        for name in clusters:
+            if "/" in name or not name.strip():
+                raise UsageError(f"invalid cluster name {name!r}")
+        for g in groups:
+            if not str(g).strip():
+                raise UsageError(f"invalid log group name {g!r}")
+        every = sorted({*(cluster_log_group(c) for c in clusters), *(str(g) for g in groups)})
         # the audit prefix applies to --log-group too (an EKS group also holds the authenticator,
         # scheduler, ... logs); `--stream-prefix ''` reads every stream
         prefix = stream_prefix if stream_prefix is not None else AUDIT_STREAM_PREFIX
         if prefix == "":
             prefix = None
-        return cls(group, prefix, region, profile, endpoint_url)
+        return cls(every[0], prefix, region, profile, endpoint_url, tuple(every[1:]))
 
     def resolved_endpoint(self) -> str | None:
         """--endpoint-url, else AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, else AWS_ENDPOINT_URL."""
@@ -332,34 +347,7 @@ def _translate_error(
     group = params.get("logGroupName") or target.log_group
     where = f"log group {group} in {region or 'the configured region'}"
     if isinstance(exc, bex.ClientError):
-        err = exc.response.get("Error", {})
-        code = str(err.get("Code", ""))
-        msg = str(err.get("Message", "") or exc)
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        if code in _THROTTLE_CODES or status == 429:
-            return TransientAwsError("throttle", f"{operation}: {code or 'throttled'}: {msg}")
-        if status >= 500 or code in _SERVER_CODES:
-            return TransientAwsError("server", f"{operation}: HTTP {status} {code}: {msg}")
-        if code == "AccessDeniedException" or code == "AccessDenied":
-            return AwsError(
-                f"access denied calling {operation} on {where}: grant {access_denied_fix(operation)} "
-                f"on arn:aws:logs:*:*:log-group:{group}:* to the caller"
-            )
-        if code in _CREDENTIAL_CODES:
-            return AwsError(
-                f"AWS rejected the credentials ({code}): refresh them (aws sso login, new session token) "
-                "or check --profile/AWS_PROFILE"
-            )
-        if code == "ResourceNotFoundException":
-            return AwsError(
-                f"{where} not found: check --cluster/--log-group and --region, and that the EKS "
-                "cluster's audit logging is enabled (aws eks update-cluster-config --logging)"
-            )
-        if code == "InvalidParameterException" and params.get("nextToken") and "token" in msg.lower():
-            return TokenExpiredError(f"{operation}: nextToken rejected: {msg}")
-        if code == "MalformedQueryException":
-            return AwsError(f"Logs Insights rejected the query: {msg}")
-        return AwsError(f"{operation} failed on {where}: {code}: {msg}")
+        return _translate_client_error(exc, operation, params, group, where)
     if isinstance(exc, (bex.NoCredentialsError, bex.PartialCredentialsError)):
         return AwsError(
             "no AWS credentials found: set AWS_PROFILE or --profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
@@ -410,3 +398,37 @@ def _translate_error(
     if isinstance(exc, ValueError) and "JSON" in str(exc):  # a body cut short mid-response
         return TransientAwsError("connection", f"{operation}: unreadable response: {exc}")
     return exc
+
+
+def _translate_client_error(
+    exc: Any, operation: str, params: dict[str, Any], group: str, where: str
+) -> BaseException:
+    """A service error reply (botocore ClientError): retry-worthy, a token to restart, or fatal with the fix."""
+    err = exc.response.get("Error", {})
+    code = str(err.get("Code", ""))
+    msg = str(err.get("Message", "") or exc)
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    if code in _THROTTLE_CODES or status == 429:
+        return TransientAwsError("throttle", f"{operation}: {code or 'throttled'}: {msg}")
+    if status >= 500 or code in _SERVER_CODES:
+        return TransientAwsError("server", f"{operation}: HTTP {status} {code}: {msg}")
+    if code == "AccessDeniedException" or code == "AccessDenied":
+        return AwsError(
+            f"access denied calling {operation} on {where}: grant {access_denied_fix(operation)} "
+            f"on arn:aws:logs:*:*:log-group:{group}:* to the caller"
+        )
+    if code in _CREDENTIAL_CODES:
+        return AwsError(
+            f"AWS rejected the credentials ({code}): refresh them (aws sso login, new session token) "
+            "or check --profile/AWS_PROFILE"
+        )
+    if code == "ResourceNotFoundException":
+        return AwsError(
+            f"{where} not found: check --cluster/--log-group and --region, and that the EKS "
+            "cluster's audit logging is enabled (aws eks update-cluster-config --logging)"
+        )
+    if code == "InvalidParameterException" and params.get("nextToken") and "token" in msg.lower():
+        return TokenExpiredError(f"{operation}: nextToken rejected: {msg}")
+    if code == "MalformedQueryException":
+        return AwsError(f"Logs Insights rejected the query: {msg}")
+    return AwsError(f"{operation} failed on {where}: {code}: {msg}")

@@ -9,6 +9,11 @@ How (spec cloudwatch.md §4.3):
   token bucket and the outer retry (a retried request reuses the same nextToken).
 * The consumer (the caller's thread) streams the earliest unfinished slice as its pages arrive; later
   slices wait in memory up to `memory_limit` bytes, then spill to temporary files (deleted on close).
+* Several log groups (`target.log_groups`, one per cluster): each slice is read once per group (a
+  work unit is a (slice, group) pair) and the groups of a slice are merged; order is then
+  timestamp, log group name, eventId. All groups share the client, the token bucket (one
+  account-and-region quota) and the checkpoint (one cursor; at its millisecond, the delivered ids
+  are kept per group as `GROUP|eventId`).
 * Order is CloudWatch timestamp, then eventId (numeric order). Within a slice, events are deduplicated
   by eventId at the newest millisecond seen, which covers query restarts (repeated nextToken, an
   expired token, a resumed `--state`).
@@ -16,6 +21,7 @@ How (spec cloudwatch.md §4.3):
 
 from __future__ import annotations
 
+import heapq
 import math
 import tempfile
 import threading
@@ -147,10 +153,12 @@ class FetchRun:
         if checkpoint is not None:
             checkpoint.set_slices(self.slices)
         self.first = checkpoint.cursor.slice if checkpoint is not None else 0
+        self.groups = target.log_groups
         self._cond = threading.Condition()
-        self._buffers = [_SliceBuffer() for _ in self.slices]
+        # one buffer per work unit u = slice * len(groups) + group
+        self._buffers = [_SliceBuffer() for _ in range(len(self.slices) * len(self.groups))]
         self._mem_used = 0
-        self._next_slice = self.first
+        self._next_unit = self.first * len(self.groups)
         self._error: BaseException | None = None
         self._threads: list[threading.Thread] = []
         self._pending: tuple[int, int, str] | None = None  # last yielded event, not yet acknowledged
@@ -164,7 +172,7 @@ class FetchRun:
             hook_owner = self.client if hasattr(self.client, "on_retry") else None
             if hook_owner is not None and getattr(hook_owner, "on_retry", None) is None:
                 hook_owner.on_retry = self._botocore_retry
-        n = min(self.workers, max(0, len(self.slices) - self.first))
+        n = min(self.workers, max(0, len(self._buffers) - self._next_unit))
         for _ in range(n):
             self._spawn()
 
@@ -186,7 +194,7 @@ class FetchRun:
             return
         want = math.ceil(self.limiter.max_rate * latency * 1.25) + 1
         with self._cond:
-            remaining = len(self.slices) - self._next_slice
+            remaining = len(self._buffers) - self._next_unit
             if len(self._threads) < min(want, MAX_ADAPTIVE_WORKERS) and remaining > 0:
                 self.workers = len(self._threads) + 1
                 self._spawn()
@@ -200,16 +208,16 @@ class FetchRun:
         try:
             while not self._stop.is_set():
                 with self._cond:
-                    i = self._next_slice
-                    if i >= len(self.slices):
+                    u = self._next_unit
+                    if u >= len(self._buffers):
                         return
-                    self._next_slice += 1
+                    self._next_unit += 1
                 try:
-                    self._fetch_slice(i)
+                    self._fetch_slice(*divmod(u, len(self.groups)))
                 except IncompleteSliceError as e:  # delivered after everything before it
-                    self._buffers[i].error = e
+                    self._buffers[u].error = e
                 with self._cond:
-                    self._buffers[i].done = True
+                    self._buffers[u].done = True
                     self._cond.notify_all()
         except BaseException as e:  # handed to the consumer, which raises it in the caller's thread
             with self._cond:
@@ -217,19 +225,29 @@ class FetchRun:
                     self._error = e
                 self._cond.notify_all()
 
-    def _fetch_slice(self, i: int) -> None:
+    def _key(self, g: int, event_id: str) -> str:
+        """The checkpoint's id of a delivered event: the eventId, prefixed by its group if several."""
+        return event_id if len(self.groups) == 1 else f"{self.groups[g]}|{event_id}"
+
+    def _resume_point(self, i: int, g: int) -> tuple[int | None, set[str]]:
+        """Where group g's part of slice i resumes: the checkpoint's millisecond and this group's ids there."""
+        ck = self.checkpoint
+        if ck is None or i != self.first or ck.cursor.last_ts is None:
+            return None, set()
+        if len(self.groups) == 1:
+            return int(ck.cursor.last_ts), set(ck.cursor.ids)
+        head = self.groups[g] + "|"
+        return int(ck.cursor.last_ts), {k[len(head):] for k in ck.cursor.ids if k.startswith(head)}
+
+    def _fetch_slice(self, i: int, g: int = 0) -> None:
         s, e = self.slices[i]
-        frontier: int | None = None
-        at_frontier: set[str] = set()
-        if self.checkpoint is not None and i == self.first and self.checkpoint.cursor.last_ts is not None:
-            frontier = int(self.checkpoint.cursor.last_ts)
-            at_frontier = set(self.checkpoint.cursor.ids)
+        u = i * len(self.groups) + g
+        group = self.groups[g]
+        frontier, at_frontier = self._resume_point(i, g)
         start = frontier if frontier is not None else s
         no_progress = 0
         while not self._stop.is_set():
-            req = FilterRequest(
-                self.target.log_group, start, e, self.target.stream_prefix, pattern=self.pattern, limit=self.page_limit
-            )
+            req = FilterRequest(group, start, e, self.target.stream_prefix, pattern=self.pattern, limit=self.page_limit)
             repeated = False
             appended_since_restart = 0
             try:
@@ -250,7 +268,7 @@ class FetchRun:
                         out.append((ts, int(ev.get("ingestionTime") or 0), ev.get("logStreamName") or "", eid, ev["message"]))
                     if out:
                         appended_since_restart += len(out)
-                        if not self._append(i, out):
+                        if not self._append(u, out):
                             return
                     repeated = page.repeated
                     self._maybe_grow()
@@ -266,9 +284,10 @@ class FetchRun:
                 # the frontier millisecond and tokens do not work. Finish that millisecond stream by
                 # stream; if even that fails, say which range is uncertain instead of ending quietly.
                 stuck = frontier if frontier is not None else s
-                if frontier is None or not self._finish_ms_by_stream(i, frontier, at_frontier):
+                if frontier is None or not self._finish_ms_by_stream(u, group, frontier, at_frontier):
                     raise IncompleteSliceError(
                         f"CloudWatch kept repeating or rejecting its nextToken in slice {i + 1}/{len(self.slices)} "
+                        f"of {group} "
                         f"and more than a page of events share {format_ms(stuck)}: the range "
                         f"[{format_ms(stuck)}, {format_ms(e)}) could not be proved complete (everything before it "
                         "was delivered; with --state, a re-run retries from there)"
@@ -276,7 +295,7 @@ class FetchRun:
                 no_progress = 0
                 if self.on_warning is not None:
                     self.on_warning(
-                        f"slice {i + 1}/{len(self.slices)}: nextTokens kept failing at {format_ms(frontier)}; "
+                        f"slice {i + 1}/{len(self.slices)} of {group}: nextTokens kept failing at {format_ms(frontier)}; "
                         "that millisecond was read stream by stream"
                     )
                 start = frontier + 1
@@ -285,14 +304,14 @@ class FetchRun:
                 continue
             start = frontier if frontier is not None else s
 
-    def _finish_ms_by_stream(self, i: int, ms: int, at_frontier: set[str]) -> bool:
+    def _finish_ms_by_stream(self, u: int, group: str, ms: int, at_frontier: set[str]) -> bool:
         """Read millisecond `ms` one stream at a time and append what is missing; False if unprovable."""
-        streams = self._stream_names()
+        streams = self._stream_names(group)
         if streams is None:
             return False
         missing: list[Record] = []
         for name in streams:
-            req = FilterRequest(self.target.log_group, ms, ms + 1, stream_names=(name,), pattern=self.pattern)
+            req = FilterRequest(group, ms, ms + 1, stream_names=(name,), pattern=self.pattern)
             try:
                 for page in iter_pages(
                     self.client, req, limiter=self.limiter, retry=self.retry, stats=self.stats, cancelled=self._stop.is_set
@@ -309,10 +328,10 @@ class FetchRun:
             except TokenExpiredError:
                 return False
         if missing:
-            return self._append(i, missing)
+            return self._append(u, missing)
         return True
 
-    def _stream_names(self) -> list[str] | None:
+    def _stream_names(self, group: str) -> list[str] | None:
         """The group's streams under the prefix (DescribeLogStreams, paged); None if too many or no API."""
         describe = getattr(self.client, "describe_log_streams", None)
         if describe is None:
@@ -321,7 +340,7 @@ class FetchRun:
         token: str | None = None
         seen: set[str] = set()
         while True:
-            params: dict[str, Any] = {"logGroupName": self.target.log_group}
+            params: dict[str, Any] = {"logGroupName": group}
             if self.target.stream_prefix:
                 params["logStreamNamePrefix"] = self.target.stream_prefix
             if token:
@@ -342,12 +361,12 @@ class FetchRun:
             seen.add(token)
         return names if len(names) <= MAX_SPLIT_STREAMS else None
 
-    def _append(self, i: int, records: list[Record]) -> bool:
+    def _append(self, u: int, records: list[Record]) -> bool:
         size = sum(len(r[4]) + 96 for r in records)
         with self._cond:
             if self._stop.is_set():
                 return False
-            b = self._buffers[i]
+            b = self._buffers[u]
             if b.spill is None and self._mem_used + size <= self.memory_limit:
                 b.mem.extend(records)
                 b.mem_bytes += size
@@ -365,9 +384,9 @@ class FetchRun:
         return True
 
     # ---- consumer ------------------------------------------------------------------------------
-    def _take(self, i: int) -> list[Record] | None:
-        """The next batch of slice i's records; [] never; None when the slice is finished."""
-        b = self._buffers[i]
+    def _take(self, u: int) -> list[Record] | None:
+        """The next batch of work unit u's records; [] never; None when the unit is finished."""
+        b = self._buffers[u]
         with self._cond:
             while True:
                 if self._error is not None:
@@ -407,48 +426,60 @@ class FetchRun:
     def __iter__(self) -> Iterator[AuditEvent]:
         return self._events()
 
-    def _emit_group(self, group: list[Record], i: int) -> Iterator[AuditEvent]:
-        if len(group) > 1:
-            group.sort(key=lambda r: _id_key(r[3]))
-        group_name = self.target.log_group
-        ck = self.checkpoint
-        for ts, ingest, stream, eid, msg in group:
-            self._pending = (i, ts, eid)
-            yield AuditEvent(
-                msg.encode("utf-8"),
-                cw=CwMeta(log_stream=stream, timestamp=ts, ingestion_time=ingest, event_id=eid, log_group=group_name),
-            )
-            self._pending = None
-            if ck is not None:
-                ck.delivered_event(i, ts, eid)
-            if self._stop_requested:  # SIGTERM/SIGHUP: stop at this safe point, everything so far counted
-                raise KeyboardInterrupt
+    def _ms_groups(self, u: int) -> Iterator[list[Record]]:
+        """Work unit u's records one millisecond at a time, each millisecond sorted by eventId."""
+        group: list[Record] = []
+        for batch in iter(lambda: self._take(u), None):
+            for rec in batch:
+                if group and rec[0] != group[0][0]:
+                    yield group
+                    group = []
+                group.append(rec)
+        if group:
+            yield group
+
+    @staticmethod
+    def _tagged(g: int, groups: Iterator[list[Record]]) -> Iterator[tuple[int, list[Record]]]:
+        for grp in groups:
+            yield g, grp
+
+    def _slice_events(self, i: int) -> Iterator[tuple[int, list[Record]]]:
+        """Slice i's records of every group, one (group, millisecond) at a time, in time order.
+
+        heapq.merge is stable: at equal timestamps the groups come in name order.
+        """
+        n = len(self.groups)
+        parts = [self._tagged(g, self._ms_groups(i * n + g)) for g in range(n)]
+        if n == 1:
+            yield from parts[0]
+            return
+        yield from heapq.merge(*parts, key=lambda item: item[1][0][0])
 
     def _events(self) -> Iterator[AuditEvent]:
         if self.checkpoint is not None and self.checkpoint.complete:
             return
         self._start()
+        ck = self.checkpoint
         try:
             for i in range(self.first, len(self.slices)):
-                group: list[Record] = []
-                group_ts: int | None = None
-                while True:
-                    batch = self._take(i)
-                    if batch is None:
-                        break
-                    for rec in batch:
-                        ts = rec[0]
-                        if ts == group_ts:
-                            group.append(rec)
-                            continue
-                        if group:
-                            yield from self._emit_group(group, i)
-                        group = [rec]
-                        group_ts = ts
-                if group:
-                    yield from self._emit_group(group, i)
-                if self.checkpoint is not None:
-                    self.checkpoint.slice_done(i)
+                for g, group in self._slice_events(i):
+                    if len(group) > 1:
+                        group.sort(key=lambda r: _id_key(r[3]))
+                    name = self.groups[g]
+                    for ts, ingest, stream, eid, msg in group:
+                        key = self._key(g, eid)
+                        self._pending = (i, ts, key)
+                        yield AuditEvent(
+                            msg.encode("utf-8"),
+                            cw=CwMeta(log_stream=stream, timestamp=ts, ingestion_time=ingest, event_id=eid, log_group=name),
+                        )
+                        self._pending = None
+                        if ck is not None:
+                            ck.delivered_event(i, ts, key)
+                        if self._stop_requested:  # SIGTERM/SIGHUP: stop at this safe point, all so far counted
+                            raise KeyboardInterrupt
+                if ck is not None:
+                    ck.slice_done(i)
         finally:
             self._shutdown()
 

@@ -19,6 +19,7 @@ Time and sleeping are injected for tests.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -229,10 +230,14 @@ def run_insights(
     """Audit events of `window` from Logs Insights, in time order, each once.
 
     `client` is the eksaudit LogsClient (or anything with start_query/get_query_results/stop_query
-    raising eksaudit errors), `target` an AwsTarget (log_group, stream_prefix). `slices` is the
+    raising eksaudit errors), `target` an AwsTarget (log_group(s), stream_prefix). `slices` is the
     number of initial time slices (default: one per 6 h). `row_cap` is the per-query row limit that
     triggers bisection. `on_warning` hears about slices that could not be made complete; `stats`
     (if given) receives counters `queries`, `bisections`, `rows`, `duplicates`.
+
+    Several log groups are queried one group at a time (a query's rows do not say reliably which
+    group they came from, and the row cap and bisection stay per group) and merged by timestamp,
+    ties in group name order.
     """
     if window.end_ms is None:
         raise UsageError("the Insights engine needs a closed time window (--end or --since)")
@@ -243,23 +248,28 @@ def run_insights(
     prefix = getattr(target, "stream_prefix", None)
     query = insights_query(expr_or_none, resolver, limit=row_cap, stream_prefix=prefix)
     warn = on_warning or (lambda _m: None)
-    eng = _Engine(
-        client,
-        target.log_group,
-        query,
-        row_cap=row_cap,
-        poll=poll,
-        sleep=sleep,
-        clock=clock,
-        limiter=limiter,
-        retry=retry or RetryPolicy(sleep=sleep),
-        max_wait=max_wait,
-        warn=warn,
-    )
     counters = stats if stats is not None else {}
     for k in ("queries", "bisections", "rows", "duplicates"):
         counters.setdefault(k, 0)
-    pending: deque[tuple[int, int]] = deque(_split(start_ms, end_ms, max(1, n)))
+    counters["queries"] = 0  # each group's generator adds its own when it ends
+    groups = getattr(target, "log_groups", None) or (target.log_group,)
+    parts = []
+    for group in groups:
+        eng = _Engine(
+            client, group, query, row_cap=row_cap, poll=poll, sleep=sleep, clock=clock, limiter=limiter,
+            retry=retry or RetryPolicy(sleep=sleep), max_wait=max_wait, warn=warn,
+        )
+        parts.append(_group_events(eng, _split(start_ms, end_ms, max(1, n)), prefix, counters))
+    if len(parts) == 1:
+        return parts[0]
+    return heapq.merge(*parts, key=lambda e: e.cw.timestamp)  # type: ignore[union-attr]
+
+
+def _group_events(
+    eng: _Engine, slices: list[tuple[int, int]], prefix: str | None, counters: dict[str, int]
+) -> Iterator[AuditEvent]:
+    """One group's events, slice after slice (the next query runs while this slice is handed out)."""
+    pending: deque[tuple[int, int]] = deque(slices)
     seen = SeenIds()
     active: str | None = None
     try:
@@ -269,7 +279,7 @@ def run_insights(
             a, b = cur
             rows = eng.collect(active, a, b)
             active = None
-            events = [e for e in (row_to_event(r, target.log_group) for r in rows) if e is not None]
+            events = [e for e in (row_to_event(r, eng.log_group) for r in rows) if e is not None]
             counters["rows"] += len(rows)
             # rows are sorted by time: one at or past `b` means all of [a, b) came back
             reached_end = any(e.cw.timestamp >= b for e in events if e.cw and e.cw.timestamp is not None)
@@ -282,7 +292,7 @@ def run_insights(
                     cur = (a, mid)
                     active = eng.start(*cur)
                     continue
-                warn(
+                eng.warn(
                     f"Logs Insights returned its {eng.row_cap}-row cap for [{format_ms(a)}, {format_ms(b)}), "
                     "which cannot be split further: some events of that second may be missing "
                     "(use --engine events for a complete export)"
@@ -290,20 +300,26 @@ def run_insights(
             nxt = pending.popleft() if pending else None
             if nxt is not None:
                 active = eng.start(*nxt)  # prefetch: Insights runs while we hand out this slice
-            events = [e for e in events if a <= e.cw.timestamp < b]  # type: ignore[union-attr, operator]
-            if prefix:  # checked locally too: the query's @logStream filter is not trusted blindly
-                events = [e for e in events if (e.cw.log_stream or "").startswith(prefix)]  # type: ignore[union-attr]
-            events.sort(key=lambda e: e.cw.timestamp)  # type: ignore[union-attr, return-value]
-            seen.prune_before(a - _DEDUP_MARGIN_MS)
-            for ev in events:
-                if seen.add(dedup_key(ev), ev.cw.timestamp):  # type: ignore[union-attr, arg-type]
-                    yield ev
-                else:
-                    counters["duplicates"] += 1
+            yield from _deliver(events, a, b, prefix, seen, counters)
             if nxt is None:
                 break
             cur = nxt
     finally:
-        counters["queries"] = eng.queries
+        counters["queries"] += eng.queries
         if active is not None:
             eng.stop(active)
+
+
+def _deliver(
+    events: list[AuditEvent], a: int, b: int, prefix: str | None, seen: SeenIds, counters: dict[str, int]
+) -> Iterator[AuditEvent]:
+    events = [e for e in events if a <= e.cw.timestamp < b]  # type: ignore[union-attr, operator]
+    if prefix:  # checked locally too: the query's @logStream filter is not trusted blindly
+        events = [e for e in events if (e.cw.log_stream or "").startswith(prefix)]  # type: ignore[union-attr]
+    events.sort(key=lambda e: e.cw.timestamp)  # type: ignore[union-attr, return-value]
+    seen.prune_before(a - _DEDUP_MARGIN_MS)
+    for ev in events:
+        if seen.add(dedup_key(ev), ev.cw.timestamp):  # type: ignore[union-attr, arg-type]
+            yield ev
+        else:
+            counters["duplicates"] += 1

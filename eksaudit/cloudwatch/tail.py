@@ -16,7 +16,8 @@ Events are deduplicated by eventId; ids are kept only while their timestamp can 
 
 `Tail` is a library object: `fetch_range(start_ms, end_ms)` (a half-open range of FilterLogEvents
 records), `clock` and `sleep` are injected, so the algorithm is tested without AWS or real time.
-`cloudwatch_fetcher()` builds `fetch_range` on the shared client and pager.
+The clock and the lag estimator live in clock.py; the wiring to CloudWatch (`cloudwatch_fetcher`,
+`watch_events`) in watch.py.
 """
 
 from __future__ import annotations
@@ -28,180 +29,21 @@ import os
 import random
 import tempfile
 import time
-from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from ..errors import UsageError
 from ..events.event import AuditEvent, CwMeta
+from .clock import Clock, LagEstimator, ServerClock
 from .dedup import SeenIds
 
 FetchRange = Callable[[int, int], Iterable[Mapping[str, Any]]]
-Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
 STATE_VERSION = 1
 _END: Any = object()
 _FRESH_AHEAD_MS = 1_001
-_WARMUP_SAMPLES = 5
-_WARMUP_OVERLAP_MS = 10_000
-
-
-# --- the server's clock ------------------------------------------------------------------------
-
-
-class ServerClock:
-    """Now as the server sees it: local time plus an offset learned from HTTP `Date` headers.
-
-    A `Date` header has whole seconds and is written before the response travels, so
-    `date - local_receive_time` never overestimates the true offset; the largest of the recent
-    samples is the tightest safe estimate. Without any sample it is the local clock.
-    """
-
-    def __init__(self, clock: Clock = time.time, *, samples: int = 32) -> None:
-        self._clock = clock
-        self._offsets: deque[float] = deque(maxlen=samples)
-
-    @property
-    def offset_s(self) -> float:
-        return max(self._offsets) if self._offsets else 0.0
-
-    @property
-    def synced(self) -> bool:
-        return bool(self._offsets)
-
-    def now(self) -> float:
-        return self._clock() + self.offset_s
-
-    def now_ms(self) -> int:
-        return int(self.now() * 1000)
-
-    def observe_date(self, value: str | None) -> None:
-        """Learn from one `Date` header value (RFC 7231); unreadable values are ignored."""
-        if not value:
-            return
-        try:
-            server = parsedate_to_datetime(value).timestamp()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return
-        self._offsets.append(server - self._clock())
-
-    def observe_response(self, response: Mapping[str, Any]) -> None:
-        """Learn from a botocore response dict (`ResponseMetadata.HTTPHeaders.date`)."""
-        meta = response.get("ResponseMetadata") or {}
-        headers = meta.get("HTTPHeaders") or {}
-        self.observe_date(headers.get("date") or headers.get("Date"))
-
-    def attach(self, client: Any) -> None:
-        """Learn from every response a botocore client receives (including errors and retries)."""
-
-        def _after_call(http_response: Any = None, **_: Any) -> None:
-            headers = getattr(http_response, "headers", None)
-            if headers is not None:
-                self.observe_date(headers.get("date") or headers.get("Date"))
-
-        client.meta.events.register("after-call.cloudwatch-logs", _after_call)
-        client.meta.events.register("after-call-error.cloudwatch-logs", _after_call)
-
-
-# --- the lag allowance ---------------------------------------------------------------------------
-
-
-class LagEstimator:
-    """The lag allowance L: fixed, or learned from `ingestionTime - timestamp` of recent events.
-
-    Adaptive L = clamp(factor x percentile + margin, min, max) over the samples of the last
-    `window_ms`; until `min_samples` are in, `initial_ms` (bounded) is used.
-    """
-
-    def __init__(
-        self,
-        *,
-        fixed_ms: int | None = None,
-        initial_ms: int = 60_000,
-        min_ms: int = 10_000,
-        max_ms: int = 600_000,
-        window_ms: int = 300_000,
-        percentile: float = 0.99,
-        factor: float = 2.0,
-        margin_ms: int = 1_000,
-        min_samples: int = 20,
-        max_samples: int = 4096,
-    ) -> None:
-        if min_ms > max_ms:
-            raise UsageError(f"lag bounds are inverted: min {min_ms} ms > max {max_ms} ms")
-        self.fixed_ms = fixed_ms
-        self.initial_ms = initial_ms
-        self.min_ms = min_ms
-        self.max_ms = max_ms
-        self.window_ms = window_ms
-        self.percentile = percentile
-        self.factor = factor
-        self.margin_ms = margin_ms
-        self.min_samples = min_samples
-        self._samples: deque[tuple[int, int]] = deque(maxlen=max_samples)  # (observed_at_ms, lag_ms)
-        self._cached: int | None = None
-
-    @property
-    def adaptive(self) -> bool:
-        return self.fixed_ms is None
-
-    def observe(self, lag_ms: int, at_ms: int) -> None:
-        """One event's `ingestionTime - timestamp` (negative values, from skewed clocks, count as 0)."""
-        self._samples.append((at_ms, max(0, lag_ms)))
-        self._cached = None
-
-    def percentile_ms(self, now_ms: int | None = None, q: float | None = None) -> int | None:
-        """The `q` (default: the configured) percentile of the recent samples; None without any."""
-        lags = self._recent(now_ms)
-        if not lags:
-            return None
-        lags.sort()
-        idx = min(len(lags) - 1, int((self.percentile if q is None else q) * len(lags)))
-        return lags[idx]
-
-    def overlap_ms(self, floor_ms: int, now_ms: int | None = None) -> int:
-        """How far back a fresh pass re-reads: the usual ingestion delay (p90 + 0.5 s), at least
-        `floor_ms`, at most the lag allowance. Events delayed more than this still come, from
-        the confirming pass, only later."""
-        lag = self.current_ms(now_ms)
-        if len(self._recent(now_ms)) < _WARMUP_SAMPLES:  # nothing learned yet: look further back
-            return max(floor_ms, min(lag, _WARMUP_OVERLAP_MS))
-        p90 = self.percentile_ms(now_ms, 0.9) or 0
-        return min(max(floor_ms, p90 + 500), max(floor_ms, lag))
-
-    def current_ms(self, now_ms: int | None = None) -> int:
-        if self.fixed_ms is not None:
-            return self.fixed_ms
-        if self._cached is not None and now_ms is None:
-            return self._cached
-        lags = self._recent(now_ms)
-        if len(lags) < self.min_samples:
-            value = self.initial_ms
-        else:
-            lags.sort()
-            p = lags[min(len(lags) - 1, int(self.percentile * len(lags)))]
-            value = int(self.factor * p) + self.margin_ms
-        value = max(self.min_ms, min(self.max_ms, value))
-        self._cached = value
-        return value
-
-    def _recent(self, now_ms: int | None) -> list[int]:
-        if now_ms is not None:
-            cutoff = now_ms - self.window_ms
-            while self._samples and self._samples[0][0] < cutoff:
-                self._samples.popleft()
-        return [lag for _, lag in self._samples]
-
-    def samples(self) -> list[tuple[int, int]]:
-        return list(self._samples)
-
-    def load(self, samples: Iterable[Iterable[int]]) -> None:
-        for at, lag in samples:
-            self._samples.append((int(at), int(lag)))
-        self._cached = None
 
 
 # --- checkpoint ----------------------------------------------------------------------------------
@@ -343,12 +185,19 @@ def load_state(path: str, *, query: str | None = None) -> TailState | None:
 
 
 def event_key(rec: Mapping[str, Any]) -> str:
-    """The dedup key: eventId, else a content key (stream, timestamp, message digest)."""
+    """The dedup key: eventId, else a content key (stream, timestamp, message digest).
+
+    Records tagged with `logGroupName` (a watch over several groups) are keyed `GROUP|...`:
+    eventIds are unique only within a group.
+    """
+    group = rec.get("logGroupName")
     eid = rec.get("eventId")
     if eid:
-        return str(eid)
-    digest = hashlib.sha1(str(rec.get("message", "")).encode("utf-8", "surrogatepass")).hexdigest()
-    return f"{rec.get('logStreamName', '')}|{rec.get('timestamp', 0)}|{digest}"
+        key = str(eid)
+    else:
+        digest = hashlib.sha1(str(rec.get("message", "")).encode("utf-8", "surrogatepass")).hexdigest()
+        key = f"{rec.get('logStreamName', '')}|{rec.get('timestamp', 0)}|{digest}"
+    return f"{group}|{key}" if group else key
 
 
 def to_audit_event(rec: Mapping[str, Any], log_group: str | None = None) -> AuditEvent:
@@ -364,7 +213,7 @@ def to_audit_event(rec: Mapping[str, Any], log_group: str | None = None) -> Audi
             timestamp=rec.get("timestamp"),
             ingestion_time=rec.get("ingestionTime"),
             event_id=rec.get("eventId"),
-            log_group=log_group,
+            log_group=rec.get("logGroupName") or log_group,
         ),
     )
 
@@ -628,147 +477,3 @@ def _describe(exc: BaseException) -> str:
     return f"{name}: {text}" if text and name not in text else (text or name)
 
 
-# --- wiring to CloudWatch ------------------------------------------------------------------------
-
-
-class RestartPass(Exception):
-    """The service repeated a nextToken: the pass restarts at the newest timestamp it read."""
-
-    transient = True
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Errors `watch` outlives: throttling/5xx/connection errors that survived the retries,
-    rejected or repeated tokens; access denied, a missing log group and the like are fatal."""
-    from .client import TokenExpiredError, TransientAwsError
-
-    return isinstance(exc, (TransientAwsError, TokenExpiredError, RestartPass)) or _default_transient(exc)
-
-
-def watch_retry(on_failure: Callable[[str], None] | None = None, **kwargs: Any) -> Any:
-    """The shared RetryPolicy set never to give up; `on_failure(kind)` hears each retry."""
-    from .retry import RetryPolicy
-
-    class _WatchRetry(RetryPolicy):
-        def call(self, fn: Any, *, on_retry: Any = None, cancelled: Any = None) -> Any:
-            def report(kind: str, attempt: int, delay: float) -> None:
-                if on_retry is not None:
-                    on_retry(kind, attempt, delay)
-                if on_failure is not None:
-                    on_failure(kind)
-
-            return super().call(fn, on_retry=report, cancelled=cancelled)
-
-    kwargs.setdefault("give_up_after", float("inf"))
-    kwargs.setdefault("unreachable_attempts", None)  # watch never gives up (issue: reports and backs off)
-    kwargs.setdefault("cap", 30.0)
-    return _WatchRetry(**kwargs)
-
-
-_KIND_TEXT = {
-    "throttle": "throttled (Rate exceeded)",
-    "server": "server error",
-    "connection": "connection problem",
-    "unreachable": "cannot connect to the endpoint",
-}
-
-
-def cloudwatch_fetcher(
-    client: Any,
-    log_group: str,
-    *,
-    stream_prefix: str | None = None,
-    pattern: str | None = None,
-    limiter: Any = None,
-    retry: Any = None,
-    stats: Any = None,
-    page_limit: int | None = None,
-) -> FetchRange:
-    """`fetch_range` for `Tail` on the shared pager: FilterLogEvents over [start, end), all pages."""
-    from .paging import FilterRequest, iter_pages
-
-    def fetch_range(start_ms: int, end_ms: int) -> Iterator[Mapping[str, Any]]:
-        req = FilterRequest(log_group, start_ms, end_ms, stream_prefix=stream_prefix, pattern=pattern, limit=page_limit)
-        for page in iter_pages(client, req, limiter=limiter, retry=retry, stats=stats):
-            yield from page.events
-            if page.repeated:
-                raise RestartPass("FilterLogEvents returned the same nextToken twice; re-reading from the last event")
-
-    return fetch_range
-
-
-def watch_events(
-    client: Any,
-    log_group: str,
-    *,
-    stream_prefix: str | None = None,
-    pattern: str | None = None,
-    start_ms: int | None = None,
-    until_ms: int | None = None,
-    max_events: int | None = None,
-    poll_s: float = 2.0,
-    lag_s: float | None = None,
-    max_rps: float = 5.0,
-    state: TailState | None = None,
-    query: str | None = None,
-    on_warning: Callable[[str], None] | None = None,
-    on_checkpoint: Callable[[TailState], None] | None = None,
-    clock: Clock = time.time,
-    sleep: Sleep = time.sleep,
-    lag: LagEstimator | None = None,
-    page_limit: int | None = None,
-) -> Tail:
-    """A `Tail` on a `LogsClient` (see client.make_client): iterate it for `AuditEvent`s.
-
-    The server's clock is learned from the client's responses; requests share one token bucket
-    (`max_rps`); transient errors are retried for ever, fatal ones (AwsError) propagate.
-    """
-    from .ratelimit import TokenBucket
-
-    server_clock = ServerClock(clock)
-    raw = getattr(client, "raw", client)
-    if getattr(raw, "meta", None) is not None:
-        server_clock.attach(raw)
-    if lag is None:
-        lag = LagEstimator(fixed_ms=int(lag_s * 1000)) if lag_s is not None else LagEstimator()
-    limiter = TokenBucket(max_rps)
-    tail: Tail | None = None
-
-    def on_failure(kind: str) -> None:
-        if tail is not None:
-            tail.note_transient(f"FilterLogEvents: {_KIND_TEXT.get(kind, kind)}; backing off and retrying (watch keeps going)")
-
-    def on_client_retry(kind: str) -> None:  # retries botocore made itself
-        if kind == "throttle":
-            limiter.on_throttle()
-        on_failure(kind)
-
-    if hasattr(client, "on_retry"):
-        client.on_retry = on_client_retry
-    fetch = cloudwatch_fetcher(
-        client,
-        log_group,
-        stream_prefix=stream_prefix,
-        pattern=pattern,
-        limiter=limiter,
-        retry=watch_retry(on_failure, sleep=sleep),
-        page_limit=page_limit,
-    )
-    tail = Tail(
-        fetch,
-        start_ms=start_ms,
-        until_ms=until_ms,
-        max_events=max_events,
-        poll_s=poll_s,
-        lag=lag,
-        clock=clock,
-        sleep=sleep,
-        server_clock=server_clock,
-        is_transient=is_transient,
-        on_warning=on_warning,
-        on_checkpoint=on_checkpoint,
-        state=state,
-        query=query,
-        log_group=log_group,
-    )
-    return tail

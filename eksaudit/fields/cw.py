@@ -28,6 +28,12 @@ def _event_id(event: Any, arg: Any) -> str | None:
     return v if type(v) is str else None
 
 
+def _log_group(event: Any, arg: Any) -> str | None:
+    m = _meta(event)
+    v = None if m is None else m.log_group
+    return v if type(v) is str else None
+
+
 def _uint(v: Any) -> int | None:
     return v if type(v) is int and 0 <= v <= _UINT64_MAX else None
 
@@ -57,6 +63,7 @@ def fields() -> list[FieldDef]:
     S, U = FieldType.STRING, FieldType.UINT64
     return [
         FieldDef("cw.stream", S, "The CloudWatch log stream the event was read from.", _stream),
+        FieldDef("cw.log_group", S, "The CloudWatch log group the event was read from.", _log_group),
         FieldDef("cw.event_id", S, "The CloudWatch event id (unique within the log group).", _event_id),
         FieldDef("cw.timestamp", U, "The CloudWatch event timestamp, in ms since the epoch.", _timestamp),
         FieldDef("cw.ingestion_time", U, "When CloudWatch ingested the event, in ms since the epoch.",

@@ -3,15 +3,32 @@
 EKS stores each identity attribute as a one-element array (`"arn": ["arn:aws:sts::..."]`); these
 fields give its first value so conditions read naturally (`eks.user.canonical_arn = ...`). Like
 `ka.*` they need an audit event (`auditID`); `ka.user.extra[KEY]` gives every value.
+`eks.cluster` is the exception: it comes from the CloudWatch log group the event was read from.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from .jsonwalk import as_string, audit_dict
 from .registry import FieldDef, FieldType
+
+_EKS_GROUP = re.compile(r"/aws/eks/([^/]+)/cluster")
+
+
+def cluster_of_group(log_group: str | None) -> str | None:
+    """`NAME` of an EKS control-plane log group `/aws/eks/NAME/cluster`; None for any other group."""
+    if type(log_group) is not str:
+        return None
+    m = _EKS_GROUP.fullmatch(log_group)
+    return m.group(1) if m else None
+
+
+def _cluster(event: Any, arg: Any) -> str | None:
+    m = getattr(event, "cw", None)
+    return None if m is None else cluster_of_group(m.log_group)
 
 
 def _first_extra(key: str) -> Callable[[Any, Any], str | None]:
@@ -41,8 +58,15 @@ _FIELDS = (
 
 
 def fields() -> list[FieldDef]:
-    """Every `eks.*` field definition (first value of a `user.extra` key)."""
-    return [
+    """Every `eks.*` field definition: the cluster, and the first value of a `user.extra` key."""
+    cluster = FieldDef(
+        name="eks.cluster",
+        type=FieldType.STRING,
+        description="The EKS cluster of the event's CloudWatch log group /aws/eks/NAME/cluster "
+        "(no value for other groups, or for events not read from CloudWatch).",
+        extract=_cluster,
+    )
+    return [cluster] + [
         FieldDef(
             name=name,
             type=FieldType.STRING,

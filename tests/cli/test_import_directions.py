@@ -125,3 +125,8 @@ def test_condition_and_rules_modules_import_only_what_their_job_needs():
     for p in (_ROOT / "eksaudit" / "condition").glob("*.py"):
         got = _module_imports(p)
         assert not {m for m in got if m.startswith(("eksaudit.rules", "eksaudit.fields", "eksaudit.cli"))}, p.name
+
+
+def test_the_tail_algorithm_and_its_clock_know_no_aws():
+    mods = _loaded_after("import eksaudit.cloudwatch.tail, eksaudit.cloudwatch.clock")
+    assert not {"boto3", "botocore", "eksaudit.cloudwatch.client", "eksaudit.cloudwatch.watch"} & mods

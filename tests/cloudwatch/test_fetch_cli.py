@@ -131,7 +131,9 @@ def test_explain_insights_prints_the_query() -> None:
 
 def test_usage_errors_exit_2() -> None:
     assert run("--since", "1h")[0] == 2
-    assert run("--cluster", "a", "--log-group", "/b", "--explain")[0] == 2
+    assert run("--cluster", "a", "--log-group", "/b", "--since", "1h", "--start", "-2h", "--explain")[0] == 2
+    code, out, _ = run("--cluster", "a", "--log-group", "/b", "--explain")  # several groups: combinable
+    assert code == 0 and "log group: /aws/eks/a/cluster\nlog group: /b\n" in out
     assert run("--cluster", "a", "--since", "1h", "--start", "-2h", "--explain")[0] == 2
 
 

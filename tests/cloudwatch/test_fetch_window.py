@@ -231,8 +231,8 @@ def test_target_from_options() -> None:
     assert (g.log_group, g.stream_prefix) == ("/my/group", "kube-apiserver-audit")  # --log-group too
     assert AwsTarget.from_options(None, "/g", stream_prefix="").stream_prefix is None
     assert AwsTarget.from_options(None, "/g", stream_prefix="x").stream_prefix == "x"
-    with pytest.raises(UsageError):
-        AwsTarget.from_options("a", "/g")
+    both = AwsTarget.from_options(["b", "a"], ["/g", "/aws/eks/a/cluster"])  # combinable, repeatable
+    assert both.log_groups == ("/aws/eks/a/cluster", "/aws/eks/b/cluster", "/g")
     with pytest.raises(UsageError):
         AwsTarget.from_options(None, None)
 

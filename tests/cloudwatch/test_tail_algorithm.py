@@ -13,7 +13,8 @@ from email.utils import formatdate
 
 import pytest
 
-from eksaudit.cloudwatch.tail import LagEstimator, ServerClock, Tail, TailState
+from eksaudit.cloudwatch.clock import LagEstimator, ServerClock
+from eksaudit.cloudwatch.tail import Tail, TailState
 
 T0 = 1_800_000_000.0  # seconds; a fixed "now" for every test
 T0_MS = int(T0 * 1000)

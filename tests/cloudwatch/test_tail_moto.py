@@ -15,7 +15,8 @@ from support.faultproxy import FaultPlan, FaultProxy
 from support.moto import audit_message, create_group, logs_client
 
 from eksaudit.cloudwatch.client import AwsTarget, make_client
-from eksaudit.cloudwatch.tail import TailState, watch_events
+from eksaudit.cloudwatch.tail import TailState
+from eksaudit.cloudwatch.watch import watch_events
 from eksaudit.errors import AwsError
 
 GROUP = "/aws/eks/demo/cluster"

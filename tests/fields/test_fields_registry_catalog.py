@@ -41,8 +41,8 @@ ka.req.binding.subjects.user_names ka.req.binding.subjects.serviceaccount_names
 ka.req.binding.subjects.serviceaccount_ns_names ka.req.binding.subjects.group_names
 ka.req.pod.containers.name ka.req.pod.containers.command ka.req.pod.containers.args
 ka.level ka.target.apigroup ka.user.uid ka.user.extra ka.annotation ka.latency
-eks.user.arn eks.user.canonical_arn eks.user.session eks.user.principal_id eks.user.access_key_id
-cw.stream cw.event_id cw.timestamp cw.ingestion_time cw.ingestion_lag
+eks.cluster eks.user.arn eks.user.canonical_arn eks.user.session eks.user.principal_id eks.user.access_key_id
+cw.stream cw.log_group cw.event_id cw.timestamp cw.ingestion_time cw.ingestion_lag
 jevt.value jevt.obj jevt.rawtime json.value json.obj json.rawtime
 """)
 
