@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from support.faultproxy import FaultPlan, FaultProxy
 from support.moto import audit_message, create_group, logs_client, put_events
+from support.proc import DEADLINE_S, Child, wait_until
 from typer.testing import CliRunner
 
 from eksaudit.cli.app import app
@@ -226,10 +227,9 @@ def _slow_fetch(proxy: FaultProxy, start: int, end: int, state: Path, *extra: st
     return fetch_cmd(proxy.endpoint, start, end, "--state", str(state), "--max-rps", "8", "--workers", "2", *extra)
 
 
-def _wait_for(path: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+def _delivered(state: Path) -> int:
+    """What the checkpoint counts as delivered so far (0 before the first save; saves are atomic)."""
+    return json.loads(state.read_text())["delivered"] if state.exists() else 0
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
@@ -239,12 +239,20 @@ def test_sigterm_and_sighup_save_a_checkpoint_that_resumes_without_repeats(moto_
     state = tmp_path / "s.json"
     outs = []
     with FaultProxy(moto_endpoint, upstream_limit=10) as proxy:
-        with open(tmp_path / "out1", "wb") as f:
-            p = subprocess.Popen(_slow_fetch(proxy, start, end, state), stdout=f, stderr=subprocess.PIPE, env=proc_env())
-            _wait_for(state)
-            time.sleep(0.8)
-            p.send_signal(sig)
-            _, err = p.communicate(timeout=60)
+        with open(tmp_path / "out1", "wb") as f, open(tmp_path / "err1", "wb") as e:
+            p = subprocess.Popen(_slow_fetch(proxy, start, end, state), stdout=f, stderr=e, env=proc_env())
+            try:
+                # a saved checkpoint that counts an event: the run is under way, its handlers in place
+                wait_until(lambda: p.poll() is not None or _delivered(state) > 0,
+                           what="a checkpoint counting a delivered event")
+                assert p.poll() is None, "the fetch ended before the signal: " + (tmp_path / "err1").read_text()
+                p.send_signal(sig)
+                p.wait(timeout=DEADLINE_S)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        err = (tmp_path / "err1").read_text()
         assert p.returncode == 128 + sig, err
         outs.append((tmp_path / "out1").read_text())
         saved = json.loads(state.read_text())
@@ -477,12 +485,12 @@ def test_watch_head_50_then_the_same_command_delivers_event_51(moto_endpoint: st
 def test_watch_sighup_stops_cleanly_with_129(moto_endpoint: str, tmp_path: Path) -> None:
     load(moto_endpoint, 10)
     state = tmp_path / "w.json"
-    p = subprocess.Popen([sys.executable, "-m", "eksaudit", "watch", "--cluster", "demo", "--endpoint-url", moto_endpoint,
-                          "--since", "30m", "--state", str(state), "--poll", "0.2"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=proc_env())
-    _wait_for(state)
-    p.send_signal(signal.SIGHUP)
-    out, err = p.communicate(timeout=60)
+    with Child([sys.executable, "-m", "eksaudit", "watch", "--cluster", "demo", "--endpoint-url", moto_endpoint,
+                "--since", "30m", "--state", str(state), "--poll", "0.2"], env=proc_env()) as p:
+        # the first checkpoint is saved from inside the watch loop: its signal handlers are in place
+        wait_until(state.exists, what=f"the first checkpoint in {state}", child=p)
+        p.send_signal(signal.SIGHUP)
+        out, err = p.finish(what="the watch to stop after SIGHUP")
     assert p.returncode == 129, err
     assert json.loads(state.read_text())["delivered"] == len(out.splitlines())
 
