@@ -67,13 +67,13 @@ def row_to_event(row: list[dict[str, str]], log_group: str | None = None) -> Aud
     ts = parse_insights_time(f.get("@timestamp"))
     if msg is None or ts is None:
         return None
-    meta = CwMeta(
-        log_stream=f.get("@logStream"),
-        timestamp=ts,
-        ingestion_time=parse_insights_time(f.get("@ingestionTime")),
-        log_group=log_group,
-    )
-    return AuditEvent(msg.encode("utf-8"), cw=meta, source="insights")
+    record = {
+        "message": msg,
+        "timestamp": ts,
+        "ingestionTime": parse_insights_time(f.get("@ingestionTime")),
+        "logStreamName": f.get("@logStream"),
+    }
+    return AuditEvent.from_cloudwatch(record, log_group=log_group, source="insights")
 
 
 def dedup_key(ev: AuditEvent) -> str:

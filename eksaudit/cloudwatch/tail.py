@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
-from ..events.event import AuditEvent, CwMeta
+from ..events.event import AuditEvent
 from .clock import Clock, LagEstimator, ServerClock
 from .dedup import SeenIds
 
@@ -201,21 +201,11 @@ def event_key(rec: Mapping[str, Any]) -> str:
 
 
 def to_audit_event(rec: Mapping[str, Any], log_group: str | None = None) -> AuditEvent:
-    """A FilterLogEvents record as an AuditEvent: the message bytes as received, plus CwMeta."""
+    """A FilterLogEvents record as an AuditEvent (`AuditEvent.from_cloudwatch`, the one conversion)."""
     message = rec.get("message", "")
-    raw = message.encode("utf-8") if isinstance(message, str) else bytes(message)
-    if raw.endswith(b"\n"):  # one line per event on output: drop a trailing line end
-        raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-    return AuditEvent(
-        raw,
-        cw=CwMeta(
-            log_stream=rec.get("logStreamName"),
-            timestamp=rec.get("timestamp"),
-            ingestion_time=rec.get("ingestionTime"),
-            event_id=rec.get("eventId"),
-            log_group=rec.get("logGroupName") or log_group,
-        ),
-    )
+    if not isinstance(message, str):  # bytes from a test double: the same text, byte for byte
+        rec = {**rec, "message": bytes(message).decode("utf-8", "surrogateescape")}
+    return AuditEvent.from_cloudwatch(rec, log_group=log_group)
 
 
 def _default_transient(exc: BaseException) -> bool:

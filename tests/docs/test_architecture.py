@@ -9,12 +9,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "architecture.md"
 PACKAGES = ("events", "fields", "condition", "rules", "sigma", "cloudwatch", "output", "cli", "demo")
 
-# Modules other branches of issue 11 create (the target layout the page is written for). The lead
-# empties this set when merging: the test then names every module the page still gets wrong.
-PENDING_MERGE = {
-}
-
-
 def named_paths(text: str) -> set[str]:
     """Every module or package the page names: `eksaudit/x/y.py`, `x/y.py`, `x/` and `x.y` spellings."""
     names: set[str] = set()
@@ -43,17 +37,8 @@ def _exists(name: str) -> bool:
 def test_every_module_the_architecture_page_names_exists():
     names = named_paths(DOC.read_text(encoding="utf-8"))
     assert len(names) > 40  # the extraction works: the page names most modules
-    missing = sorted(n for n in names if not _exists(n) and n not in PENDING_MERGE)
+    missing = sorted(n for n in names if not _exists(n))
     assert missing == [], f"docs/architecture.md names modules that do not exist: {missing}"
-
-
-def test_pending_names_are_still_pending():
-    """A module created by a merge leaves PENDING_MERGE, so the list cannot hide a wrong name later."""
-    names = named_paths(DOC.read_text(encoding="utf-8"))
-    created = sorted(n for n in PENDING_MERGE if _exists(n))
-    assert created == [], f"these exist now: remove them from PENDING_MERGE: {created}"
-    unused = sorted(PENDING_MERGE - names)
-    assert unused == [], f"docs/architecture.md no longer names these: remove them from PENDING_MERGE: {unused}"
 
 
 def test_the_extraction_sees_each_spelling():
