@@ -38,6 +38,8 @@ from typing import Any
 
 import orjson
 
+from eksaudit.demo.generator import EventFactory
+
 ACCOUNT = "444455556666"
 REGION = "us-east-1"
 START_US = 1_769_940_000_000_000  # 2026-02-01T10:00:00Z
@@ -203,33 +205,9 @@ class Shapes:
                                                         "authorization.k8s.io/reason": ""}
         return ev
 
-    @staticmethod
-    def ref(resource: str, ns: str | None = None, name: str | None = None, group: str = "", version: str = "v1",
-            sub: str | None = None) -> dict[str, Any]:
-        o: dict[str, Any] = {"resource": resource}
-        if ns:
-            o["namespace"] = ns
-        if name:
-            o["name"] = name
-        if group:
-            o["apiGroup"] = group
-        o["apiVersion"] = version
-        if sub:
-            o["subresource"] = sub
-        return o
-
-    @staticmethod
-    def path(resource: str, ns: str | None = None, name: str | None = None, group: str = "", version: str = "v1",
-             sub: str | None = None) -> str:
-        p = f"/apis/{group}/{version}" if group else f"/api/{version}"
-        if ns:
-            p += f"/namespaces/{ns}"
-        p += f"/{resource}"
-        if name:
-            p += f"/{name}"
-        if sub:
-            p += f"/{sub}"
-        return p
+    # objectRef and request URI built as the demo generator builds them (one definition of each)
+    ref = staticmethod(EventFactory.objref)
+    path = staticmethod(EventFactory.path)
 
     # -- traffic kinds --
     _WATCHED = (("pods", ""), ("configmaps", ""), ("secrets", ""), ("services", ""), ("endpointslices", "discovery.k8s.io"),
