@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.faultproxy import FaultProxy
-from support.moto import audit_message, create_group, logs_client, put_events
+from support.moto import audit_message, create_group, isolate_aws_env, logs_client, put_events
 from typer.testing import CliRunner
 
 from eksaudit.cli.app import app
@@ -22,15 +22,7 @@ STREAMS = ["kube-apiserver-audit-a", "kube-apiserver-audit-b"]
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Fake credentials, no profile or endpoint from the developer's machine."""
-    for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "AWS_REGION"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    isolate_aws_env(monkeypatch, tmp_path)
 
 
 def load(endpoint: str, n: int = 200) -> tuple[int, int, list[str]]:

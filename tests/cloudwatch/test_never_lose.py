@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from support.faultproxy import FaultPlan, FaultProxy
-from support.moto import audit_message, create_group, logs_client, put_events
+from support.moto import audit_message, create_group, isolate_aws_env, logs_client, put_events
 from support.proc import DEADLINE_S, Child, wait_until
 from typer.testing import CliRunner
 
@@ -36,15 +36,7 @@ STREAMS = ["kube-apiserver-audit-a", "kube-apiserver-audit-b", "kube-apiserver-a
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "AWS_REGION",
-              "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    isolate_aws_env(monkeypatch, tmp_path)
 
 
 def load(endpoint: str, n: int = 300, *, streams: list[str] = STREAMS, region: str = "us-east-1",
