@@ -4,37 +4,23 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from docexamples import generalise, output_matches, parse, rewrite
-
-from eksaudit.demo.loader import load_to_cloudwatch, local_client
-from eksaudit.demo.scenario import build_scenario
-from eksaudit.demo.server import LocalCloudWatch
+from support.demoenv import demo_cloudwatch_env
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 # docs/cli.md is `--help` text, generated: its examples illustrate options rather than run
 GENERATED = {"cli.md"}
 UPDATE = os.environ.get("EKSAUDIT_UPDATE_DOCS") == "1"
-REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
 def demo_env():
     """A local CloudWatch endpoint with the demo scenario, and the environment that points eksaudit at it."""
-    with LocalCloudWatch() as cw:
-        cw.reset()  # moto's state is per process: another module may have loaded the scenario already
-        scenario = build_scenario(seed=0)
-        load_to_cloudwatch(local_client(cw.endpoint, REGION), scenario.log_group, scenario.by_stream())
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "NO_COLOR"}
-        env.update(
-            AWS_ENDPOINT_URL=cw.endpoint, AWS_REGION=REGION, AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo",
-            AWS_EC2_METADATA_DISABLED="true", PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-            COLUMNS="100",
-        )
+    with demo_cloudwatch_env(COLUMNS="100") as env:
         yield env
 
 

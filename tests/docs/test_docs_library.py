@@ -14,22 +14,17 @@ import io
 import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from docexamples import output_matches
-
-from eksaudit.demo.loader import load_to_cloudwatch, local_client
-from eksaudit.demo.scenario import build_scenario
-from eksaudit.demo.server import LocalCloudWatch
+from support.demoenv import demo_cloudwatch_env
 
 REPO = Path(__file__).resolve().parents[2]
 LIBRARY = REPO / "docs" / "library.md"
 UPDATE = os.environ.get("EKSAUDIT_UPDATE_DOCS") == "1"
 FENCE = re.compile(r"^```(\w*)\s*$")
-REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +34,7 @@ def demo_env():
     moto keeps its state per process: the endpoint is reset first, so a scenario another test
     module loaded in this process is not read twice.
     """
-    with LocalCloudWatch() as cw:
-        cw.reset()
-        scenario = build_scenario(seed=0)
-        load_to_cloudwatch(local_client(cw.endpoint, REGION), scenario.log_group, scenario.by_stream())
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "NO_COLOR"}
-        env.update(
-            AWS_ENDPOINT_URL=cw.endpoint, AWS_REGION=REGION, AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo",
-            AWS_EC2_METADATA_DISABLED="true", PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        )
+    with demo_cloudwatch_env() as env:
         yield env
 
 

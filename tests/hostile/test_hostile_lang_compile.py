@@ -8,26 +8,17 @@ bound; benchmarks/compile_scaling.py prints the actual figures for 1k/10k sizes.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.bounded import run_python_bounded
 
 from eksaudit.condition import ConditionError, parse
 from eksaudit.condition.errors import pos_at
 
 
 def _run(code: str, bound: float) -> str:
-    try:
-        res = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                             timeout=bound)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"did not finish within {bound} s")
-    assert res.returncode == 0, res.stderr
-    return res.stdout.strip()
+    return run_python_bounded(code, bound)
 
 
 def test_an_or_of_4000_terms_compiles_quickly():

@@ -7,23 +7,13 @@ process with a generous bound, so a regression fails fast instead of hanging the
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
-import pytest
+from support.bounded import run_python_bounded
 
 BOUND = 20.0  # seconds for the whole child process (imports included); today's code takes < 1 s
 
 
 def _run(code: str) -> str:
-    try:
-        res = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                             timeout=BOUND)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"did not finish within {BOUND} s")
-    assert res.returncode == 0, res.stderr
-    return res.stdout.strip()
+    return run_python_bounded(code, BOUND)
 
 
 def test_star_a_star_a_star_b_on_a_megabyte():
