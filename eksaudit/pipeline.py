@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .events.event import AuditEvent
+from .events.event import UNPARSED, AuditEvent
+from .events.projection import Projection, projection_for
 from .timestamps import ts_ms
 from .timewindow import Window
 
@@ -78,10 +79,14 @@ def scan(
     `on_alert` sees every alert (the end-of-run summary counts them). `on_unparsable` hears of
     events that turned out not to be JSON when they were evaluated (readers do not parse event
     lines, so this is where a broken line is found).
+
+    When the condition, the rules, the window and the sink all say which JSON paths they read
+    (`reads`), events are decoded through a projection of those paths (events/projection.py).
     """
     st = stats if stats is not None else ScanStats()
+    project = projector(condition, rules, window, sink)
     if rules is None and window is None and condition is not None:
-        return _scan_condition(events, sink, condition, on_unparsable, st)
+        return _scan_condition(events, sink, condition, on_unparsable, st, project)
     prefilters = [p for p in (getattr(condition, "prefilter", None), getattr(rules, "prefilter", None)) if p]
     if len(prefilters) == 2:
         pf_cond, pf_rules = prefilters
@@ -98,6 +103,7 @@ def scan(
             n += 1
             if prefilter is not None and not prefilter(ev.raw):
                 continue
+            projected = project is not None and project.prepare(ev)
             if window is not None and not in_window(ev, window):
                 continue
             if cond_match is not None and not cond_match(ev):
@@ -110,6 +116,8 @@ def scan(
                     if on_unparsable is not None and ev.failed_to_parse:
                         on_unparsable(ev)
                     continue
+                if projected:
+                    project.release(ev)  # type: ignore[union-attr]
                 st.matched += 1
                 for a in alerts:
                     st.alerts += 1
@@ -117,6 +125,8 @@ def scan(
                         on_alert(a)
                     emit_alert(a)
             else:
+                if projected:
+                    project.release(ev)  # type: ignore[union-attr]
                 st.matched += 1
                 emit_event(ev)
             if sink.done:
@@ -135,38 +145,29 @@ def _scan_condition(
     condition: Condition,
     on_unparsable: Callable[[AuditEvent], None] | None,
     st: ScanStats,
+    project: Projector | None,
 ) -> ScanStats:
     """`scan` for the common case, a condition alone (no rules, no window): one test per event.
 
     Same results as the general loop; the prefilter (if any) is applied to the raw bytes first.
     """
-    match = condition.matches
+    match = condition.matches if project is None else project.matcher(condition.matches)
     pre = getattr(condition, "prefilter", None)
     emit = sink.event
     first = st.events + 1
     n = first - 1  # events seen so far (the loop variable, read in finally)
     matched = 0
     try:
-        if pre is None:
-            for n, ev in enumerate(events, first):  # noqa: B007 (n is read in finally)
-                if match(ev):
-                    matched += 1
-                    emit(ev)
-                    if sink.done:
-                        break
-                elif on_unparsable is not None and ev.failed_to_parse:
-                    on_unparsable(ev)
-        else:
-            for n, ev in enumerate(events, first):  # noqa: B007 (n is read in finally)
-                if not pre(ev.raw):
-                    continue
-                if match(ev):
-                    matched += 1
-                    emit(ev)
-                    if sink.done:
-                        break
-                elif on_unparsable is not None and ev.failed_to_parse:
-                    on_unparsable(ev)
+        for n, ev in enumerate(events, first):  # noqa: B007 (n is read in finally)
+            if pre is not None and not pre(ev.raw):
+                continue
+            if match(ev):
+                matched += 1
+                emit(ev)
+                if sink.done:
+                    break
+            elif on_unparsable is not None and ev.failed_to_parse:
+                on_unparsable(ev)
     finally:
         st.events = n
         st.matched += matched
@@ -174,6 +175,77 @@ def _scan_condition(
         if flush is not None:
             flush()
     return st
+
+
+_WINDOW_READS = frozenset({("stageTimestamp",), ("requestReceivedTimestamp",)})  # event_time_ms
+
+
+class Projector:
+    """Puts a projected partial object on events before they are matched (events/projection.py).
+
+    `keep`: the sink reads only paths of the projection, so a matched event keeps its partial
+    object; otherwise `release` gives it back its lazy full parse before it is printed (alerts
+    render their output from the whole event). An event whose JSON is already parsed (from an
+    envelope) is left alone; one the projection cannot serve is parsed whole, as without it.
+    """
+
+    __slots__ = ("projection", "keep")
+
+    def __init__(self, projection: Projection, keep: bool) -> None:
+        self.projection = projection
+        self.keep = keep
+
+    def prepare(self, ev: AuditEvent) -> bool:
+        """Put the partial object on `ev`; False when it is parsed whole instead (or already)."""
+        if ev._obj is UNPARSED:
+            part = self.projection(ev.raw)
+            if part is not None:
+                ev._obj = part
+                return True
+        return False
+
+    def release(self, ev: AuditEvent) -> None:
+        """A matched event that `prepare` projected, before it is printed."""
+        if not self.keep:
+            ev._obj = UNPARSED
+
+    def matcher(self, match: Callable[[Any], bool]) -> Callable[[Any], bool]:
+        """`match` on the projected event (one closure: the hot path of a condition alone)."""
+        project = self.projection
+        keep = self.keep
+        unparsed = UNPARSED
+
+        def projected(ev: AuditEvent) -> bool:
+            if ev._obj is not unparsed:
+                return match(ev)
+            part = project(ev.raw)
+            if part is None:
+                return match(ev)
+            ev._obj = part
+            if match(ev):
+                if not keep:
+                    ev._obj = unparsed
+                return True
+            return False
+
+        return projected
+
+
+def projector(condition: Any, rules: Any, window: Window | None, sink: Any) -> Projector | None:
+    """A Projector when everything that reads events says what it reads (None: parse events whole)."""
+    if condition is None and rules is None:
+        return None
+    parts = [getattr(x, "reads", None) for x in (condition, rules) if x is not None]
+    if window is not None:
+        parts.append(_WINDOW_READS)
+    if any(p is None for p in parts):
+        return None
+    paths: set[tuple[str, ...]] = set().union(*parts)
+    sink_reads = getattr(sink, "reads", None)
+    if sink_reads is not None:
+        paths |= sink_reads
+    projection = projection_for(paths)
+    return None if projection is None else Projector(projection, keep=sink_reads is not None)
 
 
 def build_matching(

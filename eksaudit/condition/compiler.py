@@ -92,19 +92,23 @@ class CompiledCondition:
     `matches(event) -> bool` evaluates it; `ast` is the macro-expanded AST; `source` the text;
     `prefilter(raw: bytes) -> bool` (or None) rejects raw events that cannot match before any
     JSON parsing; `required` lists the literal groups behind it; `warnings` are Falco's compile
-    warnings (a regex that could be a plain operator, a field name used as a string...).
+    warnings (a regex that could be a plain operator, a field name used as a string...); `reads`
+    is what its fields read of an event, as the resolver's bound fields declare it (`reads`: a
+    tuple of JSON paths, None for the whole object), for projection decoding.
     """
 
-    __slots__ = ("source", "ast", "matches", "prefilter", "required", "warnings")
+    __slots__ = ("source", "ast", "matches", "prefilter", "required", "warnings", "reads")
 
     def __init__(self, source: str, ast: Expr, matches: Pred, prefilter: Callable[[bytes], bool] | None,
-                 required: tuple[frozenset[bytes], ...], warnings: list[str]) -> None:
+                 required: tuple[frozenset[bytes], ...], warnings: list[str],
+                 reads: frozenset[tuple[str, ...]] | None = None) -> None:
         self.source = source
         self.ast = ast
         self.matches = matches
         self.prefilter = prefilter
         self.required = required
         self.warnings = warnings
+        self.reads = reads
 
     def __repr__(self) -> str:
         return f"CompiledCondition({self.source!r})"
@@ -118,6 +122,7 @@ class _Compiler:
         self.macros = macros
         self.source = source
         self.warnings: list[str] = []
+        self.reads: set[tuple[str, ...]] | None = set()  # None once a field reads the whole object
 
     def error(self, message: str, pos: Pos | None, suggestions: list[str] | None = None, *,
               kind: str | None = None) -> ConditionError:
@@ -154,6 +159,7 @@ class _Compiler:
             raise
         except Exception as ex:  # a resolver bug must still be a clean error
             raise self.error(f"cannot resolve field {as_string(e)}: {ex}", e.pos) from None
+        self._note_reads(getattr(rf, "reads", None))
         extract = rf.extract
         if rf.is_list:
             def get(ev: Any, _x: Getter = extract) -> Any:
@@ -163,6 +169,13 @@ class _Compiler:
             get = extract
         return Operand(get, rf.type, bool(rf.is_list), bool(getattr(rf, "string_ops", False)),
                        as_string(e), e.pos)
+
+    def _note_reads(self, paths: Any) -> None:
+        if self.reads is not None:
+            if paths is None:
+                self.reads = None
+            else:
+                self.reads.update(tuple(p) for p in paths)
 
     def operand(self, e: Expr, *, rhs: bool = False) -> Operand:
         if isinstance(e, FieldExpr):
@@ -521,8 +534,9 @@ def compile_condition(source: str | Expr, resolver: FieldResolver, *, macros: Ma
         raise
     except RecursionError:
         raise ConditionError("condition nested too deeply", text, expr.pos) from None
+    reads = frozenset(comp.reads) if comp.reads is not None else None
     return CompiledCondition(text if text is not None else as_string(expr), expanded, matches, prefilter,
-                             required, comp.warnings)
+                             required, comp.warnings, reads)
 
 
 def compile_predicate(expr: Expr, resolver: FieldResolver) -> Pred:

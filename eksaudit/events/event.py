@@ -16,6 +16,7 @@ import orjson
 from . import slowjson
 
 _UNPARSED: Any = object()
+UNPARSED: Any = _UNPARSED  # `_obj` of an event not parsed yet (the scan loop's projection sets and resets it)
 
 
 @dataclass(frozen=True, slots=True)

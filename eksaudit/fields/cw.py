@@ -62,13 +62,13 @@ def fields() -> list[FieldDef]:
     """Every `cw.*` field definition."""
     S, U = FieldType.STRING, FieldType.UINT64
     return [
-        FieldDef("cw.stream", S, "The CloudWatch log stream the event was read from.", _stream),
-        FieldDef("cw.log_group", S, "The CloudWatch log group the event was read from.", _log_group),
-        FieldDef("cw.event_id", S, "The CloudWatch event id (unique within the log group).", _event_id),
-        FieldDef("cw.timestamp", U, "The CloudWatch event timestamp, in ms since the epoch.", _timestamp),
+        FieldDef("cw.stream", S, "The CloudWatch log stream the event was read from.", _stream, reads=()),
+        FieldDef("cw.log_group", S, "The CloudWatch log group the event was read from.", _log_group, reads=()),
+        FieldDef("cw.event_id", S, "The CloudWatch event id (unique within the log group).", _event_id, reads=()),
+        FieldDef("cw.timestamp", U, "The CloudWatch event timestamp, in ms since the epoch.", _timestamp, reads=()),
         FieldDef("cw.ingestion_time", U, "When CloudWatch ingested the event, in ms since the epoch.",
-                 _ingestion_time),
+                 _ingestion_time, reads=()),
         FieldDef("cw.ingestion_lag", U,
                  "Milliseconds from the CloudWatch timestamp to ingestion (no value if negative).",
-                 _ingestion_lag),
+                 _ingestion_lag, reads=()),
     ]

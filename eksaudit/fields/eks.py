@@ -65,6 +65,7 @@ def fields() -> list[FieldDef]:
         description="The EKS cluster of the event's CloudWatch log group /aws/eks/NAME/cluster "
         "(no value for other groups, or for events not read from CloudWatch).",
         extract=_cluster,
+        reads=(),  # CloudWatch metadata, nothing of the JSON
     )
     return [cluster] + [
         FieldDef(
@@ -72,6 +73,7 @@ def fields() -> list[FieldDef]:
             type=FieldType.STRING,
             description=f"{desc} First value of user.extra {key}.",
             extract=_first_extra(key),
+            reads=(("user", "extra", key), ("auditID",)),
         )
         for name, key, desc in _FIELDS
     ]

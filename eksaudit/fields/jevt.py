@@ -103,7 +103,7 @@ def fields() -> list[FieldDef]:
                 description="The whole event as indented JSON." + twin.replace("value", "obj"),
             ),
             FieldDef(
-                name=f"{ns}.rawtime", type=S, extract=_rawtime,
+                name=f"{ns}.rawtime", type=S, extract=_rawtime, reads=(("stageTimestamp",),),
                 description="The event time (stageTimestamp) in nanoseconds since the epoch, as decimal text."
                 + twin.replace("value", "rawtime"),
             ),

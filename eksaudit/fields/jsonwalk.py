@@ -218,7 +218,13 @@ def path_extractor(keys: tuple[str, ...], *, gate: bool = True) -> Callable[[Any
         return getter(event)
 
     ex.getter = getter  # type: ignore[attr-defined]
+    ex.reads = path_reads(keys, gate=gate)  # type: ignore[attr-defined]
     return ex
+
+
+def path_reads(keys: tuple[str, ...], *, gate: bool = True) -> tuple[tuple[str, ...], ...]:
+    """The JSON paths a gated walk of `keys` reads: `keys` itself and, for the gate, `auditID`."""
+    return (keys, ("auditID",)) if gate else (keys,)
 
 
 def list_path_extractor(keys: tuple[str, ...]) -> Callable[[Any, Any], list[str] | None]:
@@ -231,4 +237,5 @@ def list_path_extractor(keys: tuple[str, ...]) -> Callable[[Any, Any], list[str]
         v = get_path(o, keys)
         return list_strings(v)
 
+    ex.reads = path_reads(keys)  # type: ignore[attr-defined]
     return ex

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -484,6 +485,10 @@ def _family_fields(family: str) -> list[FieldDef]:
     return defs
 
 
+_AID = ("auditID",)  # every ka.* field is gated on it
+_REQUEST = (("requestObject",), _AID)
+
+
 # --------------------------------------------------------------------------------------------
 # The table
 
@@ -532,7 +537,7 @@ def fields() -> list[FieldDef]:
             name="ka.annotation", type=S, arg=ArgKind.KEY, extract=_annotation,
             description="The value of any audit annotation, by key.",
             example="ka.annotation[pod-security.kubernetes.io/enforce-policy]",
-            arg_path=lambda key: ("annotations", key),
+            arg_path=lambda key: ("annotations", key), reads=(("annotations",), _AID),
         ),
         _p("ka.user.name", ("user", "username"), "The user name performing the request."),
         _p("ka.user.uid", ("user", "uid"),
@@ -542,7 +547,7 @@ def fields() -> list[FieldDef]:
             name="ka.user.extra", type=S, is_list=True, arg=ArgKind.KEY, extract=_user_extra,
             description="Values of a user.extra key (EKS: arn, canonicalArn, sessionName, principalId, accessKeyId).",
             example="ka.user.extra[canonicalArn]",
-            arg_path=lambda key: ("user", "extra", key),
+            arg_path=lambda key: ("user", "extra", key), reads=(("user", "extra"), _AID),
         ),
         _p("ka.impuser.name", ("impersonatedUser", "username"), "The impersonated user name."),
         _p("ka.verb", ("verb",), "The action being performed (get, list, create, update, patch, delete, ...)."),
@@ -550,18 +555,18 @@ def fields() -> list[FieldDef]:
         FieldDef(
             name="ka.uri.param", type=S, arg=ArgKind.KEY, extract=_uri_param,
             description="The first value of a query parameter of the request URI (no value if the query is malformed).",
-            example="ka.uri.param[command]",
+            example="ka.uri.param[command]", reads=(("requestURI",), _AID),
         ),
         _p("ka.useragent", ("userAgent",), "The user agent of the client that made the request."),
         FieldDef(
             name="ka.sourceips", type=S, is_list=True, arg=ArgKind.INDEX,
-            extract=_sourceips, path=("sourceIPs",),
+            extract=_sourceips, path=("sourceIPs",), reads=(("sourceIPs",), _AID),
             description="The source IP addresses of the request ([N] selects one).",
             example="ka.sourceips[0]",
         ),
         FieldDef(
             name="ka.response.code", type=U, extract=_response_code,
-            path=("responseStatus", "code"), string_ops=True,
+            path=("responseStatus", "code"), string_ops=True, reads=(("responseStatus", "code"), _AID),
             description="The HTTP response code; string operators apply to its decimal text.",
         ),
         _p("ka.response.reason", ("responseStatus", "reason"),
@@ -569,6 +574,7 @@ def fields() -> list[FieldDef]:
         FieldDef(
             name="ka.latency", type=U, extract=_latency,
             description="Milliseconds from requestReceivedTimestamp to stageTimestamp.",
+            reads=(("requestReceivedTimestamp",), ("stageTimestamp",), _AID),
         ),
         _p("ka.resp.name", ("responseObject", "metadata", "name"),
            "The response object name (needs the RequestResponse level)."),
@@ -581,6 +587,7 @@ def fields() -> list[FieldDef]:
         FieldDef(
             name="ka.target.pod.name", type=S, extract=_target_pod_name,
             description="The name of the pod in the response, for requests on pods without a subresource.",
+            reads=(("objectRef", "resource"), ("objectRef", "subresource"), ("responseObject", "metadata", "name"), _AID),
         ),
         # bindings, roles, configmaps, services
         _lp("ka.req.binding.subjects", (ro, "subjects"),
@@ -667,4 +674,11 @@ def fields() -> list[FieldDef]:
         FieldDef(name="ka.req.container.privileged", type=S, extract=_container_privileged, deprecated=True,
                  description="Deprecated: true if any container of a pod request is privileged, else false."),
     ]
-    return defs
+    # the special ka.req.* extractors read requestObject alone (and the gate): projection decoding
+    # may skip the rest (tests/soundness/test_projection.py compares every field with a full parse)
+    return [replace(d, reads=_REQUEST) if d.name.startswith("ka.req.") and _reads_unknown(d) else d
+            for d in defs]
+
+
+def _reads_unknown(d: FieldDef) -> bool:
+    return d.reads is None and getattr(d.extract, "reads", None) is None

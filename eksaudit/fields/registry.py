@@ -35,6 +35,7 @@ class ArgKind(str, Enum):
 
 # extract(event, arg) -> None (no value) | scalar | non-empty list. For INDEX fields `arg` is an int.
 Extractor = Callable[[Any, Any], Any]
+Paths = tuple[tuple[str, ...], ...]
 
 _INDEX_RE = re.compile(r"(?:0|[1-9][0-9]*)\Z")
 _REF_RE = re.compile(r"([A-Za-z0-9_.]+)(?:\[(.*)\])?\Z", re.S)
@@ -55,6 +56,10 @@ class FieldDef:
     # For key-argument fields whose argument is one more object key (`ka.annotation[KEY]`):
     # maps the argument to the full JSON path of the bound field, or None when it is not a plain path.
     arg_path: Callable[[str], tuple[str, ...] | None] | None = field(default=None, repr=False, compare=False)
+    # The JSON paths the extractor reads (each with its whole subtree), for projection decoding
+    # (events/projection.py); None = the whole object (the default: unknown is never guessed).
+    # A path extractor carries its own (`path_extractor(...).reads`), used when this is not given.
+    reads: Paths | None = field(default=None, repr=False, compare=False)
 
     @property
     def namespace(self) -> str:
@@ -69,6 +74,7 @@ class BoundField:
     arg: str | None
     extract: Callable[[Any], Any] = field(repr=False, compare=False)
     bound_path: tuple[str, ...] | None = None  # the path with the argument, when the argument is a key
+    reads: Paths | None = None  # the JSON paths `extract` reads (None: the whole object)
 
     @property
     def name(self) -> str:
@@ -94,6 +100,14 @@ class BoundField:
     @property
     def string_ops(self) -> bool:
         return self.defn.string_ops
+
+
+def _reads(defn: FieldDef, bound_path: tuple[str, ...] | None) -> Paths | None:
+    """What a bound field reads: the key argument's path (gated on `auditID`) for a key field whose
+    argument is one more object key, else the definition's `reads`, else its path extractor's."""
+    if defn.reads is not None:
+        return (bound_path, ("auditID",)) if bound_path is not None else defn.reads
+    return getattr(defn.extract, "reads", None)
 
 
 def parse_field_ref(text: str) -> tuple[str, str | None]:
@@ -147,19 +161,21 @@ class FieldRegistry:
                 raise FieldError(f"field {name} does not take an argument (got [{arg}])")
             # a plain-path extractor comes with its one-argument form: no wrapper call per event
             getter = getattr(fn, "getter", None)
-            return BoundField(defn, None, getter if getter is not None else lambda ev, _fn=fn: _fn(ev, None))
+            return BoundField(defn, None, getter if getter is not None else lambda ev, _fn=fn: _fn(ev, None),
+                              reads=_reads(defn, None))
         if defn.arg is ArgKind.KEY:
             if arg is None:
                 raise FieldError(f"field {name} requires an argument: {name}[KEY]")
             bound_path = defn.arg_path(arg) if defn.arg_path is not None else None
-            return BoundField(defn, arg, lambda ev, _fn=fn, _a=arg: _fn(ev, _a), bound_path)
+            return BoundField(defn, arg, lambda ev, _fn=fn, _a=arg: _fn(ev, _a), bound_path,
+                              _reads(defn, bound_path))
         # INDEX: optional [N], digits only, no leading zero unless exactly 0
         if arg is None:
-            return BoundField(defn, None, lambda ev, _fn=fn: _fn(ev, None))
+            return BoundField(defn, None, lambda ev, _fn=fn: _fn(ev, None), reads=_reads(defn, None))
         if not _INDEX_RE.match(arg):
             raise FieldError(f"field {name} takes a numeric index [N], got [{arg}]")
         idx = int(arg)
-        return BoundField(defn, arg, lambda ev, _fn=fn, _i=idx: _fn(ev, _i))
+        return BoundField(defn, arg, lambda ev, _fn=fn, _i=idx: _fn(ev, _i), reads=_reads(defn, None))
 
     def resolve_ref(self, text: str) -> BoundField:
         """Resolve a reference as written on the command line (`ka.user.extra[arn]`)."""

@@ -85,6 +85,17 @@ def field_columns(refs: Sequence[str], registry: Any) -> list[Column]:
     return cols
 
 
+def columns_reads(refs: Sequence[str], registry: Any) -> frozenset[tuple[str, ...]] | None:
+    """The JSON paths the `--fields`/`--count-by` columns read (None: one reads the whole event)."""
+    out: set[tuple[str, ...]] = set()
+    for ref in refs:
+        reads = getattr(registry.resolve_ref(ref), "reads", None)
+        if reads is None:
+            return None
+        out.update(tuple(p) for p in reads)
+    return frozenset(out)
+
+
 def cell_text(value: Any) -> str:
     """A value as one table/CSV cell: no value is empty, lists are joined with commas."""
     if value is None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..events.event import AuditEvent
-from .columns import field_columns
+from .columns import columns_reads, field_columns
 from .console import Console
 from .jsonl import FieldsJsonlWriter, JsonlWriter
 from .options import OutputFormat, OutputOptions
@@ -72,6 +72,9 @@ class Sink:
         self.count = 0
         self.done = False
         self.format: OutputFormat | None = None
+        # what printing reads of an event's JSON (None: maybe all of it): lets the scan loop keep a
+        # projected partial object on matched events (pipeline.py); `open_sink` fills it in
+        self.reads: frozenset[tuple[str, ...]] | None = None
         self._pending: list[bytes] = []
         if not quiet and limit is None and not alerts:
             if isinstance(writer, JsonlWriter) and writer.query is None:
@@ -235,4 +238,19 @@ def open_sink(
         alerts=count_by is None and fmt in _ALERT_FORMATS,
     )
     sink.format = fmt
+    sink.reads = _sink_reads(opts, fmt, registry)
     return sink
+
+
+def _sink_reads(opts: OutputOptions, fmt: OutputFormat, registry: Any) -> frozenset[tuple[str, ...]] | None:
+    """What the chosen writer reads of an event's JSON: nothing for raw lines, the columns' paths."""
+    if opts.quiet:
+        return frozenset()
+    if opts.query:
+        return None
+    refs = opts.count_by or opts.fields
+    if refs:
+        return columns_reads(refs, registry)
+    if fmt in (OutputFormat.JSONL, OutputFormat.CW):
+        return frozenset()  # the raw text and the CloudWatch metadata
+    return None

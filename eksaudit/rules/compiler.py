@@ -130,6 +130,7 @@ class _Compiler:
             info=r, ast=expanded, matches=compiled.matches, residual=compiled.matches,
             prefilter=compiled.prefilter, required=tuple(compiled.required), formatter=formatter,
             enabled=r.enabled and r.priority <= self.min_priority, tags=tuple(sorted(r.tags)),
+            reads=compiled.reads,
         )
         c.guards, rest = split_guards(expanded, resolver)
         # The matcher checks every guard itself (index or cached lookup), so the rule's remaining

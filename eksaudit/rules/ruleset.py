@@ -7,7 +7,7 @@ Speed: most rules start with conjuncts such as `ka.verb in (create, update)` or
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,7 @@ class CompiledRule:
     guards: list[_Guard] = field(default_factory=list)
     residual: Callable[[Any], bool] | None = None  # the condition minus its guards (None: nothing left)
     position: int = 0
+    reads: frozenset[tuple[str, ...]] | None = None  # JSON paths the condition reads (None: all)
 
 
 def _guard_of(expr: Expr, resolver: FieldResolver) -> tuple[str, ResolvedField, frozenset[str]] | None:
@@ -105,6 +106,19 @@ def split_guards(expanded: Expr, resolver: FieldResolver) -> tuple[list[_Guard],
     return guards, rest
 
 
+def _union_reads(parts: Iterable[frozenset[tuple[str, ...]] | None]) -> frozenset[tuple[str, ...]] | None:
+    """The JSON paths that matching reads, over every enabled rule (None as soon as one reads all).
+
+    Outputs are not included: an alert renders after the event has its whole object again.
+    """
+    out: set[tuple[str, ...]] = set()
+    for p in parts:
+        if p is None:
+            return None
+        out |= p
+    return frozenset(out)
+
+
 class Ruleset:
     """Compiled rules of the known sources, in load order, ready to match events."""
 
@@ -137,6 +151,7 @@ class Ruleset:
             c.position = i
         self._build_index()
         self.prefilter = ruleset_prefilter([(c.prefilter, c.required) for c in self._enabled])
+        self.reads = _union_reads(c.reads for c in self._enabled)
 
     @property
     def required(self) -> tuple[frozenset[bytes], ...] | None:

@@ -2,8 +2,9 @@
 
 The slow path is the library's own, selected by its internal switches (not a copy of the code):
 `eksaudit.condition.prefilter.SKIPPING = False` (no literal prefilter, no reader anchors, no rules
-prefilter) and `eksaudit.events.sniff.FAST = False` (the reader parses every JSON line instead of
-passing plain event lines on by their first bytes).
+prefilter), `eksaudit.events.sniff.FAST = False` (the reader parses every JSON line instead of
+passing plain event lines on by their first bytes) and `eksaudit.events.projection.PROJECTING =
+False` (every event parsed whole instead of decoding only the paths the query reads).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import orjson
 from eksaudit.condition import compile_condition
 from eksaudit.condition import prefilter as _prefilter
 from eksaudit.demo.generator import generate_events
+from eksaudit.events import projection as _projection
 from eksaudit.events import sniff as _sniff
 from eksaudit.events.readers import read_events
 from eksaudit.fields import default_registry
@@ -33,32 +35,53 @@ REG = default_registry()
 @contextlib.contextmanager
 def slow_path() -> Iterator[None]:
     """Every skip off: each line parsed, each event evaluated in full."""
-    saved = (_prefilter.SKIPPING, _sniff.FAST)
+    saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING)
     _prefilter.SKIPPING = False
     _sniff.FAST = False
+    _projection.PROJECTING = False
     try:
         yield
     finally:
-        _prefilter.SKIPPING, _sniff.FAST = saved
+        _prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING = saved
 
 
 class Collect:
-    """A sink that keeps what a scan printed: (line, raw) of events, (rule, line, raw) of alerts."""
+    """A sink that keeps what a scan printed: (line, raw) of events, (rule, line, raw) of alerts.
+
+    With `columns` (field references, like `--fields`/`--count-by`), it says what it reads
+    (`reads`, so the scan keeps projected objects on matched events) and keeps their values too;
+    `outputs` keeps each alert's rendered output (rendered from the whole event).
+    """
 
     done = False
 
-    def __init__(self) -> None:
-        self.events: list[tuple[int | None, bytes]] = []
+    def __init__(self, columns: list[str] | None = None) -> None:
+        self.events: list[tuple[Any, ...]] = []
         self.alerts: list[tuple[str, int | None, bytes]] = []
+        self.outputs: list[str] = []
+        self.columns = [REG.resolve_ref(c) for c in columns or ()]
+        if columns is not None:
+            reads: set[tuple[str, ...]] | None = set()
+            for b in self.columns:
+                if b.reads is None:
+                    reads = None
+                    break
+                reads.update(b.reads)  # type: ignore[union-attr]
+            self.reads = None if reads is None else frozenset(reads)
 
     def event(self, ev: Any) -> None:
-        self.events.append((ev.line, ev.raw))
+        if self.columns:
+            self.events.append((ev.line, ev.raw, tuple(repr(b.extract(ev)) for b in self.columns)))
+        else:
+            self.events.append((ev.line, ev.raw))
 
     def alert(self, a: Any) -> None:
         self.alerts.append((a.rule, a.event.line, a.event.raw))
+        self.outputs.append(a.output)
 
 
-def run(path: Path, condition: str | None = None, rules: list[str] | None = None) -> Collect:
+def run(path: Path, condition: str | None = None, rules: list[str] | None = None,
+        columns: list[str] | None = None) -> Collect:
     """What `eksaudit filter` prints for this input (events, or alerts with -r), through the library."""
     cond = compile_condition(condition, REG) if condition is not None else None
     rs = load_rules(rules, REG, rule_matching="all") if rules else None
@@ -67,15 +90,16 @@ def run(path: Path, condition: str | None = None, rules: list[str] | None = None
         required = cond.required
     elif rs is not None and cond is None:
         required = rs.required
-    sink = Collect()
+    sink = Collect(columns)
     scan(read_events([str(path)], required=required), sink, condition=cond, rules=rs)
     return sink
 
 
-def both(path: Path, condition: str | None = None, rules: list[str] | None = None) -> tuple[Collect, Collect]:
-    fast = run(path, condition, rules)
+def both(path: Path, condition: str | None = None, rules: list[str] | None = None,
+         columns: list[str] | None = None) -> tuple[Collect, Collect]:
+    fast = run(path, condition, rules, columns)
     with slow_path():
-        slow = run(path, condition, rules)
+        slow = run(path, condition, rules, columns)
     return fast, slow
 
 

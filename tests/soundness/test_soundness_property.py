@@ -249,6 +249,9 @@ def test_every_field_and_every_operator(tmp_path: Path) -> None:
             fields_tried.add(defn.name)
             fast, slow = both(path, text)
             assert fast.events == slow.events, text
+            # the field printed for each match (--fields/--count-by): a projected event kept as is
+            fast, slow = both(path, text, columns=[ref, "ka.verb"])
+            assert fast.events == slow.events, text
     assert tried > 2 * len(FIELDS) and fields_tried == {d.name for d in FIELDS}, tried
     assert ops_tried == set().union(*(ALLOWED_OPS[f] for f in ("string", "numeric"))) | {"exists"}, ops_tried
 
@@ -279,3 +282,4 @@ def test_rules_alert_the_same_on_every_spelling(tmp_path: Path, rules_name: str)
         fast, slow = both(p, rules=rules)
         assert alert_counts(fast) == alert_counts(slow) == want, p.name
         assert [r for r, _, _ in fast.alerts] == [r for r, _, _ in slow.alerts]
+        assert fast.outputs == slow.outputs, p.name  # rendered from the whole event, not a projection

@@ -1,0 +1,169 @@
+"""Projection decoding: parse only the JSON paths a query reads, skip the rest of each event in C.
+
+A condition such as `ka.verb=delete and ka.target.resource=secrets` reads three values of an
+event that may hold a kilobyte or more (`user.extra`, `requestObject`, ...). `Projection(paths)`
+builds msgspec Struct types from the path set and decodes an event's raw text into a *partial*
+object: a dict that holds, for each wanted path, exactly what the full parse would hold there (the
+whole subtree at the end of a path), and nothing else. The field extractors then run on it as on
+the full object, so no extractor needs a second, projected form.
+
+What the partial object equals, and the assumptions behind it (each with a test in
+tests/soundness/test_projection.py that tries to break it):
+
+* msgspec and orjson read the same values: strings (escapes included), floats, nested objects,
+  duplicate keys (the last one wins, a repeated object replaces the earlier one whole). Integers
+  are the exception: orjson reads one beyond 64 bits as a float, msgspec as an exact int, so such
+  an int is turned into the float orjson would give (`_fix`).
+* An event msgspec cannot serve this way returns None and is parsed whole by the caller: not a
+  JSON object, a wanted member that is not an object where the path goes on (`"objectRef": null`),
+  a lone surrogate, invalid UTF-8 in a wanted value, nesting deeper than msgspec's limit, invalid
+  JSON anywhere (msgspec validates what it skips, except UTF-8 inside skipped strings, which the
+  full path's fallback parser accepts as well).
+* Values that orjson rejects but the full path's fallback parser reads (`1e999`) make msgspec fail
+  when they are wanted (None: full parse), and are read by both when skipped.
+
+`PROJECTING` is the switch to the slow twin: when False, `projection_for` returns None and every
+event is parsed whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+
+__all__ = ["PROJECTING", "Projection", "projection_for"]
+
+PROJECTING = True  # the slow twin: False parses every event whole (tests compare the two)
+
+Path = tuple[str, ...]
+_UNSET: Any = msgspec.UNSET
+_WHOLE: Any = None  # a tree node that wants the whole subtree
+_I64_MIN = -(1 << 63)
+_U64_MAX = (1 << 64) - 1
+
+
+def _fix(v: Any) -> Any:
+    """`v` as orjson would have read it: integers beyond 64 bits become floats (scalars fast)."""
+    t = type(v)
+    if t is str:
+        return v
+    if t is int:
+        return v if _I64_MIN <= v <= _U64_MAX else float(v)
+    if t is dict:
+        for k, x in v.items():
+            tx = type(x)
+            if tx is int or tx is dict or tx is list:
+                v[k] = _fix(x)
+        return v
+    if t is list:
+        for i, x in enumerate(v):
+            tx = type(x)
+            if tx is int or tx is dict or tx is list:
+                v[i] = _fix(x)
+        return v
+    return v
+
+
+_UNNAMEABLE = re.compile(r'["\\\x00-\x1f]')  # msgspec cannot name a Struct field with these
+
+
+def _nameable(path: Path) -> Path:
+    """`path` up to its first key that msgspec cannot name (from there on, the subtree is wanted whole)."""
+    for i, key in enumerate(path):
+        if _UNNAMEABLE.search(key):
+            return path[:i]
+    return path
+
+
+def _tree(paths: Iterable[Path]) -> dict[str, Any]:
+    """Paths as a tree of keys; a node is `_WHOLE` where a path ends (a shorter path wins)."""
+    root: dict[str, Any] = {}
+    for path in sorted({_nameable(p) for p in paths}, key=len):
+        if not path:
+            raise ValueError("empty path: the whole object is wanted")
+        node = root
+        for i, key in enumerate(path):
+            last = i == len(path) - 1
+            if key in node and node[key] is _WHOLE:
+                break  # a prefix of this path is wanted whole already
+            if last:
+                node[key] = _WHOLE
+            else:
+                node = node.setdefault(key, {})
+    return root
+
+
+def _struct(node: dict[str, Any], keys: list[str], code: list[str]) -> tuple[type, str]:
+    """A Struct type for one tree node, and the name of the function that copies one into a dict.
+
+    The function's code (appended to `code`, nested nodes' functions first) reads the Struct's
+    attributes `f0, f1, ...` and writes the keys as the constants `K0, K1, ...` (collected in
+    `keys`): no text of an event or of a query is ever part of the code.
+    """
+    fields: list[tuple[str, Any, Any]] = []
+    rename: dict[str, str] = {}
+    body: list[str] = []
+    for i, (key, sub) in enumerate(node.items()):
+        attr = f"f{i}"
+        rename[attr] = key
+        k = f"K{len(keys)}"
+        keys.append(key)
+        body += [f"    v = s.{attr}", "    if v is not U:"]
+        if sub is _WHOLE:
+            fields.append((attr, Any, _UNSET))
+            body.append(f"        out[{k}] = v if type(v) is str else fix(v)")
+        else:
+            typ, fname = _struct(sub, keys, code)
+            fields.append((attr, typ | None, _UNSET))  # null is a value too: kept as None
+            body.append(f"        out[{k}] = None if v is None else {fname}(v)")
+    name = f"convert{len(code)}"
+    typ = msgspec.defstruct(f"Projected_{name}", fields, rename=rename, gc=False)
+    code += [f"def {name}(s):", "    out = {}", *body, "    return out", ""]
+    return typ, name
+
+
+def _compile(tree: dict[str, Any]) -> tuple[type, Callable[[Any], dict[str, Any]]]:
+    """The root Struct type and its converter, compiled from `_struct`'s generated code."""
+    keys: list[str] = []
+    code: list[str] = []
+    typ, name = _struct(tree, keys, code)
+    env: dict[str, Any] = {"U": _UNSET, "fix": _fix}
+    env.update({f"K{i}": k for i, k in enumerate(keys)})
+    exec(compile("\n".join(code), "<projection>", "exec"), env)  # noqa: S102 (our code, no user text)
+    return typ, env[name]
+
+
+class Projection:
+    """Decode the members at `paths` of an event's JSON text; see the module docstring.
+
+    `projection(raw)` is the partial object, or None when the event must be parsed whole.
+    """
+
+    __slots__ = ("paths", "_decode", "_convert")
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self.paths = frozenset(tuple(p) for p in paths)
+        typ, self._convert = _compile(_tree(self.paths))
+        self._decode = msgspec.json.Decoder(typ).decode
+
+    def __call__(self, raw: bytes) -> dict[str, Any] | None:
+        try:
+            return self._convert(self._decode(raw))
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            return None
+
+    def __repr__(self) -> str:
+        return f"Projection({sorted(self.paths)!r})"
+
+
+def projection_for(paths: Iterable[Path] | None) -> Projection | None:
+    """A projection for `paths` (None: something reads the whole object, or projecting is off)."""
+    if paths is None or not PROJECTING:
+        return None
+    paths = list(paths)
+    if any(not _nameable(p) for p in paths):
+        return None  # the whole object is wanted (an empty path, or a first key msgspec cannot name)
+    return Projection(paths)
