@@ -211,15 +211,16 @@ class Projector:
 
     def matcher(self, match: Callable[[Any], bool]) -> Callable[[Any], bool]:
         """`match` on the projected event (one closure: the hot path of a condition alone)."""
-        project = self.projection
+        decode, convert, errors = self.projection.parts()  # Projection.__call__, inlined
         keep = self.keep
         unparsed = UNPARSED
 
         def projected(ev: AuditEvent) -> bool:
             if ev._obj is not unparsed:
                 return match(ev)
-            part = project(ev.raw)
-            if part is None:
+            try:
+                part = convert(decode(ev.raw))
+            except errors:
                 return match(ev)
             ev._obj = part
             if match(ev):
