@@ -103,10 +103,13 @@ class BoundField:
 
 
 def _reads(defn: FieldDef, bound_path: tuple[str, ...] | None) -> Paths | None:
-    """What a bound field reads: the key argument's path (gated on `auditID`) for a key field whose
-    argument is one more object key, else the definition's `reads`, else its path extractor's."""
+    """What a bound field reads: the path its argument names (`arg_path`: `ka.annotation[KEY]`,
+    `jevt.value[/a/b]`; with `auditID`, the gate of most), else the definition's `reads`, else its
+    path extractor's."""
+    if bound_path is not None:
+        return (bound_path, ("auditID",))
     if defn.reads is not None:
-        return (bound_path, ("auditID",)) if bound_path is not None else defn.reads
+        return defn.reads
     return getattr(defn.extract, "reads", None)
 
 
