@@ -203,3 +203,52 @@ def _event_text(draw: Any) -> bytes:
 @given(raw=_event_text())
 def test_random_objects_give_the_full_parse_values(raw: bytes) -> None:
     same(raw)
+
+
+def test_many_values_are_parsed_whole() -> None:
+    few = [("verb",), ("auditID",), ("user", "username"), ("objectRef", "resource")]
+    assert projection_for(few) is not None
+    many = few + [("x", str(i)) for i in range(projection_module.MAX_VALUES)]
+    assert projection_for(many) is None
+    assert projection_for([("user",), *(("user", str(i)) for i in range(20))]) is not None  # one subtree
+
+
+_RULES = """
+- macro: writes
+  condition: ka.verb in (create, update, patch, delete)
+- rule: Pod or account written
+  desc: a write to a pod or a service account
+  condition: writes and ka.target.resource in (pods, serviceaccounts)
+  output: secret %ka.target.namespace/%ka.target.name by %ka.user.name (%ka.useragent, %jevt.value[/requestURI])
+  priority: WARNING
+  source: k8s_audit
+- rule: Forbidden request
+  desc: a request the API server forbade
+  condition: ka.response.code in (403, 404) or ka.auth.decision=forbid
+  output: forbidden %ka.verb %ka.uri by %ka.user.name groups=%ka.user.groups
+  priority: NOTICE
+  source: k8s_audit
+"""
+
+
+def test_rules_match_on_the_projection_and_print_from_the_whole_event(tmp_path: Any) -> None:
+    """A small rules file is projected (few values); its outputs read fields outside the projection."""
+    import random
+
+    from soundness_kit import both, demo_events, write
+    from support.respell import respell_file
+
+    from eksaudit.rules import load_rules
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(_RULES)
+    rs = load_rules([str(rules)], REG)
+    assert rs.reads is not None and projection_for(rs.reads) is not None
+    rng = random.Random(4)
+    pool = demo_events()
+    path = write(tmp_path, "in.jsonl", respell_file(pool, rng))
+    fast, slow = both(path, rules=[str(rules)])
+    assert len(slow.alerts) > 50 and len({r for r, _, _ in slow.alerts}) == 2
+    assert fast.alerts == slow.alerts and fast.outputs == slow.outputs
+    fast, slow = both(path, rules=[str(rules)], columns=["ka.verb", "ka.target.name"])
+    assert fast.events == slow.events and fast.outputs == slow.outputs
