@@ -117,7 +117,7 @@ def scan(
                         on_unparsable(ev)
                     continue
                 if projected:
-                    project.release(ev)  # type: ignore[union-attr]
+                    ev._obj = UNPARSED  # alerts render their output from the whole event, always
                 st.matched += 1
                 for a in alerts:
                     st.alerts += 1
@@ -184,8 +184,8 @@ class Projector:
     """Puts a projected partial object on events before they are matched (events/projection.py).
 
     `keep`: the sink reads only paths of the projection, so a matched event keeps its partial
-    object; otherwise `release` gives it back its lazy full parse before it is printed (alerts
-    render their output from the whole event). An event whose JSON is already parsed (from an
+    object; otherwise `release` gives it back its lazy full parse before it is printed. An event
+    that raised alerts always gets it back (an alert renders its output from the whole event). An event whose JSON is already parsed (from an
     envelope) is left alone; one the projection cannot serve is parsed whole, as without it.
     """
 

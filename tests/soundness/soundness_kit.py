@@ -55,12 +55,12 @@ class Collect:
 
     done = False
 
-    def __init__(self, columns: list[str] | None = None) -> None:
+    def __init__(self, columns: list[str] | None = None, *, declare: bool = True) -> None:
         self.events: list[tuple[Any, ...]] = []
         self.alerts: list[tuple[str, int | None, bytes]] = []
         self.outputs: list[str] = []
         self.columns = [REG.resolve_ref(c) for c in columns or ()]
-        if columns is not None:
+        if columns is not None and declare:  # undeclared: like -o table, it may read anything
             reads: set[tuple[str, ...]] | None = set()
             for b in self.columns:
                 if b.reads is None:
@@ -81,7 +81,7 @@ class Collect:
 
 
 def run(path: Path, condition: str | None = None, rules: list[str] | None = None,
-        columns: list[str] | None = None) -> Collect:
+        columns: list[str] | None = None, declare: bool = True) -> Collect:
     """What `eksaudit filter` prints for this input (events, or alerts with -r), through the library."""
     cond = compile_condition(condition, REG) if condition is not None else None
     rs = load_rules(rules, REG, rule_matching="all") if rules else None
@@ -90,16 +90,16 @@ def run(path: Path, condition: str | None = None, rules: list[str] | None = None
         required = cond.required
     elif rs is not None and cond is None:
         required = rs.required
-    sink = Collect(columns)
+    sink = Collect(columns, declare=declare)
     scan(read_events([str(path)], required=required), sink, condition=cond, rules=rs)
     return sink
 
 
 def both(path: Path, condition: str | None = None, rules: list[str] | None = None,
-         columns: list[str] | None = None) -> tuple[Collect, Collect]:
-    fast = run(path, condition, rules, columns)
+         columns: list[str] | None = None, declare: bool = True) -> tuple[Collect, Collect]:
+    fast = run(path, condition, rules, columns, declare)
     with slow_path():
-        slow = run(path, condition, rules, columns)
+        slow = run(path, condition, rules, columns, declare)
     return fast, slow
 
 

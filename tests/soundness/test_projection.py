@@ -246,9 +246,23 @@ def test_rules_match_on_the_projection_and_print_from_the_whole_event(tmp_path: 
     assert rs.reads is not None and projection_for(rs.reads) is not None
     rng = random.Random(4)
     pool = demo_events()
-    path = write(tmp_path, "in.jsonl", respell_file(pool, rng))
+    # plain lines (read unparsed, so projected) and re-spelled ones (parsed by the reader)
+    data = b"".join(orjson.dumps(e) + b"\n" if i % 2 else respell_file([e], rng, bom=False)
+                    for i, e in enumerate(pool))
+    path = write(tmp_path, "in.jsonl", data)
     fast, slow = both(path, rules=[str(rules)])
     assert len(slow.alerts) > 50 and len({r for r, _, _ in slow.alerts}) == 2
     assert fast.alerts == slow.alerts and fast.outputs == slow.outputs
     fast, slow = both(path, rules=[str(rules)], columns=["ka.verb", "ka.target.name"])
     assert fast.events == slow.events and fast.outputs == slow.outputs
+
+
+def test_a_sink_that_does_not_say_what_it_reads_gets_whole_events(tmp_path: Any) -> None:
+    """Like `-o table`: printing reads fields the condition did not, from the whole event."""
+    from soundness_kit import both, demo_events, write
+
+    path = write(tmp_path, "in.jsonl", b"".join(orjson.dumps(e) + b"\n" for e in demo_events()))
+    cols = ["ka.useragent", "ka.user.name", "ka.req.pod.containers.image", "jevt.obj"]
+    fast, slow = both(path, "ka.verb in (create, patch)", columns=cols, declare=False)
+    assert len(slow.events) > 30
+    assert fast.events == slow.events
