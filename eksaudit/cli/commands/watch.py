@@ -105,8 +105,8 @@ def watch_command(
     color: o.Color = o.ColorMode.AUTO,
     quiet: o.Quiet = False,
 ) -> int:
+    from ...cloudwatch.checkpoint import WatchCheckpoint, query_identity
     from ...cloudwatch.client import AwsTarget
-    from ...cloudwatch.tail import load_state, query_hash
     from ...fields import default_registry
     from ...output.console import Console
     from ...pipeline import build_matching
@@ -119,22 +119,20 @@ def watch_command(
     registry = default_registry()
     condition, ruleset = build_matching(filter_expr, rules, registry, min_priority=min_priority, on_warning=warn)
     pattern = _pattern(condition, registry, no_pushdown)
-    # one group keeps its name as the first part (older checkpoints still resume); several are listed
-    qhash = query_hash(
-        "\n".join(target.log_groups), target.stream_prefix, filter_expr, pattern, "\n".join(rules or []), min_priority
-    )
-    saved = load_state(state, query=qhash) if state else None
+    identity = query_identity(target.log_groups, target.stream_prefix, filter_expr, pattern, rules, min_priority)
+    store = WatchCheckpoint(state, identity) if state else None
+    saved = store.load() if store is not None else None
     first_ms = saved.confirm_ms if saved is not None else window.start_ms
     if until_ms is not None and until_ms <= first_ms:
         raise UsageError(f"--until {format_ms(until_ms)} is not after the start {format_ms(first_ms)}")
     opts = o.output_options(output, fields, count_by, top, limit, query, color, quiet)
     if max_events is not None:
         opts.limit = max_events if opts.limit is None else min(opts.limit, max_events)
-    run = _Run(Console.from_env(opts.color), state, quiet, output_file)
+    run = _Run(Console.from_env(opts.color), store, quiet, output_file)
     run.open(opts, registry, ruleset, saved)
     tail = run.tail(
         target, pattern=pattern, start_ms=window.start_ms, until_ms=until_ms, poll_s=poll, lag_s=lag,
-        max_rps=max_rps, state=saved, query=qhash,
+        max_rps=max_rps, state=saved,
     )
     if not quiet:
         _announce(run.console, target, tail, saved, state, until_ms, lag, pattern)
@@ -154,7 +152,7 @@ class _Run:
     """One watch: its output, checkpoints and the EPIPE rewind bookkeeping."""
 
     console: Any
-    state: str | None
+    store: Any  # WatchCheckpoint, or None without --state
     quiet: bool
     output_file: str | None
     out: Any = None
@@ -191,9 +189,7 @@ class _Run:
         )
 
     def checkpoint(self, st: Any) -> None:
-        from ...cloudwatch.tail import save_state
-
-        if not self.state:
+        if self.store is None:
             return
         out = self.out
         self.sink.flush()  # what the checkpoint counts as delivered must be out first
@@ -203,11 +199,10 @@ class _Run:
         elif out is not None:
             self.snapshots.append((out.written, st))
             del self.snapshots[:-64]
-        save_state(self.state, st)
+        self.store.save(st)
 
     def drive(self, tail: Any, condition: Any, ruleset: Any) -> int:
         from ...cloudwatch.outfile import write_error
-        from ...cloudwatch.tail import save_state
         from ...pipeline import ScanStats, scan
 
         out = self.out
@@ -230,16 +225,16 @@ class _Run:
         except BrokenPipeError:
             # the reader went away, maybe dropping what it read last: go back to a checkpoint older than
             # what the pipe and the reader's buffer can hold (at-least-once; see cloudwatch/outfile.py)
-            if self.state and out is not None and out.path is None:
+            if self.store is not None and out is not None and out.path is None:
                 out.discard()
                 limit = out.written - out.unread_bound()
                 older = [st for n, st in self.snapshots if n <= limit]
-                save_state(self.state, older[-1] if older else first_state)
+                self.store.save(older[-1] if older else first_state)
             raise
         except OSError as e:  # a full disk: the last checkpoint counts only what was written
             if out is not None:
                 out.discard()
-            raise write_error(e, self.output_file or "stdout", self.state) from None
+            raise write_error(e, self.output_file or "stdout", self.store and str(self.store.path)) from None
         except BaseException:
             self.checkpoint(tail.state())  # a fatal AWS error: what was printed stays delivered
             raise
