@@ -6,7 +6,7 @@ until every slice is complete. The query string carries a superset filter of the
 (`pushdown.insights_query`); the caller still evaluates the full condition on every event.
 
 Insights has no eventId: events are deduplicated by `auditID|stage` (or stream, timestamp and a
-digest of the message for lines that are not audit JSON) and yielded in time order, slice by
+digest of the message for lines that are not audit JSON: dedup.insights_key) and yielded in time order, slice by
 slice. The next slice's query is started before the current slice's events are handed out, so
 Insights works while the consumer writes; closing the generator (or Ctrl-C) stops the query that
 is still running (StopQuery, best effort: it fails on queries that already ended, and on moto).
@@ -18,7 +18,6 @@ Time and sleeping are injected for tests.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import time
 from collections import deque
@@ -28,9 +27,9 @@ from typing import Any
 
 from ..condition.ast import Expr
 from ..errors import AwsError, UsageError
-from ..events.event import AuditEvent, CwMeta
+from ..events.event import AuditEvent
 from ..timewindow import Window, format_ms
-from .dedup import SeenIds
+from .dedup import SeenIds, insights_key
 from .pushdown.insights import insights_query
 from .retry import RetryPolicy
 
@@ -74,15 +73,6 @@ def row_to_event(row: list[dict[str, str]], log_group: str | None = None) -> Aud
         "logStreamName": f.get("@logStream"),
     }
     return AuditEvent.from_cloudwatch(record, log_group=log_group, source="insights")
-
-
-def dedup_key(ev: AuditEvent) -> str:
-    """`auditID|stage` for audit events; stream, timestamp and message digest otherwise."""
-    o = ev.obj
-    if isinstance(o, dict) and "auditID" in o:
-        return f"{o.get('auditID')}|{o.get('stage')}"
-    cw = ev.cw or CwMeta()
-    return f"raw|{cw.log_stream}|{cw.timestamp}|{hashlib.sha1(ev.raw).hexdigest()}"
 
 
 def _split(start_ms: int, end_ms: int, n: int) -> list[tuple[int, int]]:
@@ -319,7 +309,7 @@ def _deliver(
     events.sort(key=lambda e: e.cw.timestamp)  # type: ignore[union-attr, return-value]
     seen.prune_before(a - _DEDUP_MARGIN_MS)
     for ev in events:
-        if seen.add(dedup_key(ev), ev.cw.timestamp):  # type: ignore[union-attr, arg-type]
+        if seen.add(insights_key(ev), ev.cw.timestamp):  # type: ignore[union-attr, arg-type]
             yield ev
         else:
             counters["duplicates"] += 1

@@ -122,6 +122,7 @@ def fetch_command(
     color: o.Color = o.ColorMode.AUTO,
     quiet: o.Quiet = False,
 ) -> ExitStatus | int:
+    from ...cloudwatch.checkpoint import query_identity
     from ...cloudwatch.client import AwsTarget
     from ...fields import default_registry
     from ...output.console import Console
@@ -142,33 +143,14 @@ def fetch_command(
     job = _Job(
         target, window, start is None and end is None, condition, ruleset, registry,
         o.output_options(output, fields, count_by, top, limit, query, color, quiet), console, quiet, pattern,
-        _identity(target, filter_expr, pattern, rules, min_priority), output_file,
+        query_identity(target.log_groups, target.stream_prefix, filter_expr, pattern, rules, min_priority, engine="events"),
+        output_file,
     )
     if engine is Engine.INSIGHTS:
         if state:
             raise UsageError("--state works with --engine events only")
         return _run_insights(job, no_pushdown)
     return _run_events(job, workers=workers, max_rps=max_rps, state=state)
-
-
-def _identity(target: Any, filter_expr: str | None, pattern: str | None, rules: list[str] | None,
-              min_priority: str | None) -> dict[str, Any]:
-    """What a --state file must have been written for (its hash is checked on resume).
-
-    One log group keeps the original `log_group` key (older state files still resume); several are
-    one sorted `log_groups` list, so a state reused with another set of groups is a usage error.
-    """
-    groups = target.log_groups
-    where: dict[str, Any] = {"log_group": groups[0]} if len(groups) == 1 else {"log_groups": list(groups)}
-    return {
-        **where,
-        "stream_prefix": target.stream_prefix,
-        "filter": filter_expr,
-        "pattern": pattern,
-        "rules": list(rules or []),
-        "min_priority": min_priority,
-        "engine": "events",
-    }
 
 
 def _explain(target: Any, window: Any, engine: Engine, condition: Any, ruleset: Any, registry: Any,
