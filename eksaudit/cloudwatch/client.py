@@ -168,7 +168,9 @@ class LogsClient:
     `client.filter_log_events(**params)` and any other boto3 operation by name (`client.start_query`)
     raise only eksaudit errors. `raw` is the boto3 client for callers that need the botocore object.
     `on_retry` (settable) hears about each retry botocore makes internally: "throttle", "server" or
-    "connection", so the shared rate limiter also learns from throttles botocore absorbed.
+    "connection", so the shared rate limiter also learns from throttles botocore absorbed
+    (`TokenBucket.on_retry`). The botocore hook behind it is registered here and nowhere else;
+    fetch and watch only set who hears it.
     """
 
     def __init__(

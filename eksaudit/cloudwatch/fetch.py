@@ -182,10 +182,8 @@ class FetchRun:
 
     # ---- workers -------------------------------------------------------------------------------
     def _start(self) -> None:
-        if not self._threads:
-            hook_owner = self.client if hasattr(self.client, "on_retry") else None
-            if hook_owner is not None and getattr(hook_owner, "on_retry", None) is None:
-                hook_owner.on_retry = self._botocore_retry
+        if not self._threads and getattr(self.client, "on_retry", False) is None:  # a LogsClient nobody listens to
+            self.client.on_retry = self._botocore_retry
         n = min(self.workers, max(0, len(self._buffers) - self._next_unit))
         for _ in range(n):
             self._spawn()
@@ -214,8 +212,7 @@ class FetchRun:
                 self._spawn()
 
     def _botocore_retry(self, kind: str) -> None:
-        if kind == "throttle":
-            self.limiter.on_throttle()
+        self.limiter.on_retry(kind)
         self.stats.record_retry(kind)
 
     def _worker(self) -> None:

@@ -133,8 +133,8 @@ class _Engine:
             return getattr(self.client, op)(**params)
 
         def on_retry(kind: str, attempt: int, delay: float) -> None:
-            if kind == "throttle" and self.limiter is not None:
-                self.limiter.on_throttle()
+            if self.limiter is not None:
+                self.limiter.on_retry(kind)
 
         return self.retry.call(once, on_retry=on_retry)
 

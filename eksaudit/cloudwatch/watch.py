@@ -141,8 +141,7 @@ def watch_events(
             tail.note_transient(f"FilterLogEvents: {_KIND_TEXT.get(kind, kind)}; backing off and retrying (watch keeps going)")
 
     def on_client_retry(kind: str) -> None:  # retries botocore made itself
-        if kind == "throttle":
-            limiter.on_throttle()
+        limiter.on_retry(kind)
         on_failure(kind)
 
     if hasattr(client, "on_retry"):
