@@ -11,9 +11,8 @@ import typer
 from ...errors import UsageError
 from ...status import ExitStatus
 from .. import options as o
-from ..reporting import print_summary
-from ..runtime import after_interrupt, command_runner, warn
-from .cwrun import StopSignals, describe_groups, new_summary, note, open_output
+from ..runtime import after_interrupt, command_runner, note, warn
+from .cwrun import RunOutput, StopSignals, describe_groups
 
 app = typer.Typer()
 
@@ -108,7 +107,6 @@ def watch_command(
     from ...cloudwatch.checkpoint import WatchCheckpoint, query_identity
     from ...cloudwatch.client import AwsTarget
     from ...fields import default_registry
-    from ...output.console import Console
     from ...pipeline import build_matching
     from ...timewindow import format_ms, parse_time, resolve_window
 
@@ -128,14 +126,19 @@ def watch_command(
     opts = o.output_options(output, fields, count_by, top, limit, query, color, quiet)
     if max_events is not None:
         opts.limit = max_events if opts.limit is None else min(opts.limit, max_events)
-    run = _Run(Console.from_env(opts.color), store, quiet, output_file)
-    run.open(opts, registry, ruleset, saved)
+    # --output-file is cut back to the length the checkpoint recorded (what was written after it is
+    # written again); stdout that is not a terminal is written with its bytes counted (EPIPE rewind)
+    output = RunOutput.open(
+        opts, registry, ruleset, output_file=output_file, recorded=saved.output if saved is not None else None,
+        line_buffered=True,
+    )
+    run = _Run(output, store, quiet, output_file)
     tail = run.tail(
         target, pattern=pattern, start_ms=window.start_ms, until_ms=until_ms, poll_s=poll, lag_s=lag,
         max_rps=max_rps, state=saved,
     )
     if not quiet:
-        _announce(run.console, target, tail, saved, state, until_ms, lag, pattern)
+        _announce(target, tail, saved, state, until_ms, lag, pattern)
     return run.drive(tail, condition, ruleset)
 
 
@@ -151,32 +154,11 @@ def _pattern(condition: Any, registry: Any, no_pushdown: bool) -> str | None:
 class _Run:
     """One watch: its output, checkpoints and the EPIPE rewind bookkeeping."""
 
-    console: Any
+    output: RunOutput
     store: Any  # WatchCheckpoint, or None without --state
     quiet: bool
     output_file: str | None
-    out: Any = None
-    sink: Any = None
-    summary: Any = None
     snapshots: list[tuple[int, Any]] = field(default_factory=list)  # (stdout bytes, state), for EPIPE
-
-    def open(self, opts: Any, registry: Any, ruleset: Any, saved: Any) -> None:
-        from ...output.console import Console
-        from ...output.options import OutputFormat
-        from ...output.sink import open_sink
-
-        # --output-file is cut back to the length the checkpoint recorded (what was written after it is
-        # written again); stdout that is not a terminal is written with its bytes counted (EPIPE rewind)
-        self.out = open_output(
-            self.output_file, _Recorded(saved.output if saved is not None else None), self.quiet, self.console
-        )
-        console = Console.from_env(opts.color, line_buffered=True, stdout=self.out)
-        self.sink = open_sink(
-            opts, console, registry,
-            default_format=OutputFormat.FALCO if ruleset is not None else OutputFormat.JSONL,
-            has_rules=ruleset is not None,
-        )
-        self.summary = new_summary(ruleset)
 
     def tail(self, target: Any, **kwargs: Any) -> Any:
         from ...cloudwatch.client import make_client
@@ -191,13 +173,10 @@ class _Run:
     def checkpoint(self, st: Any) -> None:
         if self.store is None:
             return
-        out = self.out
-        self.sink.flush()  # what the checkpoint counts as delivered must be out first
-        if out is not None and out.path is not None:
-            out.sync()
-            st.output = {"path": out.path, "bytes": out.written}
-        elif out is not None:
-            self.snapshots.append((out.written, st))
+        self.output.flush()  # what the checkpoint counts as delivered must be out first
+        st.output = self.output.recorded
+        if st.output is None and self.output.out is not None:
+            self.snapshots.append((self.output.out.written, st))
             del self.snapshots[:-64]
         self.store.save(st)
 
@@ -205,7 +184,8 @@ class _Run:
         from ...cloudwatch.outfile import write_error
         from ...pipeline import ScanStats, scan
 
-        out = self.out
+        out = self.output.out
+        session = self.output.session
         first_state = tail.state()  # where this run started: the rewind target when nothing is sure
         signals = StopSignals(tail.request_stop, lambda: tail.interruptible)
         events = iter(tail)
@@ -214,33 +194,32 @@ class _Run:
         try:
             with signals:
                 try:
-                    scan(events, self.sink, condition=condition, rules=ruleset,
-                         on_alert=self.summary.add if self.summary is not None else None, stats=stats)
+                    scan(events, session.sink, condition=condition, rules=ruleset, on_alert=session.on_alert,
+                         stats=stats)
                 except KeyboardInterrupt:
                     interrupted = True
                     after_interrupt()
                 interrupted = interrupted or tail.stop_requested
                 events.close()
-                self.sink.close()
-        except BrokenPipeError:
+                session.close()
+        except BrokenPipeError as e:
             # the reader went away, maybe dropping what it read last: go back to a checkpoint older than
             # what the pipe and the reader's buffer can hold (at-least-once; see cloudwatch/outfile.py)
             if self.store is not None and out is not None and out.path is None:
-                out.discard()
+                self.output.failed(e)
                 limit = out.written - out.unread_bound()
                 older = [st for n, st in self.snapshots if n <= limit]
                 self.store.save(older[-1] if older else first_state)
             raise
         except OSError as e:  # a full disk: the last checkpoint counts only what was written
-            if out is not None:
-                out.discard()
-            raise write_error(e, self.output_file or "stdout", self.store and str(self.store.path)) from None
+            self.output.failed(e)
+            state = str(self.store.path) if self.store is not None else None
+            raise write_error(e, self.output_file or "stdout", state) from None
         except BaseException:
             self.checkpoint(tail.state())  # a fatal AWS error: what was printed stays delivered
             raise
         finally:
-            if out is not None:
-                out.close()
+            self.output.close()
         self.checkpoint(tail.state())
         self.report(tail)
         if interrupted:
@@ -252,15 +231,13 @@ class _Run:
             return
         st = tail.stats
         note(
-            self.console,
             f"watch delivered {st.delivered} event(s), {st.late} of them ingested late, "
             f"{st.duplicates} re-read and suppressed, {st.errors} failure(s) survived; lag {tail.lag.current_ms() / 1000:g}s",
         )
-        if self.summary is not None:
-            print_summary(self.summary)
+        self.output.session.print_summary()
 
 
-def _announce(console: Any, target: Any, tail: Any, saved: Any, state: str | None, until_ms: int | None,
+def _announce(target: Any, tail: Any, saved: Any, state: str | None, until_ms: int | None,
               lag: float | None, pattern: str | None) -> None:
     from ...timewindow import format_ms
 
@@ -272,11 +249,4 @@ def _announce(console: Any, target: Any, tail: Any, saved: Any, state: str | Non
     end = f" until {format_ms(until_ms)}" if until_ms is not None else " (Ctrl-C to stop)"
     lag_text = f"lag {lag:g}s" if lag is not None else "adaptive lag"
     push = f"; filter pattern {pattern}" if pattern else ""
-    note(console, f"watching {describe_groups(target)} ({streams}) {when}{end}; {lag_text}{push}")
-
-
-class _Recorded:
-    """What `open_output` reads from a checkpoint: the recorded output file and length."""
-
-    def __init__(self, output: dict[str, Any] | None) -> None:
-        self.output = output
+    note(f"watching {describe_groups(target)} ({streams}) {when}{end}; {lag_text}{push}")
