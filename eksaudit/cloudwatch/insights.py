@@ -22,6 +22,7 @@ import heapq
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -95,36 +96,27 @@ def _midpoint(a: int, b: int) -> int | None:
     return mid if a < mid < b else None
 
 
+@dataclass(eq=False)
 class _Engine:
-    def __init__(
-        self,
-        client: Any,
-        log_group: str,
-        query: str,
-        *,
-        row_cap: int,
-        poll: float,
-        sleep: Callable[[float], object],
-        clock: Callable[[], float],
-        limiter: Any,
-        retry: RetryPolicy,
-        max_wait: float,
-        warn: Warn,
-    ) -> None:
-        self.client = client
-        self.log_group = log_group
-        self.query = query
-        self.row_cap = row_cap
-        self.poll = poll
-        self.sleep = sleep
-        self.clock = clock
-        self.limiter = limiter
-        self.retry = retry
-        self.max_wait = max_wait
-        self.warn = warn
-        self.queries = 0
-        self.bisections = 0
-        self.max_items = _supports_max_items(client)
+    """One log group's Insights queries: start, poll for results, stop; counts queries and bisections."""
+
+    client: Any
+    log_group: str
+    query: str
+    _: KW_ONLY
+    row_cap: int
+    poll: float
+    sleep: Callable[[float], object]
+    clock: Callable[[], float]
+    limiter: Any
+    retry: RetryPolicy
+    max_wait: float
+    warn: Warn
+    queries: int = 0
+    bisections: int = 0
+
+    def __post_init__(self) -> None:
+        self.max_items = _supports_max_items(self.client)
 
     def _call(self, op: str, **params: Any) -> dict[str, Any]:
         def once() -> dict[str, Any]:
