@@ -35,7 +35,6 @@ import os
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..timewindow import Window, format_ms
+from .outfile import SaveHistory
 
 STATE_VERSION = 1
 _MODES = ("fetch", "watch")
@@ -250,8 +250,7 @@ class Checkpoint:
         self.extend_to_ms: int | None = None
         self.frozen = False  # set after a failed write: the file on disk is final for this run
         # (output bytes, cursor, delivered) at each save of this run, oldest first (see rewind)
-        self._history: deque[tuple[int, Cursor, int]] = deque()
-        self._history.append((0, _copy(self.cursor), delivered))
+        self._history: SaveHistory[tuple[Cursor, int]] = SaveHistory((_copy(self.cursor), delivered), 4096)
 
     # ---- loading -------------------------------------------------------------------------------
     @classmethod
@@ -360,11 +359,7 @@ class Checkpoint:
         buffer; resuming there delivers again what the reader may have dropped (at-least-once).
         """
         with self._lock:
-            chosen = self._history[0]
-            for snap in self._history:
-                if snap[0] <= max_bytes:
-                    chosen = snap
-            _, cursor, delivered = chosen
+            cursor, delivered = self._history.at_most(max_bytes)
             self.cursor = _copy(cursor)
             self.delivered = delivered
         self.frozen = False
@@ -386,9 +381,7 @@ class Checkpoint:
                 if self.output is not None:
                     self.output["bytes"] = written
                 with self._lock:
-                    self._history.append((written, _copy(self.cursor), self.delivered))
-                    while len(self._history) > 4096:
-                        self._history.popleft()
+                    self._history.add(written, (_copy(self.cursor), self.delivered))
         data = json.dumps(self.to_json(), indent=1).encode()
         self._last_save = self._clock()
         write_atomically(self.path, data)

@@ -187,3 +187,14 @@ def test_records_become_events_with_their_bytes_and_metadata():
     assert (ev.cw.event_id, ev.cw.timestamp, ev.cw.ingestion_time, ev.cw.log_stream, ev.cw.log_group) == (
         "9", 5, 7, "s", "/g"
     )
+
+
+def test_save_history_gives_the_newest_save_the_reader_surely_got():
+    from eksaudit.cloudwatch.outfile import SaveHistory
+
+    h = SaveHistory("start", limit=3)
+    assert h.at_most(0) == "start"
+    for written, save in [(10, "a"), (20, "b"), (30, "c"), (40, "d")]:
+        h.add(written, save)
+    assert h.at_most(35) == "c" and h.at_most(40) == "d" and h.at_most(29) == "b"
+    assert h.at_most(15) == "start"  # "a" was dropped (limit 3): the run's start, never a later save

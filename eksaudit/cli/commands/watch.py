@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Optional
 
 import typer
@@ -158,7 +158,7 @@ class _Run:
     store: Any  # WatchCheckpoint, or None without --state
     quiet: bool
     output_file: str | None
-    snapshots: list[tuple[int, Any]] = field(default_factory=list)  # (stdout bytes, state), for EPIPE
+    saves: Any = None  # outfile.SaveHistory of the states saved with stdout's length, for EPIPE
 
     def tail(self, target: Any, **kwargs: Any) -> Any:
         from ...cloudwatch.client import make_client
@@ -175,18 +175,18 @@ class _Run:
             return
         self.output.flush()  # what the checkpoint counts as delivered must be out first
         st.output = self.output.recorded
-        if st.output is None and self.output.out is not None:
-            self.snapshots.append((self.output.out.written, st))
-            del self.snapshots[:-64]
+        if st.output is None and self.saves is not None:
+            self.saves.add(self.output.out.written, st)
         self.store.save(st)
 
     def drive(self, tail: Any, condition: Any, ruleset: Any) -> int:
-        from ...cloudwatch.outfile import write_error
+        from ...cloudwatch.outfile import SaveHistory, write_error
         from ...pipeline import ScanStats, scan
 
         out = self.output.out
         session = self.output.session
-        first_state = tail.state()  # where this run started: the rewind target when nothing is sure
+        if out is not None and out.path is None:  # where this run started: the rewind target when nothing is sure
+            self.saves = SaveHistory(tail.state(), 64)
         signals = StopSignals(tail.request_stop, lambda: tail.interruptible)
         events = iter(tail)
         stats = ScanStats()
@@ -205,11 +205,9 @@ class _Run:
         except BrokenPipeError as e:
             # the reader went away, maybe dropping what it read last: go back to a checkpoint older than
             # what the pipe and the reader's buffer can hold (at-least-once; see cloudwatch/outfile.py)
-            if self.store is not None and out is not None and out.path is None:
+            if self.store is not None and self.saves is not None:
                 self.output.failed(e)
-                limit = out.written - out.unread_bound()
-                older = [st for n, st in self.snapshots if n <= limit]
-                self.store.save(older[-1] if older else first_state)
+                self.store.save(self.saves.at_most(out.written - out.unread_bound()))
             raise
         except OSError as e:  # a full disk: the last checkpoint counts only what was written
             self.output.failed(e)
