@@ -1,17 +1,29 @@
-"""`--state FILE`: fetch progress saved atomically so a re-run resumes without repeating events.
+"""`--state FILE`: fetch and watch progress, saved atomically so a re-run resumes without loss or repeats.
 
-fetch delivers events in time order, slice after slice, so progress is one cursor: slices before
-`cursor.slice` were delivered completely; in `cursor.slice`, every event up to `last_ts` was delivered,
-and at `last_ts` exactly the eventIds in `ids`. A resumed slice restarts its query at `last_ts` and
-skips those ids: nothing delivered is repeated, nothing undelivered is lost. (If the process dies
-between printing and the next save, the events since the last save are printed again: at-least-once.)
+Both commands write one format: a JSON object with `version`, `tool`, `mode` ("fetch" or "watch"),
+`query` (what was asked: group(s), stream prefix, filter, pattern, rules; `query_identity`),
+`query_hash` (its sha256), `saved_at`, then the mode's own progress. It is written in one way
+(`write_atomically`: a temp file in the same folder, fsync, os.replace: a crash leaves the old file
+or the new one, never half of one), read in one way (`read_state_file`), and checked field by
+field with one wording (`state file FILE: field NAME: problem; fix it, delete it or use another
+--state file`). A different query with the same file is a UsageError (exit 2).
 
-Over several log groups the cursor is still one (events are merged in time order): its ids are
-`GROUP|eventId`, since eventIds are unique only within a group.
+**fetch** (`Checkpoint`) delivers events in time order, slice after slice, so progress is one
+cursor: slices before `cursor.slice` were delivered completely; in `cursor.slice`, every event up
+to `last_ts` was delivered, and at `last_ts` exactly the eventIds in `ids`. A resumed slice
+restarts its query at `last_ts` and skips those ids: nothing delivered is repeated, nothing
+undelivered is lost. (If the process dies between printing and the next save, the events since the
+last save are printed again: at-least-once.) Over several log groups the cursor is still one
+(events are merged in time order): its ids are `GROUP|eventId` (dedup.group_key), since eventIds
+are unique only within a group. The file also records the window and slices; a window given
+relatively (`--since`, or the default) is taken from the file, since "1h ago" moved since the
+first run.
 
-The file also records the query identity (group(s), prefix, filter, pattern, rules, engine) and the
-window and slices; a different query with the same file is a UsageError. A window given relatively
-(`--since`, or the default) is taken from the file, since "1h ago" moved since the first run.
+**watch** (`WatchState`, kept by `WatchCheckpoint`) saves what a restart of the tail needs: both
+cursors, the learned lag and the ids that can still be re-read (see tail.py).
+
+Watch files written before the two formats were one still load: they held a 16-digit hash of the
+query in `query` and no `query_hash` (`_watch_v1_hash` recomputes it from the identity).
 """
 
 from __future__ import annotations
@@ -23,20 +35,177 @@ import os
 import tempfile
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
 from ..timewindow import Window, format_ms
+from .outfile import SaveHistory
 
 STATE_VERSION = 1
+_MODES = ("fetch", "watch")
 
 
-def query_hash(identity: dict[str, Any]) -> str:
+# ---- the format both commands share ----------------------------------------------------------------
+
+
+def query_identity(
+    log_groups: Sequence[str],
+    stream_prefix: str | None,
+    filter_expr: str | None,
+    pattern: str | None,
+    rules: Sequence[str] | None,
+    min_priority: str | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """What a state file must have been written for (its hash is checked on resume).
+
+    One log group keeps the original `log_group` key (older fetch state files still resume);
+    several are one sorted `log_groups` list, so a state reused with another set of groups is a
+    usage error. `extra` adds what else identifies the query (fetch: `engine`).
+    """
+    groups = list(log_groups)
+    where: dict[str, Any] = {"log_group": groups[0]} if len(groups) == 1 else {"log_groups": groups}
+    return {
+        **where,
+        "stream_prefix": stream_prefix,
+        "filter": filter_expr,
+        "pattern": pattern,
+        "rules": list(rules or []),
+        "min_priority": min_priority,
+        **extra,
+    }
+
+
+def query_hash(identity: Mapping[str, Any]) -> str:
+    """The query's fingerprint: sha256 of its identity as canonical JSON."""
     return hashlib.sha256(json.dumps(identity, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _watch_v1_hash(identity: Mapping[str, Any]) -> str:
+    """The hash watch stored in `query` before the formats were one (its files must still resume)."""
+    groups = identity.get("log_groups") or [identity.get("log_group")]
+    parts = (
+        "\n".join(groups), identity.get("stream_prefix"), identity.get("filter"), identity.get("pattern"),
+        "\n".join(identity.get("rules") or []), identity.get("min_priority"),
+    )
+    text = "\x1f".join("" if p is None else p for p in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def state_header(mode: str, identity: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields every state file starts with."""
+    return {
+        "version": STATE_VERSION,
+        "tool": "eksaudit",
+        "mode": mode,
+        "query": dict(identity),
+        "query_hash": query_hash(identity),
+        "saved_at": format_ms(int(time.time() * 1000)),
+    }
+
+
+def write_atomically(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write `data` to `path` so that a crash leaves either the old or the new file, never half of one:
+    a temp file in the same folder (created if missing), fsync, os.replace."""
+    p = Path(path)
+    d = p.parent if str(p.parent) else Path(".")
+    d.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def read_state_file(path: str | os.PathLike[str], mode: str) -> dict[str, Any] | None:
+    """The state file's object, checked for `mode` and version; None when there is none yet (missing
+    or empty). Anything else that cannot be resumed is a UsageError naming the file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"state file {p} is unreadable ({e}): delete it or use another --state file") from e
+    if not text.strip():
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        raise UsageError(f"state file {p} is not JSON ({e}): delete it or use another --state file") from e
+    check_header(data, mode, str(p))
+    return data
+
+
+def check_header(data: Any, mode: str, source: str) -> None:
+    """An object of this mode and version (a watch file given to fetch is said as such)."""
+    if not isinstance(data, Mapping):
+        raise UsageError(f"state file {source}: not a {mode} state file (a JSON {type(data).__name__}, not an object)")
+    got = data.get("mode")
+    if got != mode:
+        if got in _MODES:
+            raise UsageError(f"state file {source} was written by eksaudit {got}, not {mode}: use another --state file")
+        raise _bad(source, "mode", f"expected {mode!r}, got {got!r}")
+    if data.get("version") != STATE_VERSION:
+        raise _bad(source, "version", f"expected {STATE_VERSION}, got {data.get('version')!r}")
+
+
+def check_query(data: Mapping[str, Any], identity: Mapping[str, Any], source: str) -> None:
+    """The file belongs to this query (a version 1 watch file without any query hash: to any)."""
+    saved = data.get("query")
+    if "query_hash" in data:
+        if data["query_hash"] == query_hash(identity):
+            return
+    elif data.get("mode") == "watch" and (saved is None or saved == _watch_v1_hash(identity)):
+        return
+    raise UsageError(
+        f"state file {source} belongs to a different query ({_describe(saved)}): use another --state file or delete it"
+    )
+
+
+def _bad(source: str, name: str, problem: str) -> UsageError:
+    return UsageError(f"state file {source}: field {name}: {problem}; fix it, delete it or use another --state file")
+
+
+def _describe(q: Any) -> str:
+    if not isinstance(q, Mapping):
+        return "saved as a hash only" if isinstance(q, str) else "unknown"
+    parts = [f"{k}={v}" for k, v in q.items() if v not in (None, [], "")]
+    return ", ".join(parts) or "unknown"
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _count(data: Mapping[str, Any], name: str, source: str) -> int:
+    """A non-negative integer field that defaults to 0 (delivered, late)."""
+    v = data.get(name, 0)
+    if not _is_int(v) or v < 0:
+        raise _bad(source, name, f"expected a non-negative integer, got {v!r}")
+    return int(v)
+
+
+def _output(data: Mapping[str, Any], source: str) -> dict[str, Any] | None:
+    """`output`: the --output-file and its length at the save ({"path": FILE, "bytes": N}), or null."""
+    out = data.get("output")
+    if out is not None and not (
+        isinstance(out, Mapping) and isinstance(out.get("path"), str) and _is_int(out.get("bytes")) and out["bytes"] >= 0
+    ):
+        raise _bad(source, "output", f"expected {{\"path\": FILE, \"bytes\": N}} or null, got {out!r}")
+    return dict(out) if out is not None else None
+
+
+# ---- fetch -----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -81,8 +250,7 @@ class Checkpoint:
         self.extend_to_ms: int | None = None
         self.frozen = False  # set after a failed write: the file on disk is final for this run
         # (output bytes, cursor, delivered) at each save of this run, oldest first (see rewind)
-        self._history: deque[tuple[int, Cursor, int]] = deque()
-        self._history.append((0, _copy(self.cursor), delivered))
+        self._history: SaveHistory[tuple[Cursor, int]] = SaveHistory((_copy(self.cursor), delivered), 4096)
 
     # ---- loading -------------------------------------------------------------------------------
     @classmethod
@@ -102,22 +270,11 @@ class Checkpoint:
         first and then extended (`extend_to_ms`), so repeated runs export each event once, without gaps.
         """
         p = Path(path)
-        if not p.exists() or p.stat().st_size == 0:
+        data = read_state_file(p, "fetch")
+        if data is None:
             return cls(p, identity, window)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise UsageError(f"state file {p} is unreadable ({e}): delete it or use another --state file") from e
-        try:
-            data = json.loads(text)
-        except ValueError as e:
-            raise UsageError(f"state file {p} is not JSON ({e}): delete it or use another --state file") from e
         saved_window, slices, cursor, delivered, output = validate_state(data, str(p))
-        if data.get("query_hash") != query_hash(identity):
-            raise UsageError(
-                f"state file {p} belongs to a different query ({_describe(data.get('query', {}))}): "
-                "use another --state file or delete it"
-            )
+        check_query(data, identity, str(p))
         _check_group_ids(identity, cursor, str(p))
         if saved_window != window:
             if not relative_window:
@@ -184,11 +341,7 @@ class Checkpoint:
         with self._lock:
             c = self.cursor
             return {
-                "version": STATE_VERSION,
-                "tool": "eksaudit",
-                "mode": "fetch",
-                "query": self.identity,
-                "query_hash": query_hash(self.identity),
+                **state_header("fetch", self.identity),
                 "window": [self.window.start_ms, self.window.end_ms],
                 "window_text": self.window.describe(),
                 "slices": [list(s) for s in (self.slices or [])],
@@ -196,7 +349,6 @@ class Checkpoint:
                 "delivered": self.delivered,
                 "complete": self.complete,
                 "output": dict(self.output) if self.output is not None else None,
-                "saved_at": format_ms(int(time.time() * 1000)),
             }
 
     def rewind(self, max_bytes: int) -> None:
@@ -207,11 +359,7 @@ class Checkpoint:
         buffer; resuming there delivers again what the reader may have dropped (at-least-once).
         """
         with self._lock:
-            chosen = self._history[0]
-            for snap in self._history:
-                if snap[0] <= max_bytes:
-                    chosen = snap
-            _, cursor, delivered = chosen
+            cursor, delivered = self._history.at_most(max_bytes)
             self.cursor = _copy(cursor)
             self.delivered = delivered
         self.frozen = False
@@ -233,24 +381,10 @@ class Checkpoint:
                 if self.output is not None:
                     self.output["bytes"] = written
                 with self._lock:
-                    self._history.append((written, _copy(self.cursor), self.delivered))
-                    while len(self._history) > 4096:
-                        self._history.popleft()
+                    self._history.add(written, (_copy(self.cursor), self.delivered))
         data = json.dumps(self.to_json(), indent=1).encode()
         self._last_save = self._clock()
-        d = self.path.parent if str(self.path.parent) else Path(".")
-        d.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=d)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_atomically(self.path, data)
 
 
 def _check_group_ids(identity: dict[str, Any], cursor: Cursor, source: str) -> None:
@@ -261,23 +395,11 @@ def _check_group_ids(identity: dict[str, Any], cursor: Cursor, source: str) -> N
     for k in cursor.ids:
         group, sep, eid = k.partition("|")
         if not sep or not eid or group not in groups:
-            raise UsageError(
-                f"state file {source}: field cursor.ids: {k!r} is not GROUP|eventId with one of this query's "
-                "log groups; fix it, delete it or use another --state file"
-            )
-
-
-def _describe(q: dict[str, Any]) -> str:
-    parts = [f"{k}={v}" for k, v in q.items() if v not in (None, [], "")]
-    return ", ".join(parts) or "unknown"
+            raise _bad(source, "cursor.ids", f"{k!r} is not GROUP|eventId with one of this query's log groups")
 
 
 def _copy(c: Cursor) -> Cursor:
     return Cursor(c.slice, c.last_ts, list(c.ids))
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def validate_state(
@@ -290,14 +412,9 @@ def validate_state(
     """
 
     def bad(name: str, problem: str) -> UsageError:
-        return UsageError(f"state file {source}: field {name}: {problem}; fix it, delete it or use another --state file")
+        return _bad(source, name, problem)
 
-    if not isinstance(data, dict):
-        raise UsageError(f"state file {source}: not a fetch state file (a JSON {type(data).__name__}, not an object)")
-    if data.get("mode") != "fetch":
-        raise bad("mode", f"expected \"fetch\", got {data.get('mode')!r}")
-    if data.get("version") != STATE_VERSION:
-        raise bad("version", f"expected {STATE_VERSION}, got {data.get('version')!r}")
+    check_header(data, "fetch", source)
     w = data.get("window")
     if not (isinstance(w, list) and len(w) == 2 and all(_is_int(x) and x >= 0 for x in w) and w[0] < w[1]):
         raise bad("window", f"expected [start_ms, end_ms] with start < end, got {w!r}")
@@ -333,12 +450,90 @@ def validate_state(
         raise bad("cursor.ids", "expected a list of eventId strings")
     if ids and last_ts is None:
         raise bad("cursor.ids", "eventIds without cursor.last_ts")
-    delivered = data.get("delivered", 0)
-    if not _is_int(delivered) or delivered < 0:
-        raise bad("delivered", f"expected a non-negative integer, got {delivered!r}")
-    out = data.get("output")
-    if out is not None and not (
-        isinstance(out, dict) and isinstance(out.get("path"), str) and _is_int(out.get("bytes")) and out["bytes"] >= 0
-    ):
-        raise bad("output", f"expected {{\"path\": FILE, \"bytes\": N}} or null, got {out!r}")
-    return window, slices, Cursor(si, last_ts, list(ids)), delivered, (dict(out) if out is not None else None)
+    delivered = _count(data, "delivered", source)
+    return window, slices, Cursor(si, last_ts, list(ids)), delivered, _output(data, source)
+
+
+# ---- watch -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class WatchState:
+    """What a restart of the tail needs: both cursors, the learned lag, the ids that can still be re-read
+    (`seen`: [key, timestamp], see dedup.record_key), the counters and the recorded --output-file length."""
+
+    confirm_ms: int
+    fast_ms: int
+    lag_ms: int
+    seen: list[tuple[str, int]] = field(default_factory=list)
+    lag_samples: list[tuple[int, int]] = field(default_factory=list)  # (observed at ms, lag ms)
+    delivered: int = 0
+    late: int = 0
+    output: dict[str, Any] | None = None  # {"path": --output-file, "bytes": its length at this checkpoint}
+
+    def to_json(self) -> dict[str, Any]:
+        """The watch fields of the state file (WatchCheckpoint adds the query and the header)."""
+        return {
+            "version": STATE_VERSION,
+            "mode": "watch",
+            "confirm_ms": self.confirm_ms,
+            "fast_ms": self.fast_ms,
+            "lag_ms": self.lag_ms,
+            "delivered": self.delivered,
+            "late": self.late,
+            "seen": [[k, ts] for k, ts in self.seen],
+            "lag_samples": [[a, b] for a, b in self.lag_samples],
+            "output": dict(self.output) if self.output is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, *, source: str = "<state>") -> WatchState:
+        """Validated field by field: a UsageError (exit 2) names the file and the bad field."""
+        check_header(data, "watch", source)
+        for name in ("confirm_ms", "fast_ms", "lag_ms"):
+            v = data.get(name)
+            if not _is_int(v) or v < 0:
+                raise _bad(source, name, f"expected a non-negative integer (ms), got {v!r}")
+        if data["fast_ms"] < data["confirm_ms"]:
+            raise _bad(source, "fast_ms", f"{data['fast_ms']} is before confirm_ms {data['confirm_ms']}")
+        seen = data.get("seen", [])
+        if not isinstance(seen, list) or not all(
+            isinstance(x, list) and len(x) == 2 and isinstance(x[0], str) and _is_int(x[1]) for x in seen
+        ):
+            raise _bad(source, "seen", "expected a list of [eventId, timestamp_ms]")
+        samples = data.get("lag_samples", [])
+        if not isinstance(samples, list) or not all(
+            isinstance(x, list) and len(x) == 2 and _is_int(x[0]) and _is_int(x[1]) for x in samples
+        ):
+            raise _bad(source, "lag_samples", "expected a list of [at_ms, lag_ms]")
+        return cls(
+            confirm_ms=data["confirm_ms"],
+            fast_ms=data["fast_ms"],
+            lag_ms=data["lag_ms"],
+            seen=[(k, ts) for k, ts in seen],
+            lag_samples=[(a, b) for a, b in samples],
+            delivered=_count(data, "delivered", source),
+            late=_count(data, "late", source),
+            output=_output(data, source),
+        )
+
+
+class WatchCheckpoint:
+    """`watch --state FILE`: where the tail's WatchState is kept, and for which query."""
+
+    def __init__(self, path: str | os.PathLike[str], identity: Mapping[str, Any]) -> None:
+        self.path = Path(path)
+        self.identity = dict(identity)
+
+    def load(self) -> WatchState | None:
+        """The saved state, None if there is none yet; refuses one written for another query."""
+        data = read_state_file(self.path, "watch")
+        if data is None:
+            return None
+        state = WatchState.from_json(data, source=str(self.path))
+        check_query(data, self.identity, str(self.path))
+        return state
+
+    def save(self, state: WatchState) -> None:
+        data = {**state_header("watch", self.identity), **state.to_json()}
+        write_atomically(self.path, json.dumps(data, separators=(",", ":")).encode())

@@ -16,7 +16,7 @@ import os
 import re
 import urllib.parse
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import AwsError, UsageError
@@ -162,26 +162,28 @@ def _is_loopback(url: str | None) -> bool:
     return host in ("127.0.0.1", "localhost", "::1")
 
 
+@dataclass(eq=False)
 class LogsClient:
     """One boto3 `logs` client shared by every worker thread, with errors translated (see module doc).
 
     `client.filter_log_events(**params)` and any other boto3 operation by name (`client.start_query`)
     raise only eksaudit errors. `raw` is the boto3 client for callers that need the botocore object.
     `on_retry` (settable) hears about each retry botocore makes internally: "throttle", "server" or
-    "connection", so the shared rate limiter also learns from throttles botocore absorbed.
+    "connection", so the shared rate limiter also learns from throttles botocore absorbed
+    (`TokenBucket.on_retry`). The botocore hook behind it is registered here and nowhere else;
+    fetch and watch only set who hears it.
     """
 
-    def __init__(
-        self, raw: Any, target: AwsTarget, region: str, endpoint_url: str | None, max_attempts: int = 3
-    ) -> None:
-        self.raw = raw
-        self.max_attempts = max_attempts
-        self.target = target
-        self.region = region
-        self.endpoint_url = endpoint_url
-        self.on_retry: Callable[[str], None] | None = None
-        raw.meta.events.register("needs-retry.logs", self._needs_retry_hook)
-        raw.meta.events.register("before-parse.cloudwatch-logs", _check_complete_body)
+    raw: Any
+    target: AwsTarget
+    region: str
+    endpoint_url: str | None
+    max_attempts: int = 3
+    on_retry: Callable[[str], None] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.raw.meta.events.register("needs-retry.logs", self._needs_retry_hook)
+        self.raw.meta.events.register("before-parse.cloudwatch-logs", _check_complete_body)
 
     def _needs_retry_hook(self, response: Any = None, caught_exception: Any = None, attempts: int = 0, **_: Any) -> None:
         cb = self.on_retry

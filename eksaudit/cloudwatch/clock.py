@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import InitVar, dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -78,6 +79,7 @@ class ServerClock:
 # --- the lag allowance ---------------------------------------------------------------------------
 
 
+@dataclass(eq=False, kw_only=True)
 class LagEstimator:
     """The lag allowance L: fixed, or learned from `ingestionTime - timestamp` of recent events.
 
@@ -85,31 +87,20 @@ class LagEstimator:
     `window_ms`; until `min_samples` are in, `initial_ms` (bounded) is used.
     """
 
-    def __init__(
-        self,
-        *,
-        fixed_ms: int | None = None,
-        initial_ms: int = 60_000,
-        min_ms: int = 10_000,
-        max_ms: int = 600_000,
-        window_ms: int = 300_000,
-        percentile: float = 0.99,
-        factor: float = 2.0,
-        margin_ms: int = 1_000,
-        min_samples: int = 20,
-        max_samples: int = 4096,
-    ) -> None:
-        if min_ms > max_ms:
-            raise UsageError(f"lag bounds are inverted: min {min_ms} ms > max {max_ms} ms")
-        self.fixed_ms = fixed_ms
-        self.initial_ms = initial_ms
-        self.min_ms = min_ms
-        self.max_ms = max_ms
-        self.window_ms = window_ms
-        self.percentile = percentile
-        self.factor = factor
-        self.margin_ms = margin_ms
-        self.min_samples = min_samples
+    fixed_ms: int | None = None
+    initial_ms: int = 60_000
+    min_ms: int = 10_000
+    max_ms: int = 600_000
+    window_ms: int = 300_000
+    percentile: float = 0.99
+    factor: float = 2.0
+    margin_ms: int = 1_000
+    min_samples: int = 20
+    max_samples: InitVar[int] = 4096
+
+    def __post_init__(self, max_samples: int) -> None:
+        if self.min_ms > self.max_ms:
+            raise UsageError(f"lag bounds are inverted: min {self.min_ms} ms > max {self.max_ms} ms")
         self._samples: deque[tuple[int, int]] = deque(maxlen=max_samples)  # (observed_at_ms, lag_ms)
         self._cached: int | None = None
 

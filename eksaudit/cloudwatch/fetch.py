@@ -32,10 +32,11 @@ from typing import IO, Any
 import orjson
 
 from ..errors import AwsError
-from ..events.event import AuditEvent, CwMeta
+from ..events.event import AuditEvent
 from ..timewindow import Window, format_ms
 from .checkpoint import Checkpoint
 from .client import AwsTarget, TokenExpiredError
+from .dedup import group_key
 from .paging import FilterRequest, PageStats, iter_pages
 from .ratelimit import DEFAULT_FILTER_RPS, TokenBucket
 from .retry import RetryPolicy
@@ -52,8 +53,21 @@ class IncompleteSliceError(AwsError):
     """A part of the window could not be proved complete (exit 3): CloudWatch's nextTokens kept
     failing where more than a page of events share one millisecond, even stream by stream."""
 
-# (timestamp, ingestionTime, logStreamName, eventId, message)
-Record = tuple[int, int, str, str, str]
+# (timestamp, ingestionTime, logStreamName, eventId, message): compact in memory and in spill files
+Record = tuple[int, int | None, str, str, str]
+
+
+def _record(ev: dict[str, Any], event_id: str) -> Record:
+    return (ev["timestamp"], ev.get("ingestionTime"), ev.get("logStreamName") or "", event_id, ev["message"])
+
+
+def _event(rec: Record, log_group: str) -> AuditEvent:
+    """A record as an AuditEvent, through the one conversion (`AuditEvent.from_cloudwatch`)."""
+    ts, ingest, stream, eid, msg = rec
+    return AuditEvent.from_cloudwatch(
+        {"message": msg, "timestamp": ts, "ingestionTime": ingest, "logStreamName": stream, "eventId": eid},
+        log_group=log_group,
+    )
 
 
 def plan_slices(
@@ -168,10 +182,8 @@ class FetchRun:
 
     # ---- workers -------------------------------------------------------------------------------
     def _start(self) -> None:
-        if not self._threads:
-            hook_owner = self.client if hasattr(self.client, "on_retry") else None
-            if hook_owner is not None and getattr(hook_owner, "on_retry", None) is None:
-                hook_owner.on_retry = self._botocore_retry
+        if not self._threads and getattr(self.client, "on_retry", False) is None:  # a LogsClient nobody listens to
+            self.client.on_retry = self._botocore_retry
         n = min(self.workers, max(0, len(self._buffers) - self._next_unit))
         for _ in range(n):
             self._spawn()
@@ -200,8 +212,7 @@ class FetchRun:
                 self._spawn()
 
     def _botocore_retry(self, kind: str) -> None:
-        if kind == "throttle":
-            self.limiter.on_throttle()
+        self.limiter.on_retry(kind)
         self.stats.record_retry(kind)
 
     def _worker(self) -> None:
@@ -227,7 +238,7 @@ class FetchRun:
 
     def _key(self, g: int, event_id: str) -> str:
         """The checkpoint's id of a delivered event: the eventId, prefixed by its group if several."""
-        return event_id if len(self.groups) == 1 else f"{self.groups[g]}|{event_id}"
+        return group_key(self.groups[g] if len(self.groups) > 1 else None, event_id)
 
     def _resume_point(self, i: int, g: int) -> tuple[int | None, set[str]]:
         """Where group g's part of slice i resumes: the checkpoint's millisecond and this group's ids there."""
@@ -236,7 +247,7 @@ class FetchRun:
             return None, set()
         if len(self.groups) == 1:
             return int(ck.cursor.last_ts), set(ck.cursor.ids)
-        head = self.groups[g] + "|"
+        head = group_key(self.groups[g], "")
         return int(ck.cursor.last_ts), {k[len(head):] for k in ck.cursor.ids if k.startswith(head)}
 
     def _fetch_slice(self, i: int, g: int = 0) -> None:
@@ -265,7 +276,7 @@ class FetchRun:
                             if eid in at_frontier:
                                 continue
                             at_frontier.add(eid)
-                        out.append((ts, int(ev.get("ingestionTime") or 0), ev.get("logStreamName") or "", eid, ev["message"]))
+                        out.append(_record(ev, eid))
                     if out:
                         appended_since_restart += len(out)
                         if not self._append(u, out):
@@ -320,9 +331,7 @@ class FetchRun:
                         eid = str(ev.get("eventId", ""))
                         if ev["timestamp"] == ms and eid not in at_frontier:
                             at_frontier.add(eid)
-                            missing.append(
-                                (ms, int(ev.get("ingestionTime") or 0), ev.get("logStreamName") or "", eid, ev["message"])
-                            )
+                            missing.append(_record(ev, eid))
                     if page.repeated:
                         return False
             except TokenExpiredError:
@@ -466,13 +475,10 @@ class FetchRun:
                     if len(group) > 1:
                         group.sort(key=lambda r: _id_key(r[3]))
                     name = self.groups[g]
-                    for ts, ingest, stream, eid, msg in group:
-                        key = self._key(g, eid)
+                    for rec in group:
+                        ts, key = rec[0], self._key(g, rec[3])
                         self._pending = (i, ts, key)
-                        yield AuditEvent(
-                            msg.encode("utf-8"),
-                            cw=CwMeta(log_stream=stream, timestamp=ts, ingestion_time=ingest, event_id=eid, log_group=name),
-                        )
+                        yield _event(rec, name)
                         self._pending = None
                         if ck is not None:
                             ck.delivered_event(i, ts, key)

@@ -6,7 +6,7 @@ until every slice is complete. The query string carries a superset filter of the
 (`pushdown.insights_query`); the caller still evaluates the full condition on every event.
 
 Insights has no eventId: events are deduplicated by `auditID|stage` (or stream, timestamp and a
-digest of the message for lines that are not audit JSON) and yielded in time order, slice by
+digest of the message for lines that are not audit JSON: dedup.insights_key) and yielded in time order, slice by
 slice. The next slice's query is started before the current slice's events are handed out, so
 Insights works while the consumer writes; closing the generator (or Ctrl-C) stops the query that
 is still running (StopQuery, best effort: it fails on queries that already ended, and on moto).
@@ -18,19 +18,19 @@ Time and sleeping are injected for tests.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from ..condition.ast import Expr
 from ..errors import AwsError, UsageError
-from ..events.event import AuditEvent, CwMeta
+from ..events.event import AuditEvent
 from ..timewindow import Window, format_ms
-from .dedup import SeenIds
+from .dedup import SeenIds, insights_key
 from .pushdown.insights import insights_query
 from .retry import RetryPolicy
 
@@ -76,15 +76,6 @@ def row_to_event(row: list[dict[str, str]], log_group: str | None = None) -> Aud
     return AuditEvent.from_cloudwatch(record, log_group=log_group, source="insights")
 
 
-def dedup_key(ev: AuditEvent) -> str:
-    """`auditID|stage` for audit events; stream, timestamp and message digest otherwise."""
-    o = ev.obj
-    if isinstance(o, dict) and "auditID" in o:
-        return f"{o.get('auditID')}|{o.get('stage')}"
-    cw = ev.cw or CwMeta()
-    return f"raw|{cw.log_stream}|{cw.timestamp}|{hashlib.sha1(ev.raw).hexdigest()}"
-
-
 def _split(start_ms: int, end_ms: int, n: int) -> list[tuple[int, int]]:
     """`n` contiguous slices with inner boundaries on whole seconds."""
     bounds = [start_ms]
@@ -105,36 +96,27 @@ def _midpoint(a: int, b: int) -> int | None:
     return mid if a < mid < b else None
 
 
+@dataclass(eq=False)
 class _Engine:
-    def __init__(
-        self,
-        client: Any,
-        log_group: str,
-        query: str,
-        *,
-        row_cap: int,
-        poll: float,
-        sleep: Callable[[float], object],
-        clock: Callable[[], float],
-        limiter: Any,
-        retry: RetryPolicy,
-        max_wait: float,
-        warn: Warn,
-    ) -> None:
-        self.client = client
-        self.log_group = log_group
-        self.query = query
-        self.row_cap = row_cap
-        self.poll = poll
-        self.sleep = sleep
-        self.clock = clock
-        self.limiter = limiter
-        self.retry = retry
-        self.max_wait = max_wait
-        self.warn = warn
-        self.queries = 0
-        self.bisections = 0
-        self.max_items = _supports_max_items(client)
+    """One log group's Insights queries: start, poll for results, stop; counts queries and bisections."""
+
+    client: Any
+    log_group: str
+    query: str
+    _: KW_ONLY
+    row_cap: int
+    poll: float
+    sleep: Callable[[float], object]
+    clock: Callable[[], float]
+    limiter: Any
+    retry: RetryPolicy
+    max_wait: float
+    warn: Warn
+    queries: int = 0
+    bisections: int = 0
+
+    def __post_init__(self) -> None:
+        self.max_items = _supports_max_items(self.client)
 
     def _call(self, op: str, **params: Any) -> dict[str, Any]:
         def once() -> dict[str, Any]:
@@ -143,8 +125,8 @@ class _Engine:
             return getattr(self.client, op)(**params)
 
         def on_retry(kind: str, attempt: int, delay: float) -> None:
-            if kind == "throttle" and self.limiter is not None:
-                self.limiter.on_throttle()
+            if self.limiter is not None:
+                self.limiter.on_retry(kind)
 
         return self.retry.call(once, on_retry=on_retry)
 
@@ -319,7 +301,7 @@ def _deliver(
     events.sort(key=lambda e: e.cw.timestamp)  # type: ignore[union-attr, return-value]
     seen.prune_before(a - _DEDUP_MARGIN_MS)
     for ev in events:
-        if seen.add(dedup_key(ev), ev.cw.timestamp):  # type: ignore[union-attr, arg-type]
+        if seen.add(insights_key(ev), ev.cw.timestamp):  # type: ignore[union-attr, arg-type]
             yield ev
         else:
             counters["duplicates"] += 1

@@ -17,8 +17,12 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections import deque
+from typing import Generic, TypeVar
 
 from ..errors import UsageError
+
+T = TypeVar("T")
 
 # What a reader that exits (head, grep -m) may have read but not printed: its own buffer. GNU head
 # reads 8 KiB at a time, grep 96 KiB; 256 KiB covers the usual tools generously.
@@ -126,6 +130,26 @@ class OutputFile:
             size = fcntl.fcntl(self.fd, getattr(fcntl, "F_GETPIPE_SZ", 1032))
         return size + PIPE_SLACK
 
+
+
+class SaveHistory(Generic[T]):
+    """The saves of a run, each with how many output bytes had been written at it (oldest first, the
+    newest `limit` kept): after EPIPE, `at_most(written - unread_bound())` is the newest save whose
+    events the vanished reader surely received. The first save (0 bytes) is never dropped."""
+
+    def __init__(self, first: T, limit: int) -> None:
+        self._first = first
+        self._saves: deque[tuple[int, T]] = deque(maxlen=limit)
+
+    def add(self, written: int, save: T) -> None:
+        self._saves.append((written, save))
+
+    def at_most(self, max_bytes: int) -> T:
+        chosen = self._first
+        for written, save in self._saves:
+            if written <= max_bytes:
+                chosen = save
+        return chosen
 
 
 def write_error(exc: OSError, where: str, state: str | None) -> UsageError:

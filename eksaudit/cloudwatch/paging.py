@@ -158,8 +158,8 @@ def iter_pages(
         seen.add(token)
 
     def on_retry(kind: str, attempt: int, delay: float) -> None:
-        if kind == "throttle" and limiter is not None:
-            limiter.on_throttle()
+        if limiter is not None:
+            limiter.on_retry(kind)
         if stats is not None:
             stats.record_retry(kind)
             stats.add(retries=1)

@@ -86,6 +86,11 @@ class TokenBucket:
             self.rate = max(self.min_rate, self.rate / 2)
             self._tokens = min(self._tokens, 0.0)  # no burst right after a throttle
 
+    def on_retry(self, kind: str) -> None:
+        """A request is being retried (by botocore or by retry.py): a throttle slows the bucket."""
+        if kind == "throttle":
+            self.on_throttle()
+
     def on_success(self) -> None:
         """Additive increase back towards the configured rate."""
         if self.rate >= self.max_rate:

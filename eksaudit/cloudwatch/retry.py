@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ..errors import AwsError
@@ -24,31 +25,25 @@ DEFAULT_GIVE_UP_AFTER = 600.0  # seconds of consecutive failures on one request
 UNREACHABLE_ATTEMPTS = 4
 
 
+@dataclass(eq=False, kw_only=True)
 class RetryPolicy:
-    """Retry a callable on TransientAwsError; `on_retry(kind, attempt, delay)` hears each retry."""
+    """Retry a callable on TransientAwsError; `on_retry(kind, attempt, delay)` hears each retry.
 
-    def __init__(
-        self,
-        *,
-        base: float = 0.5,
-        cap: float = 60.0,
-        give_up_after: float = DEFAULT_GIVE_UP_AFTER,
-        max_attempts: int | None = None,
-        sleep: Callable[[float], object] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        rng: random.Random | None = None,
-        unreachable_attempts: int | None = UNREACHABLE_ATTEMPTS,
-    ) -> None:
-        self.base = base
-        self.cap = cap
-        self.give_up_after = give_up_after
-        self.max_attempts = max_attempts
-        self.sleep = sleep
-        self.clock = clock
-        self.rng = rng or random.Random()
-        self.retries = 0
-        self.ever_succeeded = False
-        self.unreachable_attempts = unreachable_attempts
+    `base`/`cap`: the backoff (see `delay`); `give_up_after`: seconds of failures on one request;
+    `max_attempts`: optionally an attempt count too; `unreachable_attempts`: how soon an endpoint
+    that never answered is reported as a configuration problem (None: never).
+    """
+
+    base: float = 0.5
+    cap: float = 60.0
+    give_up_after: float = DEFAULT_GIVE_UP_AFTER
+    max_attempts: int | None = None
+    sleep: Callable[[float], object] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    rng: random.Random = field(default_factory=random.Random)
+    unreachable_attempts: int | None = UNREACHABLE_ATTEMPTS
+    retries: int = field(default=0, init=False)  # retries made, over every call
+    ever_succeeded: bool = field(default=False, init=False)
 
     def delay(self, attempt: int) -> float:
         """Full jitter: uniform(0, min(cap, base * 2**attempt)), attempt counted from 0."""

@@ -9,195 +9,35 @@ after the poll went past its timestamp is never read. Here every time range is r
 * a **confirming pass** once the range is older than the lag allowance L reads
   `[confirm, now - L)` again and prints what the fresh pass could not see yet (late events).
 
-Events are deduplicated by eventId; ids are kept only while their timestamp can still be re-read
+Events are deduplicated by eventId (dedup.record_key); ids are kept only while their timestamp can still be re-read
 (`>= confirm`), so memory stays bounded. L adapts to the observed `ingestionTime - timestamp`
 (a high percentile times a factor plus a margin, bounded). "now" is the server's clock (the HTTP
 `Date` header of the last response) so a skewed local clock cannot move the cursors past data.
 
 `Tail` is a library object: `fetch_range(start_ms, end_ms)` (a half-open range of FilterLogEvents
 records), `clock` and `sleep` are injected, so the algorithm is tested without AWS or real time.
-The clock and the lag estimator live in clock.py; the wiring to CloudWatch (`cloudwatch_fetcher`,
-`watch_events`) in watch.py.
+The clock and the lag estimator live in clock.py, the state a restart needs (`WatchState`) in
+checkpoint.py, the wiring to CloudWatch (`cloudwatch_fetcher`, `watch_events`) in watch.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import os
 import random
-import tempfile
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from ..errors import UsageError
 from ..events.event import AuditEvent
+from .checkpoint import WatchState
 from .clock import Clock, LagEstimator, ServerClock
-from .dedup import SeenIds
+from .dedup import SeenIds, record_key
 
 FetchRange = Callable[[int, int], Iterable[Mapping[str, Any]]]
 Sleep = Callable[[float], None]
 
-STATE_VERSION = 1
 _END: Any = object()
 _FRESH_AHEAD_MS = 1_001
-
-
-# --- checkpoint ----------------------------------------------------------------------------------
-
-
-@dataclass
-class TailState:
-    """What a restart needs: both cursors, the learned lag and the ids that can still be re-read."""
-
-    confirm_ms: int
-    fast_ms: int
-    lag_ms: int
-    seen: list[tuple[str, int]] = field(default_factory=list)
-    lag_samples: list[tuple[int, int]] = field(default_factory=list)
-    query: str | None = None  # a hash of what is watched (group, streams, pattern)
-    delivered: int = 0
-    late: int = 0
-    output: dict[str, Any] | None = None  # {"path": --output-file, "bytes": its length at this checkpoint}
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "version": STATE_VERSION,
-            "mode": "watch",
-            "query": self.query,
-            "confirm_ms": self.confirm_ms,
-            "fast_ms": self.fast_ms,
-            "lag_ms": self.lag_ms,
-            "delivered": self.delivered,
-            "late": self.late,
-            "seen": [[k, ts] for k, ts in self.seen],
-            "lag_samples": [[a, b] for a, b in self.lag_samples],
-            "output": dict(self.output) if self.output is not None else None,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any], *, source: str = "state file") -> TailState:
-        """Validated field by field: a UsageError (exit 2) names the file and the bad field."""
-
-        def bad(name: str, problem: str) -> UsageError:
-            return UsageError(f"{source}: field {name}: {problem}; fix it, delete it or use another --state file")
-
-        def is_int(v: Any) -> bool:
-            return isinstance(v, int) and not isinstance(v, bool)
-
-        if not isinstance(data, Mapping):
-            raise UsageError(f"{source}: not a watch checkpoint (a JSON {type(data).__name__}, not an object)")
-        if data.get("mode", "watch") != "watch":
-            raise UsageError(f"{source}: a {data.get('mode')} checkpoint, not a watch checkpoint")
-        if data.get("version") != STATE_VERSION:
-            raise bad("version", f"expected {STATE_VERSION}, got {data.get('version')!r}")
-        for name in ("confirm_ms", "fast_ms", "lag_ms"):
-            v = data.get(name)
-            if not is_int(v) or v < 0:
-                raise bad(name, f"expected a non-negative integer (ms), got {v!r}")
-        if data["fast_ms"] < data["confirm_ms"]:
-            raise bad("fast_ms", f"{data['fast_ms']} is before confirm_ms {data['confirm_ms']}")
-        for name in ("delivered", "late"):
-            v = data.get(name, 0)
-            if not is_int(v) or v < 0:
-                raise bad(name, f"expected a non-negative integer, got {v!r}")
-        seen = data.get("seen", [])
-        if not isinstance(seen, list) or not all(
-            isinstance(x, list) and len(x) == 2 and isinstance(x[0], str) and is_int(x[1]) for x in seen
-        ):
-            raise bad("seen", "expected a list of [eventId, timestamp_ms]")
-        samples = data.get("lag_samples", [])
-        if not isinstance(samples, list) or not all(
-            isinstance(x, list) and len(x) == 2 and is_int(x[0]) and is_int(x[1]) for x in samples
-        ):
-            raise bad("lag_samples", "expected a list of [lag_ms, at_ms]")
-        query = data.get("query")
-        if query is not None and not isinstance(query, str):
-            raise bad("query", f"expected a string, got {query!r}")
-        out = data.get("output")
-        if out is not None and not (
-            isinstance(out, Mapping) and isinstance(out.get("path"), str) and is_int(out.get("bytes")) and out["bytes"] >= 0
-        ):
-            raise bad("output", f"expected {{\"path\": FILE, \"bytes\": N}} or null, got {out!r}")
-        return cls(
-            confirm_ms=data["confirm_ms"],
-            fast_ms=data["fast_ms"],
-            lag_ms=data["lag_ms"],
-            seen=[(k, ts) for k, ts in seen],
-            lag_samples=[(a, b) for a, b in samples],
-            query=query,
-            delivered=data.get("delivered", 0),
-            late=data.get("late", 0),
-            output=dict(out) if out is not None else None,
-        )
-
-
-def query_hash(*parts: str | None) -> str:
-    """A short stable hash of what is watched, so a checkpoint is not resumed against other data."""
-    text = "\x1f".join("" if p is None else p for p in parts)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def save_state(path: str, state: TailState) -> None:
-    """Write the checkpoint atomically: temp file in the same folder, fsync, rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".eksaudit-watch-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(state.to_json(), f, separators=(",", ":"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def load_state(path: str, *, query: str | None = None) -> TailState | None:
-    """The checkpoint at `path`, None if the file does not exist; refuses one for another query."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read the checkpoint: {e.strerror or e}") from None
-    if not text.strip():
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError as e:
-        raise UsageError(f"{path}: the checkpoint is not JSON ({e})") from None
-    state = TailState.from_json(data, source=path)
-    if query is not None and state.query is not None and state.query != query:
-        raise UsageError(
-            f"{path}: this checkpoint was written for another log group, stream prefix or filter; "
-            "use another --state file"
-        )
-    return state
-
-
-# --- the tail ------------------------------------------------------------------------------------
-
-
-def event_key(rec: Mapping[str, Any]) -> str:
-    """The dedup key: eventId, else a content key (stream, timestamp, message digest).
-
-    Records tagged with `logGroupName` (a watch over several groups) are keyed `GROUP|...`:
-    eventIds are unique only within a group.
-    """
-    group = rec.get("logGroupName")
-    eid = rec.get("eventId")
-    if eid:
-        key = str(eid)
-    else:
-        digest = hashlib.sha1(str(rec.get("message", "")).encode("utf-8", "surrogatepass")).hexdigest()
-        key = f"{rec.get('logStreamName', '')}|{rec.get('timestamp', 0)}|{digest}"
-    return f"{group}|{key}" if group else key
 
 
 def to_audit_event(rec: Mapping[str, Any], log_group: str | None = None) -> AuditEvent:
@@ -249,10 +89,9 @@ class Tail:
         server_clock: ServerClock | None = None,
         is_transient: Callable[[BaseException], bool] | None = None,
         on_warning: Callable[[str], None] | None = None,
-        on_checkpoint: Callable[[TailState], None] | None = None,
+        on_checkpoint: Callable[[WatchState], None] | None = None,
         checkpoint_every_s: float = 0.0,
-        state: TailState | None = None,
-        query: str | None = None,
+        state: WatchState | None = None,
         log_group: str | None = None,
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 30.0,
@@ -273,7 +112,6 @@ class Tail:
         self._on_checkpoint = on_checkpoint
         self._checkpoint_every_s = checkpoint_every_s
         self._last_checkpoint: float | None = None
-        self.query = query
         self.log_group = log_group
         self._backoff_base = backoff_base_s
         self._backoff_max = backoff_max_s
@@ -306,15 +144,14 @@ class Tail:
             return True
         return self.until_ms is not None and self.confirm_ms >= self.until_ms
 
-    def state(self) -> TailState:
+    def state(self) -> WatchState:
         """A consistent snapshot (take it between two events, e.g. after closing the iterator)."""
-        return TailState(
+        return WatchState(
             confirm_ms=self.confirm_ms,
             fast_ms=self.fast_ms,
             lag_ms=self.lag.current_ms(),
             seen=list(self.seen.items()),
             lag_samples=self.lag.samples(),
-            query=self.query,
             delivered=self.stats.delivered,
             late=self.stats.late,
         )
@@ -437,7 +274,7 @@ class Tail:
                 self._interruptible_sleep(self._backoff(self._error_streak))
 
     def _accept(self, rec: Mapping[str, Any], ts: int, now: int, *, late: bool) -> AuditEvent | None:
-        key = event_key(rec)
+        key = record_key(rec)
         if key in self.seen:
             self.stats.duplicates += 1
             return None

@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from .checkpoint import WatchState
 from .clock import Clock, LagEstimator, ServerClock
-from .tail import FetchRange, Sleep, Tail, TailState, _default_transient
+from .tail import FetchRange, Sleep, Tail, _default_transient
 
 
 class RestartPass(Exception):
@@ -110,10 +111,9 @@ def watch_events(
     poll_s: float = 2.0,
     lag_s: float | None = None,
     max_rps: float = 5.0,
-    state: TailState | None = None,
-    query: str | None = None,
+    state: WatchState | None = None,
     on_warning: Callable[[str], None] | None = None,
-    on_checkpoint: Callable[[TailState], None] | None = None,
+    on_checkpoint: Callable[[WatchState], None] | None = None,
     clock: Clock = time.time,
     sleep: Sleep = time.sleep,
     lag: LagEstimator | None = None,
@@ -141,8 +141,7 @@ def watch_events(
             tail.note_transient(f"FilterLogEvents: {_KIND_TEXT.get(kind, kind)}; backing off and retrying (watch keeps going)")
 
     def on_client_retry(kind: str) -> None:  # retries botocore made itself
-        if kind == "throttle":
-            limiter.on_throttle()
+        limiter.on_retry(kind)
         on_failure(kind)
 
     if hasattr(client, "on_retry"):
@@ -154,7 +153,7 @@ def watch_events(
     tail = Tail(
         fetch, start_ms=start_ms, until_ms=until_ms, max_events=max_events, poll_s=poll_s, lag=lag, clock=clock,
         sleep=sleep, server_clock=server_clock, is_transient=is_transient, on_warning=on_warning,
-        on_checkpoint=on_checkpoint, state=state, query=query,
+        on_checkpoint=on_checkpoint, state=state,
         log_group=log_group if isinstance(log_group, str) else None,
     )
     return tail

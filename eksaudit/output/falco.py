@@ -14,6 +14,7 @@ import orjson
 
 from ..safetext import encode_line, escape_controls
 from .console import CYAN, RED, YELLOW, Console
+from .jsonl import JsonObjectWriter
 from .query import Query
 
 # Falco priority numbers: 0 Emergency .. 3 Error, 4 Warning, 5 Notice, 6 Informational, 7 Debug
@@ -74,13 +75,8 @@ class FalcoTextWriter:
         pass
 
 
-class FalcoJsonWriter:
-    def __init__(self, console: Console, query: Query | None = None) -> None:
-        self.console = console
-        self.query = query
+class FalcoJsonWriter(JsonObjectWriter):
+    """One Falco JSON alert per line (`--query` reshapes it)."""
 
     def alert(self, alert: Any) -> None:
         self.console.write_line(alert_json(alert, self.query))
-
-    def close(self) -> None:
-        pass

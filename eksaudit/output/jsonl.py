@@ -28,23 +28,9 @@ def fields_object(ev: AuditEvent, columns: Sequence[Column]) -> dict:
     return {name: get(ev) for name, get in columns}
 
 
-class JsonlWriter:
-    """Raw events; the hot path of `filter`: one buffered write per event, no flush unless line-buffered."""
-
-    def __init__(self, console: Console, query: Query | None = None) -> None:
-        self.console = console
-        self.query = query
-
-    def event(self, ev: AuditEvent) -> None:
-        data = ev.raw if self.query is None else self.query.dumps(ev.obj)
-        self.console.write_line(data)
-
-    def close(self) -> None:
-        pass
-
-
 class JsonObjectWriter:
-    """Writers that print one JSON object per event: `write(obj)` applies `--query`, else orjson."""
+    """The writers that print one JSON value per line (events, `--fields` objects, cw records, Falco JSON
+    alerts): `write(obj)` applies `--query`, else orjson."""
 
     def __init__(self, console: Console, query: Query | None = None) -> None:
         self.console = console
@@ -55,6 +41,14 @@ class JsonObjectWriter:
 
     def close(self) -> None:
         pass
+
+
+class JsonlWriter(JsonObjectWriter):
+    """Raw events; the hot path of `filter`: one buffered write per event, no flush unless line-buffered."""
+
+    def event(self, ev: AuditEvent) -> None:
+        data = ev.raw if self.query is None else self.query.dumps(ev.obj)
+        self.console.write_line(data)
 
 
 class FieldsJsonlWriter(JsonObjectWriter):

@@ -128,5 +128,7 @@ def test_condition_and_rules_modules_import_only_what_their_job_needs():
 
 
 def test_the_tail_algorithm_and_its_clock_know_no_aws():
+    """The tail, its clock, its state (checkpoint.py) and the dedup keys are tested without AWS."""
     mods = _loaded_after("import eksaudit.cloudwatch.tail, eksaudit.cloudwatch.clock")
+    assert {"eksaudit.cloudwatch.checkpoint", "eksaudit.cloudwatch.dedup"} <= mods
     assert not {"boto3", "botocore", "eksaudit.cloudwatch.client", "eksaudit.cloudwatch.watch"} & mods

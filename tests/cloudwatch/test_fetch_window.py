@@ -245,3 +245,30 @@ def test_plan_slices_partition_the_window() -> None:
     assert len(s) == 12 and len(plan_slices(Window(0, 7 * 86_400_000), 4)) == 64
     assert len(plan_slices(Window(0, 60_000), 4)) == 8  # more slices than workers
     assert plan_slices(Window(0, 3), 4) == [(0, 1), (1, 2), (2, 3)]
+
+
+@pytest.mark.parametrize("memory_limit", [64 * 1024 * 1024, 300])
+def test_fetch_events_are_the_one_cloudwatch_conversion(moto_endpoint: str, tmp_path: Path, memory_limit: int) -> None:
+    """fetch turns each record into an event with AuditEvent.from_cloudwatch, as watch, Insights and the
+    readers do: a trailing line end is dropped, text and metadata kept; the same from memory and
+    from a spill file."""
+    from eksaudit.events.event import AuditEvent
+
+    group = "/aws/eks/conv/cluster"
+    client = logs_client(moto_endpoint)
+    create_group(client, group, STREAMS[:1])
+    end = (int(time.time() * 1000) // 1000) * 1000 - 60_000
+    messages = [f'{{"kind":"Event","auditID":"{i}","user":{{"username":"é✓"}}}}' + ("\r\n" if i % 2 else "")
+                for i in range(40)]
+    put_events(client, group, STREAMS[0], [(end - 1000 + i, m) for i, m in enumerate(messages)])
+    target = AwsTarget.from_options(None, group)
+    run = fetch_window(client_for(moto_endpoint), target, Window(end - 2000, end), workers=2, max_rps=1000,
+                       page_limit=7, memory_limit=memory_limit, spill_dir=str(tmp_path), retry=fast_retry())
+    got = list(run)
+    records = [r for page in client.get_paginator("filter_log_events").paginate(logGroupName=group)
+               for r in page["events"]]
+    assert sum(r["message"].endswith("\r\n") for r in records) == 20  # stored as sent
+    want = [AuditEvent.from_cloudwatch(r, log_group=group) for r in sorted(records, key=lambda r: r["timestamp"])]
+    assert [(e.raw, e.cw) for e in got] == [(e.raw, e.cw) for e in want]
+    assert all(not e.raw.endswith(b"\n") for e in got) and len(got) == 40
+    assert (run.spilled_records > 0) == (memory_limit == 300)

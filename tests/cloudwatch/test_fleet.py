@@ -210,7 +210,7 @@ def test_watch_three_groups_each_once_and_resume(moto_endpoint: str, tmp_path: P
     other = ["watch", "--cluster", "prod", "--endpoint-url", moto_endpoint, "--until", str(window.end_ms),
              "--state", state]
     r = CliRunner().invoke(app, other, catch_exceptions=False)
-    assert r.exit_code == 2 and "another log group" in r.stderr
+    assert r.exit_code == 2 and "different query" in r.stderr
 
 
 def test_watch_library_tags_records_with_their_group(moto_endpoint: str) -> None:

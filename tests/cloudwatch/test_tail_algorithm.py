@@ -13,8 +13,9 @@ from email.utils import formatdate
 
 import pytest
 
+from eksaudit.cloudwatch.checkpoint import WatchState
 from eksaudit.cloudwatch.clock import LagEstimator, ServerClock
-from eksaudit.cloudwatch.tail import Tail, TailState
+from eksaudit.cloudwatch.tail import Tail
 
 T0 = 1_800_000_000.0  # seconds; a fixed "now" for every test
 T0_MS = int(T0 * 1000)
@@ -171,7 +172,7 @@ def test_max_events_stops_mid_page_and_a_restart_continues_without_loss_or_repea
     t = make_tail(w, max_events=4)
     first = ids(t)
     assert first == written[:4]
-    state = TailState.from_json(t.state().to_json())
+    state = WatchState.from_json(t.state().to_json())
     w.sleep(10)  # time passes while stopped; more events arrive
     more = [w.put(w.now_ms - 1_000), w.put(w.now_ms - 900)]
     t2 = make_tail(w, state=state, until_ms=w.now_ms)

@@ -14,8 +14,8 @@ import pytest
 from support.faultproxy import FaultPlan, FaultProxy
 from support.moto import audit_message, create_group, logs_client
 
+from eksaudit.cloudwatch.checkpoint import WatchState
 from eksaudit.cloudwatch.client import AwsTarget, make_client
-from eksaudit.cloudwatch.tail import TailState
 from eksaudit.cloudwatch.watch import watch_events
 from eksaudit.errors import AwsError
 
@@ -60,7 +60,7 @@ def client_for(endpoint: str):
     return make_client(AwsTarget.from_options("demo", None, endpoint_url=endpoint))
 
 
-def run_watch(endpoint: str, start_ms: int, until_ms: int | None, *, state: TailState | None = None, lag_s=1.5, **kw):
+def run_watch(endpoint: str, start_ms: int, until_ms: int | None, *, state: WatchState | None = None, lag_s=1.5, **kw):
     warnings: list[str] = []
     tail = watch_events(
         client_for(endpoint), GROUP, stream_prefix="kube-apiserver-audit", start_ms=start_ms, until_ms=until_ms,
@@ -124,7 +124,7 @@ def test_restart_from_a_checkpoint_neither_loses_nor_repeats(group):
         first.append(ev.obj["auditID"])
         if len(first) == 8:
             break
-    state = TailState.from_json(tail.state().to_json())  # what --state would have saved
+    state = WatchState.from_json(tail.state().to_json())  # what --state would have saved
     time.sleep(0.3)  # the watcher is "down" while events keep coming
     tail2, _ = run_watch(group, start, until, state=state)
     second = [ev.obj["auditID"] for ev in tail2]

@@ -225,7 +225,7 @@ def test_usage_errors(tmp_path: Path):
     other.write_text(json.dumps({"version": 1, "mode": "watch", "query": "0123", "confirm_ms": 1, "fast_ms": 1,
                                  "lag_ms": 1000, "seen": []}))
     r = runner.invoke(app, ["watch", "--cluster", "c", "--state", str(other)], prog_name="eksaudit")
-    assert r.exit_code == 2 and "another log group" in r.stderr
+    assert r.exit_code == 2 and "different query" in r.stderr
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     r = runner.invoke(app, ["watch", "--cluster", "c", "--state", str(bad)], prog_name="eksaudit")

@@ -1,5 +1,6 @@
-"""What `fetch` and `watch` share around a CloudWatch run: the output (file or counted stdout), its
-flushing and rewind after a failed write, stop signals, and the messages they print."""
+"""What `fetch` and `watch` share around a CloudWatch run: the output (`RunOutput`: an OutputSession
+printing into `--output-file` or a byte-counting stdout), its flushing before a checkpoint and its
+rewind after a failed write, and stop signals. Messages go through the runtime's Console."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ import contextlib
 import os
 import signal
 import sys
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ...status import ExitStatus
+from ..runtime import note
 
-
-def note(console: Any, message: str) -> None:
-    """An informational line on stderr, through the Console."""
-    console.message(f"eksaudit: {message}")
+if TYPE_CHECKING:
+    from ..session import OutputSession
 
 
 def describe_groups(target: Any) -> str:
@@ -23,16 +24,75 @@ def describe_groups(target: Any) -> str:
     return groups[0] if len(groups) == 1 else f"{len(groups)} log groups ({', '.join(groups)})"
 
 
-def new_summary(ruleset: Any) -> Any:
-    if ruleset is None:
-        return None
-    from ...rules.summary import Summary
+@dataclass
+class RunOutput:
+    """Where a fetch or watch run prints: the OutputSession (console, sink, summary) and the file under
+    it (`out`: `--output-file`, or stdout with its written bytes counted; None for a terminal or -q).
 
-    return Summary()
+    The counted bytes are what the checkpoints record (see cloudwatch/outfile.py).
+    """
+
+    session: OutputSession
+    out: Any  # cloudwatch.outfile.OutputFile | None
+
+    @classmethod
+    def open(
+        cls, opts: Any, registry: Any, ruleset: Any, *, output_file: str | None, recorded: dict[str, Any] | None,
+        count_stdout: bool = True, terminal: BinaryIO | None = None, line_buffered: bool = False,
+    ) -> RunOutput:
+        """`recorded` is the output a state file recorded ({"path", "bytes"}): that file is cut back to
+        it. `terminal` replaces stdout when stdout is a terminal (fetch's progress line guards it)."""
+        from ..session import OutputSession
+
+        out = _open_file(output_file, recorded, opts.quiet) if output_file or count_stdout else None
+        try:
+            stdout = out if out is not None else terminal
+            session = OutputSession.open(opts, registry, ruleset, stdout=stdout, line_buffered=line_buffered)
+        except BaseException:
+            if out is not None:
+                out.close()
+            raise
+        return cls(session, out)
+
+    @property
+    def sink(self) -> Any:
+        return self.session.sink
+
+    @property
+    def recorded(self) -> dict[str, Any] | None:
+        """What a checkpoint records of `--output-file`: its path and length now (None for stdout)."""
+        out = self.out
+        return {"path": out.path, "bytes": out.written} if out is not None and out.path is not None else None
+
+    def flush(self) -> None:
+        """Everything printed so far written (and fsynced for a file): a checkpoint may count it now."""
+        self.session.sink.flush()
+        if self.out is not None and self.out.path is not None:
+            self.out.sync()
+
+    def failed(self, exc: OSError, checkpoint: Any = None) -> None:
+        """After a failed write: drop what was not written; freeze fetch's checkpoint at what was.
+
+        A file (`--output-file`, or a full disk under stdout) keeps the last checkpoint: it counts only
+        flushed events. A closed pipe goes further back (see outfile.py): the reader may have dropped
+        what it read last.
+        """
+        out = self.out
+        if out is not None:
+            out.discard()
+        if checkpoint is None:
+            return
+        if isinstance(exc, BrokenPipeError) and out is not None and out.path is None:
+            checkpoint.rewind(out.written - out.unread_bound())
+        checkpoint.frozen = True
+
+    def close(self) -> None:
+        if self.out is not None:
+            self.out.close()
 
 
-def open_output(output_file: str | None, checkpoint: Any, quiet: bool, console: Any = None) -> Any:
-    """`--output-file FILE` (cut back to the checkpoint's recorded length), else a counting stdout.
+def _open_file(output_file: str | None, recorded: dict[str, Any] | None, quiet: bool) -> Any:
+    """`--output-file FILE` (cut back to the recorded length), else a counting stdout.
 
     stdout on a terminal is left to Python (None): nobody pipes a terminal, and the progress line
     must interleave with it.
@@ -41,19 +101,13 @@ def open_output(output_file: str | None, checkpoint: Any, quiet: bool, console: 
 
     if output_file is not None:
         path = os.path.abspath(output_file)
-        recorded = checkpoint.output if checkpoint is not None else None
         truncate_to = None
         if recorded is not None:
             if recorded.get("path") == path:
                 truncate_to = int(recorded["bytes"])
-            elif not quiet and console is not None:
-                note(console, f"the state file recorded output to {recorded.get('path')}, not {path}: nothing is cut back")
-        out = OutputFile.append(path, truncate_to)
-        if checkpoint is not None:
-            checkpoint.output = {"path": path, "bytes": out.written}
-        return out
-    if checkpoint is not None and checkpoint.output is not None:
-        checkpoint.output = None  # this run does not write that file: its recorded length no longer applies
+            elif not quiet:
+                note(f"the state file recorded output to {recorded.get('path')}, not {path}: nothing is cut back")
+        return OutputFile.append(path, truncate_to)
     if quiet:
         return None
     try:
@@ -63,31 +117,6 @@ def open_output(output_file: str | None, checkpoint: Any, quiet: bool, console: 
         return OutputFile(sys.stdout.fileno())
     except (AttributeError, ValueError, OSError):  # a test runner's captured stdout
         return None
-
-
-def flusher(sink: Any, out: Any) -> Any:
-    def flush() -> None:
-        sink.flush()
-        if out is not None and out.path is not None:
-            out.sync()
-
-    return flush
-
-
-def output_failed(exc: OSError, out: Any, checkpoint: Any) -> None:
-    """After a failed write: freeze the checkpoint at what was really written, and drop the rest.
-
-    A file (`--output-file`, or a full disk under stdout) keeps the last checkpoint: it counts only
-    flushed events. A closed pipe goes further back (see outfile.py): the reader may have dropped
-    what it read last.
-    """
-    if out is not None:
-        out.discard()
-    if checkpoint is None:
-        return
-    if isinstance(exc, BrokenPipeError) and out is not None and out.path is None:
-        checkpoint.rewind(out.written - out.unread_bound())
-    checkpoint.frozen = True
 
 
 class StopSignals:

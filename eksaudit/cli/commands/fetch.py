@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, Optional
@@ -11,9 +12,8 @@ import typer
 from ...errors import UsageError
 from ...status import ExitStatus
 from .. import options as o
-from ..reporting import print_summary
-from ..runtime import after_interrupt, command_runner, warn
-from .cwrun import StopSignals, describe_groups, flusher, new_summary, note, open_output, output_failed
+from ..runtime import after_interrupt, command_runner, messages, note, warn
+from .cwrun import RunOutput, StopSignals, describe_groups
 
 app = typer.Typer()
 
@@ -71,7 +71,6 @@ class _Job:
     ruleset: Any
     registry: Any
     opts: Any
-    console: Any
     quiet: bool
     pattern: str | None
     identity: dict[str, Any]
@@ -122,9 +121,9 @@ def fetch_command(
     color: o.Color = o.ColorMode.AUTO,
     quiet: o.Quiet = False,
 ) -> ExitStatus | int:
+    from ...cloudwatch.checkpoint import query_identity
     from ...cloudwatch.client import AwsTarget
     from ...fields import default_registry
-    from ...output.console import Console
     from ...pipeline import build_matching
     from ...timewindow import resolve_window
 
@@ -135,14 +134,16 @@ def fetch_command(
     condition, ruleset = build_matching(filter_expr, rules, registry, min_priority=min_priority, on_warning=warn)
     pattern, reason = _pushdown(condition, registry, engine, no_pushdown)
     if explain:
-        return _explain(target, window, engine, condition, ruleset, registry, pattern, reason, no_pushdown, workers, max_rps)
-    console = Console.from_env(color)
+        lines = _explain(target, window, engine, condition, ruleset, registry, pattern, reason, no_pushdown, workers,
+                         max_rps)
+        return _print_lines(lines, color)
     if not quiet:
-        note(console, window.describe() if len(target.log_groups) == 1 else f"{describe_groups(target)}, {window.describe()}")
+        note(window.describe() if len(target.log_groups) == 1 else f"{describe_groups(target)}, {window.describe()}")
     job = _Job(
         target, window, start is None and end is None, condition, ruleset, registry,
-        o.output_options(output, fields, count_by, top, limit, query, color, quiet), console, quiet, pattern,
-        _identity(target, filter_expr, pattern, rules, min_priority), output_file,
+        o.output_options(output, fields, count_by, top, limit, query, color, quiet), quiet, pattern,
+        query_identity(target.log_groups, target.stream_prefix, filter_expr, pattern, rules, min_priority, engine="events"),
+        output_file,
     )
     if engine is Engine.INSIGHTS:
         if state:
@@ -151,30 +152,18 @@ def fetch_command(
     return _run_events(job, workers=workers, max_rps=max_rps, state=state)
 
 
-def _identity(target: Any, filter_expr: str | None, pattern: str | None, rules: list[str] | None,
-              min_priority: str | None) -> dict[str, Any]:
-    """What a --state file must have been written for (its hash is checked on resume).
+def _print_lines(lines: list[str], color: Any) -> ExitStatus:
+    from ...output.console import Console
 
-    One log group keeps the original `log_group` key (older state files still resume); several are
-    one sorted `log_groups` list, so a state reused with another set of groups is a usage error.
-    """
-    groups = target.log_groups
-    where: dict[str, Any] = {"log_group": groups[0]} if len(groups) == 1 else {"log_groups": list(groups)}
-    return {
-        **where,
-        "stream_prefix": target.stream_prefix,
-        "filter": filter_expr,
-        "pattern": pattern,
-        "rules": list(rules or []),
-        "min_priority": min_priority,
-        "engine": "events",
-    }
+    console = Console.from_env(color)
+    console.write_lines([line.encode() for line in lines])
+    console.flush()
+    return ExitStatus.MATCHED
 
 
 def _explain(target: Any, window: Any, engine: Engine, condition: Any, ruleset: Any, registry: Any,
-             pattern: str | None, reason: str, no_pushdown: bool, workers: int | None, max_rps: float) -> ExitStatus:
-    import sys
-
+             pattern: str | None, reason: str, no_pushdown: bool, workers: int | None, max_rps: float) -> list[str]:
+    """What `--explain` prints: the window, slices and the server-side pattern or query."""
     from ...timewindow import format_ms
 
     groups = target.log_groups
@@ -200,9 +189,7 @@ def _explain(target: Any, window: Any, engine: Engine, condition: Any, ruleset: 
     lines.append(f"pushdown: {reason}")
     if condition is not None or ruleset is not None:
         lines.append("client side: the full condition/rules are evaluated on every event")
-    sys.stdout.write("\n".join(lines) + "\n")
-    sys.stdout.flush()
-    return ExitStatus.MATCHED
+    return lines
 
 
 def _pushdown(condition: Any, registry: Any, engine: Engine, no_pushdown: bool) -> tuple[str | None, str]:
@@ -218,31 +205,19 @@ def _pushdown(condition: Any, registry: Any, engine: Engine, no_pushdown: bool) 
     return pd.pattern, pd.reason
 
 
-def _open_output(opts: Any, registry: Any, has_rules: bool, stdout: Any = None) -> Any:
-    from ...output.console import Console
-    from ...output.options import OutputFormat
-    from ...output.sink import open_sink
-
-    console = Console.from_env(opts.color, stdout=stdout)
-    default_format = OutputFormat.FALCO if has_rules else OutputFormat.JSONL
-    return open_sink(opts, console, registry, default_format=default_format, has_rules=has_rules)
-
-
 def _open_checkpoint(job: _Job, state: str | None) -> Any:
     if not state:
         return None
     from ...cloudwatch.checkpoint import Checkpoint
 
-    on_note = None if job.quiet else (lambda m: note(job.console, m))
+    on_note = None if job.quiet else note
     checkpoint = Checkpoint.open(state, job.identity, job.window, relative_window=job.relative_window, on_note=on_note)
     if checkpoint.complete and not job.quiet:
-        note(job.console, f"{state} says this query already completed; nothing left to fetch")
+        note(f"{state} says this query already completed; nothing left to fetch")
     return checkpoint
 
 
 def _run_events(job: _Job, *, workers: int | None, max_rps: float, state: str | None) -> ExitStatus | int:
-    import sys
-
     from ...cloudwatch.client import make_client
     from ...cloudwatch.fetch import fetch_window
     from ...cloudwatch.paging import PageStats
@@ -252,36 +227,38 @@ def _run_events(job: _Job, *, workers: int | None, max_rps: float, state: str | 
     client = make_client(job.target, max_pool=(workers or 16) + 4)
     stats = PageStats()
     seen = [0]
-    progress = None
-    if not job.quiet and sys.stderr.isatty():
-        progress = ProgressLine(stats, lambda: seen[0], sys.stderr)
-    out = open_output(job.output_file, checkpoint, job.quiet, job.console)
-    guarded = None
-    if out is None and progress is not None and sys.stdout.isatty():
-        guarded = progress.guard(sys.stdout.buffer)
-    sink = _open_output(job.opts, job.registry, job.ruleset is not None, stdout=out if out is not None else guarded)
+    progress = terminal = None
+    stderr = messages().stderr
+    if not job.quiet and stderr.isatty():
+        progress = ProgressLine(stats, lambda: seen[0], stderr)
+        if sys.stdout.isatty():  # the same terminal: each data write first erases the progress line
+            terminal = progress.guard(sys.stdout.buffer)
+    output = RunOutput.open(
+        job.opts, job.registry, job.ruleset, output_file=job.output_file, terminal=terminal,
+        recorded=checkpoint.output if checkpoint is not None else None,
+    )
     if checkpoint is not None:
-        checkpoint.before_save = flusher(sink, out)  # nothing recorded as delivered may sit in a buffer
-        if out is not None:
-            checkpoint.output_size = lambda: out.written
+        checkpoint.output = output.recorded
+        checkpoint.before_save = output.flush  # nothing recorded as delivered may sit in a buffer
+        if output.out is not None:
+            checkpoint.output_size = lambda: output.out.written
     run = fetch_window(
         client, job.target, job.window, pattern=job.pattern, workers=workers, max_rps=max_rps, stats=stats,
         checkpoint=checkpoint, on_warning=None if job.quiet else warn,
     )
     try:
-        return _drive(job, run, sink, out, checkpoint, progress, seen, state)
+        return _drive(job, run, output, checkpoint, progress, seen, state)
     finally:
-        if out is not None:
-            out.close()
+        output.close()
 
 
-def _drive(job: _Job, run: Any, sink: Any, out: Any, checkpoint: Any, progress: Any, seen: list[int],
+def _drive(job: _Job, run: Any, output: RunOutput, checkpoint: Any, progress: Any, seen: list[int],
            state: str | None) -> ExitStatus | int:
-    """Scan the run into the sink; on a signal, a closed pipe or a full disk, leave a true checkpoint."""
+    """Scan the run into the output; on a signal, a closed pipe or a full disk, leave a true checkpoint."""
     from ...cloudwatch.outfile import write_error
     from ...pipeline import ScanStats, scan
 
-    summary = new_summary(job.ruleset)
+    session = output.session
     scan_stats = ScanStats()
     if progress is not None:
         progress.start()
@@ -290,17 +267,17 @@ def _drive(job: _Job, run: Any, sink: Any, out: Any, checkpoint: Any, progress: 
     with signals:
         try:
             scan(
-                _counting(run, seen), sink, condition=job.condition, rules=job.ruleset,
-                on_alert=summary.add if summary is not None else None, stats=scan_stats,
+                _counting(run, seen), session.sink, condition=job.condition, rules=job.ruleset,
+                on_alert=session.on_alert, stats=scan_stats,
             )
-            sink.close()
+            session.close()
             run.close(last_delivered=True)
         except KeyboardInterrupt:
             interrupted = True
             after_interrupt()
             run.close(last_delivered=False)
         except OSError as e:
-            output_failed(e, out, checkpoint)
+            output.failed(e, checkpoint)
             run.close(last_delivered=False)
             if isinstance(e, BrokenPipeError):
                 raise
@@ -309,8 +286,7 @@ def _drive(job: _Job, run: Any, sink: Any, out: Any, checkpoint: Any, progress: 
             if progress is not None:
                 progress.stop()
             run.close(last_delivered=False)
-    if summary is not None and not job.quiet:
-        print_summary(summary)
+    session.print_summary()
     if interrupted:
         return signals.status
     return ExitStatus.MATCHED if scan_stats.matched else ExitStatus.NO_MATCH
@@ -329,25 +305,22 @@ def _run_insights(job: _Job, no_pushdown: bool) -> ExitStatus:
     from ...pipeline import scan
 
     client = make_client(job.target)
-    summary = new_summary(job.ruleset)
-    out = open_output(job.output_file, None, job.quiet, job.console) if job.output_file else None
-    sink = _open_output(job.opts, job.registry, job.ruleset is not None, stdout=out)
+    output = RunOutput.open(
+        job.opts, job.registry, job.ruleset, output_file=job.output_file, recorded=None, count_stdout=False
+    )
+    session = output.session
     expr = job.condition.ast if job.condition is not None and not no_pushdown else None
     events = run_insights(client, job.target, job.window, expr, job.registry, on_warning=None if job.quiet else warn)
     try:
-        st = scan(events, sink, condition=job.condition, rules=job.ruleset,
-                  on_alert=summary.add if summary is not None else None)
-        sink.close()
+        st = scan(events, session.sink, condition=job.condition, rules=job.ruleset, on_alert=session.on_alert)
+        session.close()
     except KeyboardInterrupt:
-        if summary is not None and not job.quiet:
-            print_summary(summary)
+        session.print_summary()
         return ExitStatus.INTERRUPTED
     finally:
         close = getattr(events, "close", None)
         if callable(close):
             close()
-        if out is not None:
-            out.close()
-    if summary is not None and not job.quiet:
-        print_summary(summary)
+        output.close()
+    session.print_summary()
     return ExitStatus.MATCHED if st.matched else ExitStatus.NO_MATCH

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Optional
 
 import typer
@@ -11,9 +11,8 @@ import typer
 from ...errors import UsageError
 from ...status import ExitStatus
 from .. import options as o
-from ..reporting import print_summary
-from ..runtime import after_interrupt, command_runner, warn
-from .cwrun import StopSignals, describe_groups, new_summary, note, open_output
+from ..runtime import after_interrupt, command_runner, note, warn
+from .cwrun import RunOutput, StopSignals, describe_groups
 
 app = typer.Typer()
 
@@ -105,10 +104,9 @@ def watch_command(
     color: o.Color = o.ColorMode.AUTO,
     quiet: o.Quiet = False,
 ) -> int:
+    from ...cloudwatch.checkpoint import WatchCheckpoint, query_identity
     from ...cloudwatch.client import AwsTarget
-    from ...cloudwatch.tail import load_state, query_hash
     from ...fields import default_registry
-    from ...output.console import Console
     from ...pipeline import build_matching
     from ...timewindow import format_ms, parse_time, resolve_window
 
@@ -119,25 +117,28 @@ def watch_command(
     registry = default_registry()
     condition, ruleset = build_matching(filter_expr, rules, registry, min_priority=min_priority, on_warning=warn)
     pattern = _pattern(condition, registry, no_pushdown)
-    # one group keeps its name as the first part (older checkpoints still resume); several are listed
-    qhash = query_hash(
-        "\n".join(target.log_groups), target.stream_prefix, filter_expr, pattern, "\n".join(rules or []), min_priority
-    )
-    saved = load_state(state, query=qhash) if state else None
+    identity = query_identity(target.log_groups, target.stream_prefix, filter_expr, pattern, rules, min_priority)
+    store = WatchCheckpoint(state, identity) if state else None
+    saved = store.load() if store is not None else None
     first_ms = saved.confirm_ms if saved is not None else window.start_ms
     if until_ms is not None and until_ms <= first_ms:
         raise UsageError(f"--until {format_ms(until_ms)} is not after the start {format_ms(first_ms)}")
     opts = o.output_options(output, fields, count_by, top, limit, query, color, quiet)
     if max_events is not None:
         opts.limit = max_events if opts.limit is None else min(opts.limit, max_events)
-    run = _Run(Console.from_env(opts.color), state, quiet, output_file)
-    run.open(opts, registry, ruleset, saved)
+    # --output-file is cut back to the length the checkpoint recorded (what was written after it is
+    # written again); stdout that is not a terminal is written with its bytes counted (EPIPE rewind)
+    output = RunOutput.open(
+        opts, registry, ruleset, output_file=output_file, recorded=saved.output if saved is not None else None,
+        line_buffered=True,
+    )
+    run = _Run(output, store, quiet, output_file)
     tail = run.tail(
         target, pattern=pattern, start_ms=window.start_ms, until_ms=until_ms, poll_s=poll, lag_s=lag,
-        max_rps=max_rps, state=saved, query=qhash,
+        max_rps=max_rps, state=saved,
     )
     if not quiet:
-        _announce(run.console, target, tail, saved, state, until_ms, lag, pattern)
+        _announce(target, tail, saved, state, until_ms, lag, pattern)
     return run.drive(tail, condition, ruleset)
 
 
@@ -153,32 +154,11 @@ def _pattern(condition: Any, registry: Any, no_pushdown: bool) -> str | None:
 class _Run:
     """One watch: its output, checkpoints and the EPIPE rewind bookkeeping."""
 
-    console: Any
-    state: str | None
+    output: RunOutput
+    store: Any  # WatchCheckpoint, or None without --state
     quiet: bool
     output_file: str | None
-    out: Any = None
-    sink: Any = None
-    summary: Any = None
-    snapshots: list[tuple[int, Any]] = field(default_factory=list)  # (stdout bytes, state), for EPIPE
-
-    def open(self, opts: Any, registry: Any, ruleset: Any, saved: Any) -> None:
-        from ...output.console import Console
-        from ...output.options import OutputFormat
-        from ...output.sink import open_sink
-
-        # --output-file is cut back to the length the checkpoint recorded (what was written after it is
-        # written again); stdout that is not a terminal is written with its bytes counted (EPIPE rewind)
-        self.out = open_output(
-            self.output_file, _Recorded(saved.output if saved is not None else None), self.quiet, self.console
-        )
-        console = Console.from_env(opts.color, line_buffered=True, stdout=self.out)
-        self.sink = open_sink(
-            opts, console, registry,
-            default_format=OutputFormat.FALCO if ruleset is not None else OutputFormat.JSONL,
-            has_rules=ruleset is not None,
-        )
-        self.summary = new_summary(ruleset)
+    saves: Any = None  # outfile.SaveHistory of the states saved with stdout's length, for EPIPE
 
     def tail(self, target: Any, **kwargs: Any) -> Any:
         from ...cloudwatch.client import make_client
@@ -191,27 +171,22 @@ class _Run:
         )
 
     def checkpoint(self, st: Any) -> None:
-        from ...cloudwatch.tail import save_state
-
-        if not self.state:
+        if self.store is None:
             return
-        out = self.out
-        self.sink.flush()  # what the checkpoint counts as delivered must be out first
-        if out is not None and out.path is not None:
-            out.sync()
-            st.output = {"path": out.path, "bytes": out.written}
-        elif out is not None:
-            self.snapshots.append((out.written, st))
-            del self.snapshots[:-64]
-        save_state(self.state, st)
+        self.output.flush()  # what the checkpoint counts as delivered must be out first
+        st.output = self.output.recorded
+        if st.output is None and self.saves is not None:
+            self.saves.add(self.output.out.written, st)
+        self.store.save(st)
 
     def drive(self, tail: Any, condition: Any, ruleset: Any) -> int:
-        from ...cloudwatch.outfile import write_error
-        from ...cloudwatch.tail import save_state
+        from ...cloudwatch.outfile import SaveHistory, write_error
         from ...pipeline import ScanStats, scan
 
-        out = self.out
-        first_state = tail.state()  # where this run started: the rewind target when nothing is sure
+        out = self.output.out
+        session = self.output.session
+        if out is not None and out.path is None:  # where this run started: the rewind target when nothing is sure
+            self.saves = SaveHistory(tail.state(), 64)
         signals = StopSignals(tail.request_stop, lambda: tail.interruptible)
         events = iter(tail)
         stats = ScanStats()
@@ -219,33 +194,30 @@ class _Run:
         try:
             with signals:
                 try:
-                    scan(events, self.sink, condition=condition, rules=ruleset,
-                         on_alert=self.summary.add if self.summary is not None else None, stats=stats)
+                    scan(events, session.sink, condition=condition, rules=ruleset, on_alert=session.on_alert,
+                         stats=stats)
                 except KeyboardInterrupt:
                     interrupted = True
                     after_interrupt()
                 interrupted = interrupted or tail.stop_requested
                 events.close()
-                self.sink.close()
-        except BrokenPipeError:
+                session.close()
+        except BrokenPipeError as e:
             # the reader went away, maybe dropping what it read last: go back to a checkpoint older than
             # what the pipe and the reader's buffer can hold (at-least-once; see cloudwatch/outfile.py)
-            if self.state and out is not None and out.path is None:
-                out.discard()
-                limit = out.written - out.unread_bound()
-                older = [st for n, st in self.snapshots if n <= limit]
-                save_state(self.state, older[-1] if older else first_state)
+            if self.store is not None and self.saves is not None:
+                self.output.failed(e)
+                self.store.save(self.saves.at_most(out.written - out.unread_bound()))
             raise
         except OSError as e:  # a full disk: the last checkpoint counts only what was written
-            if out is not None:
-                out.discard()
-            raise write_error(e, self.output_file or "stdout", self.state) from None
+            self.output.failed(e)
+            state = str(self.store.path) if self.store is not None else None
+            raise write_error(e, self.output_file or "stdout", state) from None
         except BaseException:
             self.checkpoint(tail.state())  # a fatal AWS error: what was printed stays delivered
             raise
         finally:
-            if out is not None:
-                out.close()
+            self.output.close()
         self.checkpoint(tail.state())
         self.report(tail)
         if interrupted:
@@ -257,15 +229,13 @@ class _Run:
             return
         st = tail.stats
         note(
-            self.console,
             f"watch delivered {st.delivered} event(s), {st.late} of them ingested late, "
             f"{st.duplicates} re-read and suppressed, {st.errors} failure(s) survived; lag {tail.lag.current_ms() / 1000:g}s",
         )
-        if self.summary is not None:
-            print_summary(self.summary)
+        self.output.session.print_summary()
 
 
-def _announce(console: Any, target: Any, tail: Any, saved: Any, state: str | None, until_ms: int | None,
+def _announce(target: Any, tail: Any, saved: Any, state: str | None, until_ms: int | None,
               lag: float | None, pattern: str | None) -> None:
     from ...timewindow import format_ms
 
@@ -277,11 +247,4 @@ def _announce(console: Any, target: Any, tail: Any, saved: Any, state: str | Non
     end = f" until {format_ms(until_ms)}" if until_ms is not None else " (Ctrl-C to stop)"
     lag_text = f"lag {lag:g}s" if lag is not None else "adaptive lag"
     push = f"; filter pattern {pattern}" if pattern else ""
-    note(console, f"watching {describe_groups(target)} ({streams}) {when}{end}; {lag_text}{push}")
-
-
-class _Recorded:
-    """What `open_output` reads from a checkpoint: the recorded output file and length."""
-
-    def __init__(self, output: dict[str, Any] | None) -> None:
-        self.output = output
+    note(f"watching {describe_groups(target)} ({streams}) {when}{end}; {lag_text}{push}")
