@@ -233,8 +233,11 @@ class Projector:
 
 
 def projector(condition: Any, rules: Any, window: Window | None, sink: Any) -> Projector | None:
-    """A Projector when everything that reads events says what it reads (None: parse events whole)."""
-    if condition is None and rules is None:
+    """A Projector when everything that reads events says what it reads (None: parse events whole).
+
+    Without a condition or rules, only a sink that reads fields (`fields`, `--fields`) needs one.
+    """
+    if condition is None and rules is None and not getattr(sink, "reads", None):
         return None
     parts = [getattr(x, "reads", None) for x in (condition, rules) if x is not None]
     if window is not None:

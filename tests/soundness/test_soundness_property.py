@@ -170,6 +170,8 @@ def test_fast_path_prints_what_the_slow_path_prints(tmp_path: Path, seed: int, n
     fast, slow = both(path, None)  # `fields` / --count-by: every event, only the reader's sniffing
     assert fast.events == slow.events
     assert len(slow.events) == len(events)
+    fast, slow = both(path, None, columns=["ka.user.name", "ka.target.resource", "ka.response.code"])
+    assert fast.events == slow.events  # `fields F...`: the columns' paths decoded alone
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
