@@ -7,9 +7,9 @@ are never inside one valid document, so such a split almost never falls inside o
 (`fork` start method: the compiled condition, ruleset, registry and options are inherited, never
 pickled) read their range through the ordinary `SourceReader` and `scan` into a sink that renders
 into memory, and hand back the rendered bytes, the `--count-by` counts, the rules summary, the bad
-lines and non-audit objects (line numbers relative to the chunk) and the chunk's line count. The
-parent writes chunks strictly in input order, shifts line numbers by the lines of earlier chunks
-and merges the rest, so stdout, stderr and the exit status are those of the sequential scan
+lines and non-audit objects (line numbers relative to the chunk). The parent writes chunks
+strictly in input order, shifts line numbers by the lines before the chunk (counted only when a
+chunk reports something) and merges the rest, so stdout, stderr and the exit status are those of the sequential scan
 (`--jobs 1`, the slow twin the property tests compare this with).
 
 Why this is exact: a chunk's reader starts as a fresh reader does, which is the sequential
@@ -252,9 +252,10 @@ class _Run:
             self.pool = _Workers(self.job, self.jobs)
         pool = self.pool
         inflight: deque[int] = deque()
-        lines = 0
         rest: int | None = None
         with open(name, "rb") as f:
+            lines = _LineCount(f.fileno())
+            anchor = _rarest_anchor(self.job, f)
             ranges = _chunks(f, size, CHUNK_BYTES)
             more = True
             while True:
@@ -265,7 +266,7 @@ class _Run:
                     elif r[1] < 0:
                         rest, more = r[0], False
                     else:
-                        pool.submit((name, r[0], r[1]))
+                        pool.submit((name, r[0], r[1], anchor))
                         inflight.append(r[0])
                 if not inflight:
                     break
@@ -274,14 +275,14 @@ class _Run:
                 if res.unclean:
                     rest = start
                     break
-                self._merge(res, lines)
-                lines += res.lines
+                self._merge(res, lines.before(start) if res.reports else 0)
                 if self.sink.done:
                     return
+            before = lines.before(rest) if rest is not None else 0
         if inflight:  # chunks after an unclean one: their results are not used
             self.close()
         if rest is not None:
-            self.sequential_from(name, rest, lines)
+            self.sequential_from(name, rest, before)
 
     def _merge(self, res: _Result, lines: int) -> None:
         sink = self.sink
@@ -320,6 +321,41 @@ class _Run:
             pool.close()  # nothing useful is left in flight: stale chunks after a limit or an error
 
 
+class _LineCount:
+    """Lines before a byte offset of a file, counted only when a chunk's reports need shifting.
+
+    Most chunks report nothing, so their lines are never counted; offsets only grow, and what
+    was counted is not counted again.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.pos, self.lines = fd, 0, 0
+
+    def before(self, offset: int) -> int:
+        while self.pos < offset:
+            data = os.pread(self.fd, min(1 << 20, offset - self.pos), self.pos)
+            if not data:
+                break
+            self.lines += data.count(b"\n")
+            self.pos += len(data)
+        return self.lines
+
+
+def _rarest_anchor(job: ScanJob, f: Any) -> int | None:
+    """Which of the condition's anchors every chunk searches: the one rarest in the file's first block.
+
+    The sequential reader makes this choice once per file (`blocks._rarest`); each chunk making it
+    again on its own first block cost a regex pass over a megabyte per chunk. Any anchor is as
+    sound as another; the choice only saves time.
+    """
+    anchors = anchor_patterns(job.required)
+    if len(anchors) < 2 or not all(hasattr(a, "hits") for a in anchors):
+        return None
+    f.seek(0)
+    sample = f.read(1 << 20)
+    return min(range(len(anchors)), key=lambda i: anchors[i].hits(sample))
+
+
 def _plus(line: int | None, lines: int) -> int | None:
     return None if line is None else line + lines
 
@@ -356,7 +392,7 @@ class _Workers:
     def __init__(self, job: ScanJob, n: int) -> None:
         global _JOB, _ANCHORS
         _JOB, _ANCHORS = job, None
-        _return_large_blocks()  # the parent reads the chunks' results
+        self.trim = _Trim()  # the parent reads the chunks' results
         self.procs: list[tuple[int, int, Any]] = []  # (pid, task pipe, result pipe)
         self.sent = self.received = 0
         try:
@@ -388,7 +424,7 @@ class _Workers:
         os.close(res_w)
         self.procs.append((pid, task_w, os.fdopen(res_r, "rb")))
 
-    def submit(self, task: tuple[str, int, int]) -> None:
+    def submit(self, task: tuple[str, int, int, int | None]) -> None:
         import pickle
 
         data = pickle.dumps(task)
@@ -406,6 +442,8 @@ class _Workers:
         if not payload:
             raise EksauditError(f"worker process {pid} ended unexpectedly (out of memory?); --jobs 1 reads without workers")
         ok, value = pickle.loads(payload)  # noqa: S301 (our own child's pipe)
+        del payload
+        self.trim()
         if not ok:
             raise RuntimeError(f"in worker process {pid}:\n{value}")
         return value
@@ -429,40 +467,57 @@ def _serve(task_fd: int, result_fd: int) -> None:
 
     tasks = os.fdopen(task_fd, "rb")
     out = os.fdopen(result_fd, "wb")
+    trim = _Trim()
     while True:
         head = tasks.read(4)
         if len(head) < 4:
             return
-        name, start, end = pickle.loads(tasks.read(int.from_bytes(head, "little")))  # noqa: S301
+        task = pickle.loads(tasks.read(int.from_bytes(head, "little")))  # noqa: S301
         try:
-            payload = pickle.dumps((True, _work(name, start, end)), protocol=pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps((True, _work(*task)), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:
             payload = pickle.dumps((False, traceback.format_exc()))
         out.write(len(payload).to_bytes(8, "little"))
         out.write(payload)
         out.flush()
+        del payload
+        trim()
 
 
-def _return_large_blocks() -> None:
-    """Blocks of 128 KB and more (a chunk's output, its pickle) are mapped and unmapped by glibc.
+class _Trim:
+    """Gives the heap's free pages back to the system when a process has grown by `slack` bytes.
 
-    By default glibc raises that threshold after the first such block is freed, and from then on
-    serves megabyte blocks from the heap, which fragments: a process handling chunk after chunk
-    grows by about 0.4 MB per chunk. With a fixed threshold it stays flat (measured: 41 MB
-    against 23 MB after 60 chunks of 4 MB).
+    A process that handles chunk after chunk allocates and frees blocks of a megabyte or two (a
+    block read, a chunk's output, its pickle); glibc serves them from the heap, which fragments:
+    measured, a worker grew from 21 to 63 MB over 340 chunks of 4 MB. Mapping such blocks instead
+    (a fixed M_MMAP_THRESHOLD) keeps it flat but costs 15% more CPU in page faults, and
+    `malloc_trim` after every chunk 40%; checking the size (one read of /proc/self/statm) and
+    trimming when it grew costs nothing measurable.
     """
-    try:
-        import ctypes
 
-        ctypes.CDLL(None).mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):  # not glibc
-        pass
+    def __init__(self, slack: int = 8 << 20) -> None:
+        self.trim: Any = None
+        try:
+            import ctypes
+
+            self.trim = ctypes.CDLL(None).malloc_trim
+            self.limit = self._rss() + slack
+        except (OSError, AttributeError, ValueError):  # not Linux/glibc: nothing to do
+            self.trim = None
+
+    @staticmethod
+    def _rss() -> int:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def __call__(self) -> None:
+        if self.trim is not None and self._rss() > self.limit:
+            self.trim(0)
 
 
 def _init_worker() -> None:
     """Ctrl-C is the parent's to handle (it terminates the workers); die with the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _return_large_blocks()
     try:
         import ctypes
 
@@ -480,7 +535,6 @@ class _Result:
     """One chunk, scanned (line numbers relative to the chunk)."""
 
     source: str
-    lines: int  # line breaks in the chunk (it ends with one, unless it ends the file)
     data: bytes  # the rendered output
     count: int  # matches the sink counted (alerts with rules)
     matched: int  # events that matched
@@ -494,13 +548,17 @@ class _Result:
     error: EksauditError | None
     unclean: bool
 
+    @property
+    def reports(self) -> bool:
+        """True when something in the chunk carries a line number (to shift by the lines before it)."""
+        return bool(self.bad or self.not_audit or self.error is not None)
+
 
 class _Range(io.RawIOBase):
-    """Bytes [start, end) of a file descriptor, counting line breaks as they are read."""
+    """Bytes [start, end) of a file descriptor."""
 
     def __init__(self, fd: int, start: int, end: int) -> None:
         self.fd, self.pos, self.end = fd, start, end
-        self.lines = 0
 
     def readable(self) -> bool:
         return True
@@ -509,11 +567,9 @@ class _Range(io.RawIOBase):
         n = min(len(b), self.end - self.pos)
         if n <= 0:
             return 0
-        data = os.pread(self.fd, n, self.pos)
-        k = len(data)
-        b[:k] = data
+        with memoryview(b) as view:
+            k = os.preadv(self.fd, [view[:n]], self.pos)  # into the reader's buffer
         self.pos += k
-        self.lines += data.count(b"\n")
         return k
 
 
@@ -550,12 +606,13 @@ class _Marks:
         self.sink.flush()
 
 
-def _work(name: str, start: int, end: int) -> _Result:
+def _work(name: str, start: int, end: int, anchor: int | None) -> _Result:
     global _ANCHORS
     job = _JOB
     assert job is not None
     if _ANCHORS is None:
         _ANCHORS = anchor_patterns(job.required)
+    anchors = _ANCHORS if anchor is None else [_ANCHORS[anchor]]
     out = io.BytesIO()
     console = Console(out, io.StringIO(), job.stdout_isatty, job.color, line_buffered=False)
     opts = replace(job.opts, max_memory=_NEVER_SPILL)
@@ -569,7 +626,7 @@ def _work(name: str, start: int, end: int) -> _Result:
         na.append(replace(x, text=texts.setdefault(x.text, x.text)))
 
     reader = _ChunkReader(
-        name, anchors=_ANCHORS, max_line=job.max_line_bytes, strict=job.strict,
+        name, anchors=anchors, max_line=job.max_line_bytes, strict=job.strict,
         on_bad=lambda b: bad.append(("bad", b.line, b.reason)), max_doc=job.max_document_bytes, on_not_audit=on_na,
     )
     summary = job.rules.new_summary() if job.rules is not None else None
@@ -594,7 +651,7 @@ def _work(name: str, start: int, end: int) -> _Result:
     data = out.getvalue()
     out.close()  # the sink's closures hold it in a cycle: free the chunk's output now, not at the next GC
     return _Result(
-        source=name, lines=raw.lines, data=data, count=sink.count, matched=stats.matched,
+        source=name, data=data, count=sink.count, matched=stats.matched,
         events=stats.events, alerts=stats.alerts, bad=bad, not_audit=na,
         marks=target.marks if isinstance(target, _Marks) else None,
         counts=counter.counts if counter is not None else None, summary=summary, error=error,
