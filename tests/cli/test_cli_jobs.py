@@ -182,3 +182,19 @@ def test_a_closed_pipe_ends_quietly(big: Path):
     assert child.returncode == 0, err
     assert err == b""
     _no_orphans(big)
+
+
+def test_a_worker_that_dies_is_one_error_line(log: Path, monkeypatch: pytest.MonkeyPatch):
+    """A worker killed under us (the OOM killer) ends the run with status 2 and says so, no traceback."""
+    real = parallel._work
+
+    def dying(name: str, start: int, end: int, anchor: int | None):
+        if start > 100_000:
+            os._exit(9)  # in the worker process: as if killed
+        return real(name, start, end, anchor)
+
+    monkeypatch.setattr(parallel, "_work", dying)
+    rc, out, err = run("filter", "ka.verb exists", str(log), jobs=2)
+    assert rc == 2
+    assert b"ended unexpectedly" in err and b"--jobs 1" in err and b"Traceback" not in err
+    assert out.count(b"\n") > 20  # what came before it was printed
