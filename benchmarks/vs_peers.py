@@ -1,8 +1,8 @@
 """eksaudit against the tools people actually reach for: jq, jaq and DuckDB, on two data sets.
 
-Usage: python benchmarks/vs_peers.py [N] [--runs R] [--rules-events M] [--only demo|shapes]
+Usage: python benchmarks/vs_peers.py [N] [--runs R] [--rules-events M] [--only demo|shapes] [--jobs J]
   N: events per data set (default 500000); R: runs per tool, best kept (default 2);
-  M: events for the rules question (default 100000).
+  M: events for the rules question (default 100000); J: eksaudit's --jobs (default: its own default).
 
 Data sets (generated once, cached under bench-data/): `demo`, the demo generator's events
 (eksaudit/demo/generator.py), and `shapes`, benchmarks/shapes.py's (smaller events, 40% list/watch,
@@ -135,24 +135,24 @@ def check_answers(case: Case, data: str) -> str:
     return f"{len(reference)} groups, {sum(reference.values())} events"
 
 
-def cases(path: str, rules_path: str | None, rules: str | None, jaq: str, threads: int) -> list[Case]:
+def cases(path: str, rules_path: str | None, rules: str | None, jaq: str, threads: int, jobs: list[str]) -> list[Case]:
     duck = [sys.executable, "-c", DUCKDB_SCRIPT, path]
     sort = "LC_ALL=C sort | uniq -c | LC_ALL=C sort -rn"
     out = [
         Case("selective", {
-            "eksaudit": (EKSAUDIT + ["filter", SELECTIVE, path], False),
+            "eksaudit": (EKSAUDIT + ["filter", SELECTIVE, path, *jobs], False),
             "jq": (f"jq -c {q(JQ_SELECTIVE)} {q(path)}", True),
             "jaq": (f"{q(jaq)} -c {q(JQ_SELECTIVE)} {q(path)}", True),
             "duckdb": (duck + ["selective", str(threads)], False),
         }, "lines"),
         Case("full-parse", {
-            "eksaudit": (EKSAUDIT + ["filter", FULL_PARSE, path], False),
+            "eksaudit": (EKSAUDIT + ["filter", FULL_PARSE, path, *jobs], False),
             "jq": (f"jq -c {q(JQ_FULL_PARSE)} {q(path)}", True),
             "jaq": (f"{q(jaq)} -c {q(JQ_FULL_PARSE)} {q(path)}", True),
             "duckdb": (duck + ["full-parse", str(threads)], False),
         }, "lines"),
         Case("count-by", {
-            "eksaudit": (EKSAUDIT + ["filter", "ka.verb exists", path, "--count-by", "ka.user.name"], False),
+            "eksaudit": (EKSAUDIT + ["filter", "ka.verb exists", path, "--count-by", "ka.user.name", *jobs], False),
             "jq": (f"jq -r .user.username {q(path)} | {sort}", True),
             "jaq": (f"{q(jaq)} -r .user.username {q(path)} | {sort}", True),
             "duckdb": (duck + ["count-by", str(threads)], False),
@@ -161,7 +161,7 @@ def cases(path: str, rules_path: str | None, rules: str | None, jaq: str, thread
     if rules_path is not None and rules is not None:
         out.append(Case("rules", {
             # alerts formatted and printed through a pipe; jq only parses and re-prints, to /dev/null
-            "eksaudit": (EKSAUDIT + ["filter", "-r", rules, rules_path], False),
+            "eksaudit": (EKSAUDIT + ["filter", "-r", rules, rules_path, *jobs], False),
             "jq": (f"jq -c . {q(rules_path)} >/dev/null", True),
         }, ""))
     return out
@@ -247,6 +247,7 @@ def main() -> None:
     parser.add_argument("--rules-events", type=int, default=100_000, help="events for the rules question (default 100000)")
     parser.add_argument("--only", choices=("demo", "shapes"), help="one data set only")
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (default 2)")
+    parser.add_argument("--jobs", type=int, help="eksaudit --jobs (default: eksaudit's, the CPUs available)")
     args = parser.parse_args()
 
     need("jq")
@@ -275,7 +276,8 @@ def main() -> None:
         size = Path(path).stat().st_size
         print(f"\n# {name}: {args.n} events, {size / 1e6:.0f} MB ({size / args.n:.0f} B/event), {path}")
         results[name] = []
-        for case in cases(path, rules_path, rules, jaq, args.threads):
+        jobs = ["--jobs", str(args.jobs)] if args.jobs is not None else []
+        for case in cases(path, rules_path, rules, jaq, args.threads, jobs):
             run_case(case, args.runs, env)
             answer = check_answers(case, name)
             print_case(case, answer)

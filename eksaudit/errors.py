@@ -34,6 +34,10 @@ class InputError(EksauditError):
             where = f"{source}:{line}: " if line is not None else f"{source}: "
         super().__init__(f"{where}{message}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str | None, int | None]]:
+        # pickled with where it happened (a worker process reports it to the parallel scan)
+        return (InputError, (self.message, self.source, self.line))
+
 
 class ExpressionError(EksauditError):
     """A condition that does not parse or compile (subclassed by the condition engine)."""

@@ -176,6 +176,15 @@ MaxMemory = Annotated[
     ),
 ]
 
+Jobs = Annotated[
+    Optional[int],
+    typer.Option(
+        "--jobs", min=1, metavar="N",
+        help="Worker processes for large plain files (default: the CPUs available; 1: no workers). "
+        "Output is the same as with 1.",
+    ),
+]
+
 _SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 

@@ -74,6 +74,15 @@ class InputReport:
             on_not_audit=self.not_audit.add, max_line_bytes=max_line_bytes,
         )
 
+    def scan_files(self, files: list[str], session: Any, job: Any, *, jobs: int) -> Any:
+        """`scan` of `read()`'s events into `session`, large plain files split over `jobs` processes."""
+        from ..parallel import scan_files
+
+        return scan_files(
+            files, session.sink, job, jobs=jobs, on_bad=self.bad, on_missing=self.bad.on_missing,
+            on_not_audit=self.not_audit.add, on_unparsable=self.bad.on_unparsable, summary=session.summary,
+        )
+
     @property
     def missing(self) -> int:
         return self.bad.missing

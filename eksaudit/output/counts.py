@@ -162,6 +162,19 @@ class Counter:
         if self.spill_at is not None and self.used > self.spill_at:
             self.spill()
 
+    def merge(self, counts: dict[tuple[Any, ...], int]) -> None:
+        """Add the counts of a later part of the input (in its first-appearance order): as if added one by one."""
+        mine = self.counts
+        current = mine.get
+        new_key = self._new_key
+        for key, n in counts.items():
+            had = current(key)
+            if had is None:
+                mine[key] = n
+                new_key(key)
+            else:
+                mine[key] = had + n
+
     def spill(self) -> None:
         """Move the counts held in memory to the temporary file (cleared in place: closures keep it)."""
         if not self.counts:

@@ -48,6 +48,15 @@ class CsvWriter:
         self._header_done = True
         self.console.write_line(self._fmt.line([h for h, _ in self.columns]))
 
+    def skip_header(self) -> None:
+        """Rows only: this writer renders a part of the output, whose header another writer prints."""
+        self._header_done = True
+
+    def ensure_header(self) -> None:
+        """The header, unless it was printed (before rows rendered elsewhere are written)."""
+        if not self._header_done:
+            self._header()
+
     def event(self, ev: AuditEvent) -> None:
         if not self._header_done:
             self._header()

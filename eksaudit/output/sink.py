@@ -175,6 +175,37 @@ class Sink:
         if self._limit is not None and self.count >= self._limit:
             self.done = True
 
+    # --- output rendered by worker processes (eksaudit.parallel) ---------------------------------
+    @property
+    def writer(self) -> Any:
+        """The format's writer (the parallel scan merges `--count-by` counts into its counter)."""
+        return self._writer
+
+    @property
+    def limit(self) -> int | None:
+        return self._limit
+
+    def rows_only(self) -> None:
+        """This sink renders a part of the output (a worker's chunk): no CSV header, the parent prints it."""
+        skip = getattr(self._writer, "skip_header", None)
+        if skip is not None:
+            skip()
+
+    def rendered(self, data: bytes, count: int) -> None:
+        """`count` matches another process rendered in this sink's format (`rows_only`), written as they are."""
+        if self._pending:
+            self._drain()
+        self.count += count
+        if data and not self._quiet:
+            header = getattr(self._writer, "ensure_header", None)
+            if header is not None:
+                header()
+            self._console.stdout.write(data)
+            if self._console.line_buffered:
+                self._console.stdout.flush()
+        if self._limit is not None and self.count >= self._limit:
+            self.done = True
+
     def close(self) -> None:
         """Print what was held back (batched lines, tables' first batch, counts) and flush stdout."""
         self.flush()

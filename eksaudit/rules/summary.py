@@ -30,6 +30,14 @@ class Summary:
         self.by_rule[alert.rule] += 1
         self._seen.setdefault(alert.rule, len(self._seen))
 
+    def merge(self, other: Summary) -> None:
+        """Add the alerts another Summary counted after this one's (a worker's chunk of the input)."""
+        self.total += other.total
+        self.by_priority.update(other.by_priority)
+        self.by_rule.update(other.by_rule)
+        for name in other._seen:
+            self._seen.setdefault(name, len(self._seen))
+
     def _rule_key(self, name: str) -> tuple[int, int]:
         if name in self._order:
             return (0, self._order[name])

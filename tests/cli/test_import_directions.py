@@ -132,3 +132,10 @@ def test_the_tail_algorithm_and_its_clock_know_no_aws():
     mods = _loaded_after("import eksaudit.cloudwatch.tail, eksaudit.cloudwatch.clock")
     assert {"eksaudit.cloudwatch.checkpoint", "eksaudit.cloudwatch.dedup"} <= mods
     assert not {"boto3", "botocore", "eksaudit.cloudwatch.client", "eksaudit.cloudwatch.watch"} & mods
+
+
+def test_parallel_scan_is_library():
+    """`--jobs` lives in the library: eksaudit.parallel loads the readers, scan and sinks, never the CLI."""
+    mods = _loaded_after("import eksaudit.parallel")
+    assert {"eksaudit.pipeline", "eksaudit.events.readers", "eksaudit.output.sink"} <= mods
+    assert not {"typer", "boto3", "eksaudit.cli", "multiprocessing"} & mods

@@ -53,6 +53,7 @@ def fields_command(
     color: o.Color = o.ColorMode.AUTO,
     quiet: o.Quiet = False,
     max_line_bytes: o.MaxLineBytes = "16M",
+    jobs: o.Jobs = None,
 ) -> ExitStatus:
     from ...fields import default_registry, parse_field_ref
 
@@ -76,7 +77,7 @@ def fields_command(
     for ref in field_refs:
         registry.resolve_ref(ref)  # extraction needs valid arguments: a key field needs its [KEY]
     line_cap = o.parse_size(max_line_bytes, "--max-line-bytes")
-    return _extract(field_refs, files, registry, strict, output, limit, query, color, quiet, line_cap)
+    return _extract(field_refs, files, registry, strict, output, limit, query, color, quiet, line_cap, jobs)
 
 
 def _write(text: str) -> None:
@@ -116,16 +117,26 @@ def _print_descriptions(defs, json_out: bool, quiet: bool) -> ExitStatus:
     return ExitStatus.MATCHED
 
 
-def _extract(field_refs, files, registry, strict, output, limit, query, color, quiet, line_cap) -> ExitStatus:
+def _extract(field_refs, files, registry, strict, output, limit, query, color, quiet, line_cap, jobs) -> ExitStatus:
     from ...output.options import OutputOptions
+    from ...parallel import ScanJob, can_split, default_jobs
     from ...pipeline import scan
     from ..session import OutputSession
 
     opts = OutputOptions(format=output, fields=field_refs, limit=limit, query=query, color=color, quiet=quiet)
     session = OutputSession.open(opts, registry)
     report = InputReport(quiet=quiet, console=session.console)
+    console = session.console
+    job = ScanJob(
+        opts, registry, strict=strict, max_line_bytes=line_cap, color=console.color,
+        stdout_isatty=console.stdout_isatty, report_unparsable=False,
+    )
+    workers = jobs if jobs is not None else default_jobs()
     try:
-        stats = scan(report.read(files, strict=strict, max_line_bytes=line_cap), session.sink)
+        if workers > 1 and can_split(job, session.format):
+            stats = report.scan_files(files, session, job, jobs=workers)
+        else:
+            stats = scan(report.read(files, strict=strict, max_line_bytes=line_cap), session.sink)
         session.close()
     finally:
         report.finish()

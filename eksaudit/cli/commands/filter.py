@@ -49,9 +49,11 @@ def filter_command(
     quiet: o.Quiet = False,
     max_line_bytes: o.MaxLineBytes = "16M",
     max_memory: o.MaxMemory = "256M",
+    jobs: o.Jobs = None,
 ) -> ExitStatus:
     from ...fields import default_registry
     from ...output.console import Console
+    from ...parallel import ScanJob, can_split, default_jobs
     from ...pipeline import build_matching, scan
     from ...timewindow import resolve_window
     from ..session import OutputSession
@@ -74,12 +76,20 @@ def filter_command(
     report = InputReport(quiet=quiet, console=console)
     session = OutputSession.open(opts, registry, ruleset, console=console)
     required = getattr(condition, "required", None) if ruleset is None else None
+    job = ScanJob(
+        opts, registry, condition, ruleset, window, strict=strict, max_line_bytes=line_cap, required=required,
+        color=console.color, stdout_isatty=console.stdout_isatty,
+    )
+    workers = jobs if jobs is not None else default_jobs()
     try:
-        events = report.read(positional, strict=strict, max_line_bytes=line_cap, required=required)
-        stats = scan(
-            events, session.sink, condition=condition, rules=ruleset, window=window,
-            on_alert=session.on_alert, on_unparsable=report.bad.on_unparsable,
-        )
+        if workers > 1 and can_split(job, session.format):
+            stats = report.scan_files(positional, session, job, jobs=workers)
+        else:
+            events = report.read(positional, strict=strict, max_line_bytes=line_cap, required=required)
+            stats = scan(
+                events, session.sink, condition=condition, rules=ruleset, window=window,
+                on_alert=session.on_alert, on_unparsable=report.bad.on_unparsable,
+            )
         session.close()
     except KeyboardInterrupt:
         after_interrupt()

@@ -1,0 +1,670 @@
+"""`filter`/`fields` over files on every core: byte ranges of a file scanned in worker processes.
+
+A plain (not gzip), regular file larger than `CHUNK_BYTES` is cut into chunks of about that size,
+each ending right after a line that ends with `}` and before a line that starts like the API
+server writes an event (`{"kind":"Event",`): two JSON values with only a line break between them
+are never inside one valid document, so such a split almost never falls inside one. Workers
+(`fork` start method: the compiled condition, ruleset, registry and options are inherited, never
+pickled) read their range through the ordinary `SourceReader` and `scan` into a sink that renders
+into memory, and hand back the rendered bytes, the `--count-by` counts, the rules summary, the bad
+lines and non-audit objects (line numbers relative to the chunk). The parent writes chunks
+strictly in input order, shifts line numbers by the lines before the chunk (counted only when a
+chunk reports something) and merges the rest, so stdout, stderr and the exit status are those of the sequential scan
+(`--jobs 1`, the slow twin the property tests compare this with).
+
+Why this is exact: a chunk's reader starts as a fresh reader does, which is the sequential
+reader's state at the split only if no multi-line document was open there. The worker says so: a
+chunk that ends with a document still open (or lines waiting to be read again, or a read error)
+is `unclean`, and the parent reads the file sequentially from that chunk's start (a clean point,
+by induction) to its end. So is a file with no split point within a chunk's length (pretty-printed
+documents, CloudWatch pages, re-spelled events): it is read in one process from the last split.
+
+`--limit` stays exact: without rules a worker records, after each match, the length of its
+output and of its report lists, and the parent cuts the chunk that reaches the limit there. What
+cannot be merged exactly is left to the sequential scan (`can_split`): `-o table` (the first rows
+fix the column widths), `--limit` with rules (alerts past the limit still count in the summary)
+or with `--count-by`.
+
+Stdin and `.gz` inputs are read in one process. Measured on 200,000 events (280 MB), cutting a
+pipe into chunks would cost the parent about 0.4 s of CPU and inflating gzip 1.15 s, against
+3.3 s for `not ka.verb in (...)` in one process: feeding workers from one reader would pay for
+questions that parse every event, little for selective ones (0.9 s in all). It is not built: the
+twin of the reader's gzip error reporting (a truncated stream gives its events up to the break,
+then `cannot decompress` at the next line) needs the chunks in flight replayed through one
+reader, which this module does not do yet.
+
+Memory: at most `2 * jobs` chunks are in flight, each result holds at most a chunk's output.
+Ctrl-C and a closed stdout terminate the workers (they ignore SIGINT themselves, and die with
+the parent on Linux).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import signal
+import stat
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .errors import EksauditError, InputError
+from .events.blocks import anchor_patterns
+from .events.envelopes import BadLine
+from .events.event import AuditEvent
+from .events.kinds import NotAudit
+from .events.readers import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_LINE_BYTES, SourceReader, read_events
+from .events.sniff import is_gzip
+from .output.console import Console
+from .output.options import OutputFormat, OutputOptions
+from .output.sink import Sink, open_sink
+from .pipeline import ScanStats, scan
+from .timewindow import Window
+
+__all__ = ["CHUNK_BYTES", "ScanJob", "can_split", "default_jobs", "scan_files"]
+
+#: bytes per chunk (internal knob: tests set it to a few hundred so random inputs span many chunks)
+CHUNK_BYTES = 4 << 20
+#: a split point: after a line ending with `}`, before a plain event line
+_SPLIT = re.compile(rb'\}\r?\n(?=\{"kind":"Event",)')
+_PROBE = 1 << 16  # bytes read at a time while looking for a split point
+_NEVER_SPILL = 1 << 62  # a worker's counts are a chunk's: they never need the spill file
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class ScanJob:
+    """What a scan needs besides its inputs and sink; workers inherit it through fork."""
+
+    opts: OutputOptions
+    registry: Any
+    condition: Any = None
+    rules: Any = None
+    window: Window | None = None
+    strict: bool = False
+    max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES
+    required: Any = None  # the condition's required literals (the readers' anchors), or None
+    color: bool = False  # the parent Console's: workers render exactly as it would
+    stdout_isatty: bool = False
+    report_unparsable: bool = True  # filter reports event lines that are not JSON; fields does not
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
+
+
+def can_split(job: ScanJob, fmt: OutputFormat) -> bool:
+    """False when the output needs state that chunks cannot merge exactly (see the module doc)."""
+    opts = job.opts
+    if fmt is OutputFormat.TABLE and not opts.count_by:
+        return False
+    return not (opts.limit is not None and (job.rules is not None or opts.count_by))
+
+
+# --- the parent ---------------------------------------------------------------------------------
+def scan_files(
+    names: Sequence[str],
+    sink: Sink,
+    job: ScanJob,
+    *,
+    jobs: int,
+    on_bad: Callable[[BadLine], None] | None = None,
+    on_missing: Callable[[InputError], None] | None = None,
+    on_not_audit: Callable[[NotAudit], None] | None = None,
+    on_unparsable: Callable[[AuditEvent], None] | None = None,
+    summary: Any = None,
+    stats: ScanStats | None = None,
+) -> ScanStats:
+    """`scan(read_events(names, ...), sink, ...)` with large plain files split over `jobs` processes.
+
+    The callbacks are `read_events`'s and `scan`'s; `summary` (rules) receives every alert (it is
+    `scan`'s `on_alert` for inputs read here, merged for inputs read by workers). Call it only when
+    `can_split` says yes.
+    """
+    st = stats if stats is not None else ScanStats()
+    run = _Run(sink, job, max(1, jobs), on_bad, on_missing, on_not_audit, on_unparsable, summary, st)
+    try:
+        for name in list(names) or ["-"]:
+            if sink.done:
+                break
+            size = _splittable(name) if run.jobs > 1 else None
+            if size is None:
+                run.sequential([name])
+            else:
+                run.split_file(name, size)
+    finally:
+        run.close()
+    return st
+
+
+def _splittable(name: str) -> int | None:
+    """The size of a regular, plain (not gzip) file worth splitting; None to read it sequentially."""
+    if name == "-":
+        return None
+    try:
+        st = os.stat(name)
+        if not stat.S_ISREG(st.st_mode) or st.st_size <= CHUNK_BYTES:
+            return None
+        with open(name, "rb") as f:
+            if is_gzip(f.read(2)):
+                return None
+    except (OSError, ValueError):  # the sequential reader reports it
+        return None
+    return st.st_size
+
+
+def _chunks(f: Any, size: int, chunk: int) -> Iterator[tuple[int, int]]:
+    """(start, end) byte ranges covering the file; end -1: read the rest in one process."""
+    start = 0
+    while start < size:
+        target = start + chunk
+        if target >= size:
+            yield start, size
+            return
+        split = _find_split(f, target, min(size, target + chunk))
+        if split is None:
+            if target + chunk >= size:
+                yield start, size
+            else:
+                yield start, -1
+            return
+        yield start, split
+        start = split
+
+
+def _find_split(f: Any, pos: int, stop: int) -> int | None:
+    """The first split point after byte `pos`, looked for until byte `stop`; None if there is none."""
+    keep = b""  # the end of the previous read: a split point may straddle two reads
+    base = pos  # file offset of the first byte after `keep`
+    while base < stop:
+        f.seek(base)
+        new = f.read(_PROBE)
+        if not new:
+            return None
+        data = keep + new
+        m = _SPLIT.search(data)
+        if m is not None:
+            return base - len(keep) + m.end()
+        keep = data[-24:]
+        base += len(new)
+    return None
+
+
+class _Run:
+    """The parent's side: the pool, chunks in flight, merging results into the real sink."""
+
+    def __init__(
+        self, sink: Sink, job: ScanJob, jobs: int, on_bad: Any, on_missing: Any, on_not_audit: Any,
+        on_unparsable: Any, summary: Any, stats: ScanStats,
+    ) -> None:
+        self.sink, self.job, self.jobs = sink, job, jobs
+        self.on_bad, self.on_missing, self.on_not_audit = on_bad, on_missing, on_not_audit
+        self.on_unparsable = on_unparsable if job.report_unparsable else None
+        self.summary = summary
+        self.stats = stats
+        self.pool: Any = None
+        self.counter = getattr(getattr(sink, "writer", None), "counter", None)  # --count-by
+
+    def _scan(self, events: Any, on_unparsable: Any) -> None:
+        job = self.job
+        scan(
+            events, self.sink, condition=job.condition, rules=job.rules, window=job.window,
+            on_alert=self.summary.add if self.summary is not None else None,
+            on_unparsable=on_unparsable, stats=self.stats,
+        )
+
+    def sequential(self, names: list[str]) -> None:
+        job = self.job
+        events = read_events(
+            names, strict=job.strict, on_bad=self.on_bad, on_missing=self.on_missing, required=job.required,
+            on_not_audit=self.on_not_audit, max_line_bytes=job.max_line_bytes,
+            max_document_bytes=job.max_document_bytes,
+        )
+        self._scan(events, self.on_unparsable)
+
+    def sequential_from(self, name: str, start: int, lines: int) -> None:
+        """The rest of `name` from `start` (a clean split point) in this process, lines shifted."""
+        job = self.job
+        on_bad = self.on_bad
+        on_na = self.on_not_audit
+        unparsable = self.on_unparsable
+        reader = SourceReader(
+            name, anchors=anchor_patterns(job.required), max_line=job.max_line_bytes, strict=job.strict,
+            on_bad=(lambda b: on_bad(_shift_bad(b, lines))) if on_bad is not None else None,
+            max_doc=job.max_document_bytes,
+            on_not_audit=(lambda x: on_na(_shift_na(x, lines))) if on_na is not None else None,
+        )
+
+        def shifted_unparsable(ev: AuditEvent) -> None:
+            assert unparsable is not None
+            unparsable(AuditEvent(ev.raw, obj=None, source=ev.source, line=_plus(ev.line, lines)))
+
+        with open(name, "rb", buffering=1 << 16) as f:
+            f.seek(start)
+            try:
+                self._scan(reader.read(f), shifted_unparsable if unparsable is not None else None)
+            except InputError as e:
+                raise _shift_error(e, lines) from None
+
+    def split_file(self, name: str, size: int) -> None:
+        if self.pool is None:
+            self.pool = _Workers(self.job, self.jobs)
+        pool = self.pool
+        inflight: deque[int] = deque()
+        rest: int | None = None
+        with open(name, "rb") as f:
+            lines = _LineCount(f.fileno())
+            anchor = _rarest_anchor(self.job, f)
+            ranges = _chunks(f, size, CHUNK_BYTES)
+            more = True
+            while True:
+                while more and len(inflight) < 2 * self.jobs:
+                    r = next(ranges, None)
+                    if r is None:
+                        more = False
+                    elif r[1] < 0:
+                        rest, more = r[0], False
+                    else:
+                        pool.submit((name, r[0], r[1], anchor))
+                        inflight.append(r[0])
+                if not inflight:
+                    break
+                start = inflight.popleft()
+                res = pool.result()
+                if res.unclean:
+                    rest = start
+                    break
+                self._merge(res, lines.before(start) if res.reports else 0)
+                if self.sink.done:
+                    return
+            before = lines.before(rest) if rest is not None else 0
+        if inflight:  # chunks after an unclean one: their results are not used
+            self.close()
+        if rest is not None:
+            self.sequential_from(name, rest, before)
+
+    def _merge(self, res: _Result, lines: int) -> None:
+        sink = self.sink
+        limit = sink.limit
+        take = res.count
+        out, n_bad, n_na = len(res.data), len(res.bad), len(res.not_audit)
+        cut = False
+        if limit is not None and sink.count + res.count >= limit and res.marks:
+            take = limit - sink.count
+            out, n_bad, n_na = res.marks[take - 1]
+            cut = True
+        if self.on_not_audit is not None:
+            for item in res.not_audit[:n_na]:
+                self.on_not_audit(_shift_na(item, lines))
+        for kind, line, what in res.bad[:n_bad]:
+            if kind == "bad":
+                if self.on_bad is not None:
+                    self.on_bad(BadLine(res.source, _plus(line, lines), what))
+            elif self.on_unparsable is not None:
+                self.on_unparsable(AuditEvent(what, obj=None, source=res.source, line=_plus(line, lines)))
+        sink.rendered(res.data[:out] if out < len(res.data) else res.data, take)
+        if self.counter is not None and res.counts:
+            self.counter.merge(res.counts)
+        if self.summary is not None and res.summary is not None:
+            self.summary.merge(res.summary)
+        st = self.stats
+        st.events += res.events
+        st.matched += take if cut else res.matched
+        st.alerts += res.alerts
+        if res.error is not None and not cut:
+            raise _shift_error(res.error, lines)
+
+    def close(self) -> None:
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            pool.close()  # nothing useful is left in flight: stale chunks after a limit or an error
+
+
+class _LineCount:
+    """Lines before a byte offset of a file, counted only when a chunk's reports need shifting.
+
+    Most chunks report nothing, so their lines are never counted; offsets only grow, and what
+    was counted is not counted again.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.pos, self.lines = fd, 0, 0
+
+    def before(self, offset: int) -> int:
+        while self.pos < offset:
+            data = os.pread(self.fd, min(1 << 20, offset - self.pos), self.pos)
+            if not data:
+                break
+            self.lines += data.count(b"\n")
+            self.pos += len(data)
+        return self.lines
+
+
+def _rarest_anchor(job: ScanJob, f: Any) -> int | None:
+    """Which of the condition's anchors every chunk searches: the one rarest in the file's first block.
+
+    The sequential reader makes this choice once per file (`blocks._rarest`); each chunk making it
+    again on its own first block cost a regex pass over a megabyte per chunk. Any anchor is as
+    sound as another; the choice only saves time.
+    """
+    anchors = anchor_patterns(job.required)
+    if len(anchors) < 2 or not all(hasattr(a, "hits") for a in anchors):
+        return None
+    f.seek(0)
+    sample = f.read(1 << 20)
+    return min(range(len(anchors)), key=lambda i: anchors[i].hits(sample))
+
+
+def _plus(line: int | None, lines: int) -> int | None:
+    return None if line is None else line + lines
+
+
+def _shift_bad(b: BadLine, lines: int) -> BadLine:
+    return BadLine(b.source, _plus(b.line, lines), b.reason)
+
+
+def _shift_na(x: NotAudit, lines: int) -> NotAudit:
+    return replace(x, line=_plus(x.line, lines))
+
+
+def _shift_error(e: EksauditError, lines: int) -> EksauditError:
+    if isinstance(e, InputError) and e.line is not None and lines:
+        return InputError(e.message, e.source, e.line + lines)
+    return e
+
+
+# --- the workers ------------------------------------------------------------------------------------
+_JOB: ScanJob | None = None  # set before the workers fork: what every worker scans with
+_ANCHORS: Any = None
+
+
+class _Workers:
+    """`n` forked processes; chunk i goes to worker i % n and its result is read back in order.
+
+    Not `multiprocessing.Pool`: its helper threads made Ctrl-C hang now and then (terminate
+    waiting on a queue the interrupt left half-used). Here a task is a small message on the
+    worker's own pipe, a result a length-prefixed pickle on another; a worker that is ahead waits
+    on its full pipe until the parent needs its result, so it holds at most one result. `close`
+    kills the workers (SIGKILL: they may be busy with chunks nobody needs) and reaps them.
+    """
+
+    def __init__(self, job: ScanJob, n: int) -> None:
+        global _JOB, _ANCHORS
+        _JOB, _ANCHORS = job, None
+        self.trim = _Trim()  # the parent reads the chunks' results
+        self.procs: list[tuple[int, int, Any]] = []  # (pid, task pipe, result pipe)
+        self.sent = self.received = 0
+        import gc
+
+        gc.freeze()  # the workers' collections skip what they inherit: fewer pages copied on write
+        try:
+            for _ in range(n):
+                self._spawn()
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            gc.unfreeze()
+
+    def _spawn(self) -> None:
+        task_r, task_w = os.pipe()
+        res_r, res_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns into the parent's code
+            code = 0
+            try:
+                os.close(task_w)
+                os.close(res_r)
+                for _, w, r in self.procs:  # the other workers' pipes: only the parent holds them
+                    os.close(w)
+                    os.close(r.fileno())
+                _init_worker()
+                _serve(task_r, res_w)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(task_r)
+        os.close(res_w)
+        self.procs.append((pid, task_w, os.fdopen(res_r, "rb")))
+
+    def submit(self, task: tuple[str, int, int, int | None]) -> None:
+        import pickle
+
+        data = pickle.dumps(task)
+        _, w, _ = self.procs[self.sent % len(self.procs)]
+        os.write(w, len(data).to_bytes(4, "little") + data)  # small: never fills the pipe
+        self.sent += 1
+
+    def result(self) -> _Result:
+        import pickle
+
+        pid, _, r = self.procs[self.received % len(self.procs)]
+        self.received += 1
+        head = r.read(8)
+        payload = r.read(int.from_bytes(head, "little")) if len(head) == 8 else b""
+        if not payload:
+            raise EksauditError(f"worker process {pid} ended unexpectedly (out of memory?); --jobs 1 reads without workers")
+        ok, value = pickle.loads(payload)  # noqa: S301 (our own child's pipe)
+        del payload
+        self.trim()
+        if not ok:
+            raise RuntimeError(f"in worker process {pid}:\n{value}")
+        return value
+
+    def close(self) -> None:
+        procs, self.procs = self.procs, []
+        for pid, w, r in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.close(w)
+            r.close()
+        for pid, _, _ in procs:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _serve(task_fd: int, result_fd: int) -> None:
+    """A worker's loop: read (name, start, end), scan it, write the result; until the parent closes."""
+    import pickle
+    import traceback
+
+    tasks = os.fdopen(task_fd, "rb")
+    out = os.fdopen(result_fd, "wb")
+    trim = _Trim()
+    while True:
+        head = tasks.read(4)
+        if len(head) < 4:
+            return
+        task = pickle.loads(tasks.read(int.from_bytes(head, "little")))  # noqa: S301
+        try:
+            payload = pickle.dumps((True, _work(*task)), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            payload = pickle.dumps((False, traceback.format_exc()))
+        out.write(len(payload).to_bytes(8, "little"))
+        out.write(payload)
+        out.flush()
+        del payload
+        trim()
+
+
+class _Trim:
+    """Gives the heap's free pages back to the system when a process has grown by `slack` bytes.
+
+    A process that handles chunk after chunk allocates and frees blocks of a megabyte or two (a
+    block read, a chunk's output, its pickle); glibc serves them from the heap, which fragments:
+    measured, a worker grew from 21 to 63 MB over 340 chunks of 4 MB. Mapping such blocks instead
+    (a fixed M_MMAP_THRESHOLD) keeps it flat but costs 15% more CPU in page faults, and
+    `malloc_trim` after every chunk 40%; checking the size (one read of /proc/self/statm) and
+    trimming when it grew costs nothing measurable.
+    """
+
+    def __init__(self, slack: int = 4 << 20) -> None:
+        self.trim: Any = None
+        try:
+            import ctypes
+
+            self.trim = ctypes.CDLL(None).malloc_trim
+            self.limit = self._rss() + slack
+        except (OSError, AttributeError, ValueError):  # not Linux/glibc: nothing to do
+            self.trim = None
+
+    @staticmethod
+    def _rss() -> int:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def __call__(self) -> None:
+        if self.trim is not None and self._rss() > self.limit:
+            self.trim(0)
+
+
+def _init_worker() -> None:
+    """Ctrl-C is the parent's to handle (it terminates the workers); die with the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        parent = os.getppid()
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(0)
+    except (OSError, AttributeError):  # not Linux: a worker still ends when its task pipe closes
+        pass
+
+
+# --- a worker --------------------------------------------------------------------------------------
+@dataclass
+class _Result:
+    """One chunk, scanned (line numbers relative to the chunk)."""
+
+    source: str
+    data: bytes  # the rendered output
+    count: int  # matches the sink counted (alerts with rules)
+    matched: int  # events that matched
+    events: int
+    alerts: int
+    bad: list[tuple[str, int | None, Any]]  # ("bad", line, reason) / ("unparsable", line, raw), in order
+    not_audit: list[NotAudit]
+    marks: list[tuple[int, int, int]] | None  # with --limit: (output, bad, not_audit) lengths after each match
+    counts: dict[tuple[Any, ...], int] | None
+    summary: Any
+    error: EksauditError | None
+    unclean: bool
+
+    @property
+    def reports(self) -> bool:
+        """True when something in the chunk carries a line number (to shift by the lines before it)."""
+        return bool(self.bad or self.not_audit or self.error is not None)
+
+
+class _Range(io.RawIOBase):
+    """Bytes [start, end) of a file descriptor."""
+
+    def __init__(self, fd: int, start: int, end: int) -> None:
+        self.fd, self.pos, self.end = fd, start, end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = min(len(b), self.end - self.pos)
+        if n <= 0:
+            return 0
+        with memoryview(b) as view:
+            k = os.preadv(self.fd, [view[:n]], self.pos)  # into the reader's buffer
+        self.pos += k
+        return k
+
+
+class _ChunkReader(SourceReader):
+    """A SourceReader that, at the end of its range, says whether a document was still open."""
+
+    unclean = False
+
+    def _finish(self) -> Iterator[AuditEvent]:
+        if self.acc is not None or self.pending or self.io_error is not None:
+            self.unclean = True  # the parent reads this chunk again, sequentially
+            return iter(())
+        return super()._finish()
+
+
+class _Marks:
+    """The worker's sink with --limit: notes, after each match, how long each output list is."""
+
+    def __init__(self, sink: Sink, out: io.BytesIO, bad: list[Any], na: list[Any]) -> None:
+        self.sink, self.out, self.bad, self.na = sink, out, bad, na
+        self.marks: list[tuple[int, int, int]] = []
+        self.done = False
+
+    def event(self, ev: AuditEvent) -> None:
+        self.sink.event(ev)
+        self.marks.append((self.out.tell(), len(self.bad), len(self.na)))
+        self.done = self.sink.done
+
+    def alert(self, alert: Any) -> None:  # with rules there are no marks (can_split)
+        self.sink.alert(alert)
+        self.done = self.sink.done
+
+    def flush(self) -> None:
+        self.sink.flush()
+
+
+def _work(name: str, start: int, end: int, anchor: int | None) -> _Result:
+    global _ANCHORS
+    job = _JOB
+    assert job is not None
+    if _ANCHORS is None:
+        _ANCHORS = anchor_patterns(job.required)
+    anchors = _ANCHORS if anchor is None else [_ANCHORS[anchor]]
+    out = io.BytesIO()
+    console = Console(out, io.StringIO(), job.stdout_isatty, job.color, line_buffered=False)
+    opts = replace(job.opts, max_memory=_NEVER_SPILL)
+    sink = open_sink(opts, console, job.registry, has_rules=job.rules is not None)
+    sink.rows_only()
+    bad: list[tuple[str, int | None, Any]] = []
+    na: list[NotAudit] = []
+    texts: dict[str, str] = {}
+
+    def on_na(x: NotAudit) -> None:  # the same text object for equal texts: pickled once
+        na.append(replace(x, text=texts.setdefault(x.text, x.text)))
+
+    reader = _ChunkReader(
+        name, anchors=anchors, max_line=job.max_line_bytes, strict=job.strict,
+        on_bad=lambda b: bad.append(("bad", b.line, b.reason)), max_doc=job.max_document_bytes, on_not_audit=on_na,
+    )
+    summary = job.rules.new_summary() if job.rules is not None else None
+    target: Any = _Marks(sink, out, bad, na) if job.opts.limit is not None else sink
+    stats = ScanStats()
+    error: EksauditError | None = None
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        raw = _Range(fd, start, end)
+        try:
+            scan(
+                reader.read(io.BufferedReader(raw, 1 << 16)), target, condition=job.condition, rules=job.rules,
+                window=job.window, on_alert=summary.add if summary is not None else None,
+                on_unparsable=(lambda ev: bad.append(("unparsable", ev.line, ev.raw))) if job.report_unparsable else None,
+                stats=stats,
+            )
+        except EksauditError as e:
+            error = e
+    finally:
+        os.close(fd)
+    counter = getattr(sink.writer, "counter", None)
+    data = out.getvalue()
+    out.close()  # the sink's closures hold it in a cycle: free the chunk's output now, not at the next GC
+    return _Result(
+        source=name, data=data, count=sink.count, matched=stats.matched,
+        events=stats.events, alerts=stats.alerts, bad=bad, not_audit=na,
+        marks=target.marks if isinstance(target, _Marks) else None,
+        counts=counter.counts if counter is not None else None, summary=summary, error=error,
+        unclean=reader.unclean and error is None and not sink.done,
+    )

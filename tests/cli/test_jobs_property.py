@@ -1,0 +1,177 @@
+"""Property: `--jobs 2/3` prints exactly what `--jobs 1` (the sequential scan, the slow twin) prints.
+
+Inputs are random mixes of what a saved audit log holds, and what it should not: API-server event
+lines (also Go-spelled), re-spelled events (tests/support/respell.py), pretty-printed documents,
+arrays, CloudWatch pages, other JSON, broken and over-long lines, blank lines, CRLF, a BOM, a
+missing last newline. The chunk size is forced down to a few hundred bytes so one input spans many
+chunks and split points land everywhere. stdout, stderr and the exit status must be identical.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.respell import go_spell, respell
+from typer.testing import CliRunner
+
+import eksaudit.parallel as parallel
+from eksaudit.cli.app import app
+from eksaudit.demo.generator import generate_events
+
+EVENTS = list(generate_events(300, seed=5))
+RUNNER = CliRunner()
+
+RULES = """\
+- rule: Secret deleted
+  desc: d
+  condition: ka.verb=delete and ka.target.resource=secrets
+  output: secret %ka.target.name deleted by %ka.user.name
+  priority: WARNING
+- rule: Anything written
+  desc: d
+  condition: ka.verb in (create, update, patch, delete)
+  output: %ka.verb by %ka.user.name
+  priority: NOTICE
+- rule: Pod exec
+  desc: d
+  condition: ka.target.subresource=exec
+  output: exec by %ka.user.name
+  priority: ERROR
+"""
+
+COMMANDS = [
+    ["filter", "ka.verb=delete"],
+    ["filter", "ka.verb=delete and ka.target.resource=secrets"],
+    ["filter", "not ka.verb in (get, list, watch)"],
+    ["filter", "ka.verb exists", "--count-by", "ka.user.name"],
+    ["filter", "ka.verb exists", "--count-by", "ka.verb,ka.target.resource", "--top", "3", "-o", "csv"],
+    ["filter", "ka.verb exists", "--count-by", "ka.user.name", "-o", "table"],
+    ["filter", "ka.verb exists", "--count-by", "ka.user.name", "--max-memory", "1K"],
+    ["filter", "ka.verb in (create, delete)", "--limit", "3"],
+    ["filter", "ka.verb exists", "--limit", "12"],
+    ["filter", "ka.verb!=get", "--limit", "25", "--fields", "ka.verb"],
+    ["filter", "jevt.value[/kind] exists", "--limit", "7", "-o", "cw"],
+    ["filter", "ka.verb=get", "--fields", "ka.user.name,ka.uri", "-o", "csv"],
+    ["filter", "ka.verb=get", "--fields", "ka.user.name,ka.target.name", "--limit", "5", "-o", "csv"],
+    ["filter", "ka.verb=list", "-o", "cw", "--query", "message"],
+    ["filter", "ka.verb exists", "-o", "table"],
+    ["filter", "ka.verb=delete", "-q"],
+    ["filter", "ka.verb exists", "--strict"],
+    ["filter", "ka.verb=patch", "--max-line-bytes", "3K"],
+    ["filter", "-r", "{rules}"],
+    ["filter", "-r", "{rules}", "-o", "falco-json"],
+    ["filter", "-r", "{rules}", "-o", "jsonl"],
+    ["filter", "-r", "{rules}", "--limit", "2"],
+    ["filter", "-r", "eks", "-o", "falco"],
+    ["filter", "ka.verb=delete", "-r", "{rules}", "--count-by", "ka.user.name"],
+    ["fields", "ka.verb", "ka.user.name"],
+    ["fields", "ka.verb", "ka.target.name", "-o", "csv", "--limit", "9"],
+]
+
+
+def _compact(ev: dict) -> str:
+    return json.dumps(ev, separators=(",", ":"))
+
+
+def _piece(rng: random.Random) -> str:
+    """One item of an input file, without its line end (it may span several lines)."""
+    ev = rng.choice(EVENTS)
+    roll = rng.random()
+    if roll < 0.55:
+        return _compact(ev)
+    if roll < 0.62:
+        return go_spell(_compact(ev).encode()).decode()
+    if roll < 0.68:
+        return respell(ev, rng)
+    if roll < 0.71:
+        return respell(ev, rng, multiline=True)
+    if roll < 0.74:
+        return json.dumps([ev, rng.choice(EVENTS)], indent=rng.choice([None, 1]))
+    if roll < 0.77:
+        return json.dumps({"events": [{"timestamp": 1, "message": _compact(ev)}]}, indent=rng.choice([None, 2]))
+    if roll < 0.80:
+        return rng.choice(["", "   ", "\t"])
+    if roll < 0.83:
+        return '{"kind":"Event","apiVersion":"audit.k8s.io/v1","verb":"delete", broken}'
+    if roll < 0.85:
+        return rng.choice(["not json at all", '{"protoPayload": {}, "logName": "x"}', '{"a": 1}', "[Truncated...]"])
+    if roll < 0.87:
+        return "{"  # a document that never closes: the lines after it are read again one by one
+    if roll < 0.89:
+        big = dict(ev, annotations={"pad": "x" * rng.choice([500, 4000])})
+        return _compact(big)
+    if roll < 0.91:
+        return '{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"z","verb":"delete"}'
+    return _compact(ev)[: rng.randrange(5, 200)]  # a line cut short
+
+
+def make_input(seed: int, n: int) -> bytes:
+    rng = random.Random(seed)
+    crlf = rng.random() < 0.2
+    end = "\r\n" if crlf else "\n"
+    text = ("\ufeff" if rng.random() < 0.2 else "") + end.join(_piece(rng) for _ in range(n))
+    if rng.random() < 0.8:
+        text += end
+    return text.encode("utf-8", "surrogatepass")
+
+
+def run(args: list[str], jobs: int, chunk: int) -> tuple[int, bytes, bytes]:
+    saved = parallel.CHUNK_BYTES
+    parallel.CHUNK_BYTES = chunk
+    try:
+        r = RUNNER.invoke(app, [*args, "--jobs", str(jobs)], prog_name="eksaudit", color=False)
+    finally:
+        parallel.CHUNK_BYTES = saved
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return r.exit_code, r.stdout_bytes, r.stderr_bytes
+
+
+def _args(template: list[str], files: list[str], rules: str) -> list[str]:
+    args = [a.replace("{rules}", rules) for a in template]
+    if args[0] == "fields":
+        return args[:3] + files + args[3:]
+    return args[:2] + files + args[2:] if "-r" not in args[:2] else args[:3] + files + args[3:]
+
+
+@pytest.fixture(scope="module")
+def rules_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    p = tmp_path_factory.mktemp("rules") / "rules.yaml"
+    p.write_text(RULES)
+    return str(p)
+
+
+@settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10**6),
+    n=st.integers(1, 60),
+    cmd=st.sampled_from(COMMANDS),
+    chunk=st.sampled_from([64, 300, 1000, 3000]),
+    jobs=st.sampled_from([2, 3]),
+    two_files=st.booleans(),
+)
+def test_jobs_print_what_one_process_prints(tmp_path: Path, rules_file: str, seed, n, cmd, chunk, jobs, two_files):
+    files = []
+    for i in range(2 if two_files else 1):
+        p = tmp_path / f"in{seed}-{i}.log"
+        p.write_bytes(make_input(seed + i, n))
+        files.append(str(p))
+    if two_files:
+        files.insert(1, str(tmp_path / "missing.log"))
+    args = _args(cmd, files, rules_file)
+    assert run(args, jobs, chunk) == run(args, 1, chunk)
+
+
+def test_the_generator_makes_inputs_that_split():
+    """The property is worth something only if inputs are cut into many chunks, some of them unclean."""
+    data = make_input(3, 60)
+    import io
+
+    chunks = list(parallel._chunks(io.BytesIO(data), len(data), 300))
+    assert len(chunks) > 5
+    assert all(a < b for a, b in chunks if b > 0)
