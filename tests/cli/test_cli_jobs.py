@@ -186,14 +186,14 @@ def test_a_closed_pipe_ends_quietly(big: Path):
 
 def test_a_worker_that_dies_is_one_error_line(log: Path, monkeypatch: pytest.MonkeyPatch):
     """A worker killed under us (the OOM killer) ends the run with status 2 and says so, no traceback."""
-    real = parallel._work
+    real = parallel.worker.work
 
     def dying(name: str, start: int, end: int, anchor: int | None):
         if start > 100_000:
             os._exit(9)  # in the worker process: as if killed
         return real(name, start, end, anchor)
 
-    monkeypatch.setattr(parallel, "_work", dying)
+    monkeypatch.setattr(parallel.worker, "work", dying)
     rc, out, err = run("filter", "ka.verb exists", str(log), jobs=2)
     assert rc == 2
     assert b"ended unexpectedly" in err and b"--jobs 1" in err and b"Traceback" not in err

@@ -33,6 +33,8 @@ twin of the reader's gzip error reporting (a truncated stream gives its events u
 then `cannot decompress` at the next line) needs the chunks in flight replayed through one
 reader, which this module does not do yet.
 
+The worker processes, their pipes and what one worker does with a chunk live in `worker.py`.
+
 Memory: at most `2 * jobs` chunks are in flight, each result holds at most a chunk's output.
 Ctrl-C and a closed stdout terminate the workers (they ignore SIGINT themselves, and die with
 the parent on Linux).
@@ -40,29 +42,27 @@ the parent on Linux).
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import re
-import signal
 import stat
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .errors import EksauditError, InputError
-from .events.blocks import anchor_patterns
-from .events.envelopes import BadLine
-from .events.event import AuditEvent
-from .events.kinds import NotAudit
-from .events.readers import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_LINE_BYTES, SourceReader, read_events
-from .events.sniff import is_gzip
-from .output.console import Console
-from .output.options import OutputFormat, OutputOptions
-from .output.sink import Sink, open_sink
-from .pipeline import ScanStats, scan
-from .timewindow import Window
+from ..errors import EksauditError, InputError
+from ..events.blocks import anchor_patterns
+from ..events.envelopes import BadLine
+from ..events.event import AuditEvent
+from ..events.kinds import NotAudit
+from ..events.readers import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_LINE_BYTES, SourceReader, read_events
+from ..events.sniff import is_gzip
+from ..output.options import OutputFormat, OutputOptions
+from ..output.sink import Sink
+from ..pipeline import ScanStats, scan
+from ..timewindow import Window
+from .worker import Result as _Result
+from .worker import Workers as _Workers
 
 __all__ = ["CHUNK_BYTES", "ScanJob", "can_split", "default_jobs", "scan_files"]
 
@@ -71,7 +71,6 @@ CHUNK_BYTES = 4 << 20
 #: a split point: after a line ending with `}`, before a plain event line
 _SPLIT = re.compile(rb'\}\r?\n(?=\{"kind":"Event",)')
 _PROBE = 1 << 16  # bytes read at a time while looking for a split point
-_NEVER_SPILL = 1 << 62  # a worker's counts are a chunk's: they never need the spill file
 
 
 def default_jobs() -> int:
@@ -378,293 +377,3 @@ def _shift_error(e: EksauditError, lines: int) -> EksauditError:
     if isinstance(e, InputError) and e.line is not None and lines:
         return InputError(e.message, e.source, e.line + lines)
     return e
-
-
-# --- the workers ------------------------------------------------------------------------------------
-_JOB: ScanJob | None = None  # set before the workers fork: what every worker scans with
-_ANCHORS: Any = None
-
-
-class _Workers:
-    """`n` forked processes; chunk i goes to worker i % n and its result is read back in order.
-
-    Not `multiprocessing.Pool`: its helper threads made Ctrl-C hang now and then (terminate
-    waiting on a queue the interrupt left half-used). Here a task is a small message on the
-    worker's own pipe, a result a length-prefixed pickle on another; a worker that is ahead waits
-    on its full pipe until the parent needs its result, so it holds at most one result. `close`
-    kills the workers (SIGKILL: they may be busy with chunks nobody needs) and reaps them.
-    """
-
-    def __init__(self, job: ScanJob, n: int) -> None:
-        global _JOB, _ANCHORS
-        _JOB, _ANCHORS = job, None
-        self.trim = _Trim()  # the parent reads the chunks' results
-        self.procs: list[tuple[int, int, Any]] = []  # (pid, task pipe, result pipe)
-        self.sent = self.received = 0
-        import gc
-
-        gc.freeze()  # the workers' collections skip what they inherit: fewer pages copied on write
-        try:
-            for _ in range(n):
-                self._spawn()
-        except BaseException:
-            self.close()
-            raise
-        finally:
-            gc.unfreeze()
-
-    def _spawn(self) -> None:
-        task_r, task_w = os.pipe()
-        res_r, res_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns into the parent's code
-            code = 0
-            try:
-                os.close(task_w)
-                os.close(res_r)
-                for _, w, r in self.procs:  # the other workers' pipes: only the parent holds them
-                    os.close(w)
-                    os.close(r.fileno())
-                _init_worker()
-                _serve(task_r, res_w)
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(task_r)
-        os.close(res_w)
-        self.procs.append((pid, task_w, os.fdopen(res_r, "rb")))
-
-    def submit(self, task: tuple[str, int, int, int | None]) -> None:
-        import pickle
-
-        data = pickle.dumps(task)
-        _, w, _ = self.procs[self.sent % len(self.procs)]
-        os.write(w, len(data).to_bytes(4, "little") + data)  # small: never fills the pipe
-        self.sent += 1
-
-    def result(self) -> _Result:
-        import pickle
-
-        pid, _, r = self.procs[self.received % len(self.procs)]
-        self.received += 1
-        head = r.read(8)
-        payload = r.read(int.from_bytes(head, "little")) if len(head) == 8 else b""
-        if not payload:
-            raise EksauditError(f"worker process {pid} ended unexpectedly (out of memory?); --jobs 1 reads without workers")
-        ok, value = pickle.loads(payload)  # noqa: S301 (our own child's pipe)
-        del payload
-        self.trim()
-        if not ok:
-            raise RuntimeError(f"in worker process {pid}:\n{value}")
-        return value
-
-    def close(self) -> None:
-        procs, self.procs = self.procs, []
-        for pid, w, r in procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            os.close(w)
-            r.close()
-        for pid, _, _ in procs:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
-
-
-def _serve(task_fd: int, result_fd: int) -> None:
-    """A worker's loop: read (name, start, end), scan it, write the result; until the parent closes."""
-    import pickle
-    import traceback
-
-    tasks = os.fdopen(task_fd, "rb")
-    out = os.fdopen(result_fd, "wb")
-    trim = _Trim()
-    while True:
-        head = tasks.read(4)
-        if len(head) < 4:
-            return
-        task = pickle.loads(tasks.read(int.from_bytes(head, "little")))  # noqa: S301
-        try:
-            payload = pickle.dumps((True, _work(*task)), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:
-            payload = pickle.dumps((False, traceback.format_exc()))
-        out.write(len(payload).to_bytes(8, "little"))
-        out.write(payload)
-        out.flush()
-        del payload
-        trim()
-
-
-class _Trim:
-    """Gives the heap's free pages back to the system when a process has grown by `slack` bytes.
-
-    A process that handles chunk after chunk allocates and frees blocks of a megabyte or two (a
-    block read, a chunk's output, its pickle); glibc serves them from the heap, which fragments:
-    measured, a worker grew from 21 to 63 MB over 340 chunks of 4 MB. Mapping such blocks instead
-    (a fixed M_MMAP_THRESHOLD) keeps it flat but costs 15% more CPU in page faults, and
-    `malloc_trim` after every chunk 40%; checking the size (one read of /proc/self/statm) and
-    trimming when it grew costs nothing measurable.
-    """
-
-    def __init__(self, slack: int = 4 << 20) -> None:
-        self.trim: Any = None
-        try:
-            import ctypes
-
-            self.trim = ctypes.CDLL(None).malloc_trim
-            self.limit = self._rss() + slack
-        except (OSError, AttributeError, ValueError):  # not Linux/glibc: nothing to do
-            self.trim = None
-
-    @staticmethod
-    def _rss() -> int:
-        with open("/proc/self/statm", "rb") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-    def __call__(self) -> None:
-        if self.trim is not None and self._rss() > self.limit:
-            self.trim(0)
-
-
-def _init_worker() -> None:
-    """Ctrl-C is the parent's to handle (it terminates the workers); die with the parent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        import ctypes
-
-        parent = os.getppid()
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:
-            os._exit(0)
-    except (OSError, AttributeError):  # not Linux: a worker still ends when its task pipe closes
-        pass
-
-
-# --- a worker --------------------------------------------------------------------------------------
-@dataclass
-class _Result:
-    """One chunk, scanned (line numbers relative to the chunk)."""
-
-    source: str
-    data: bytes  # the rendered output
-    count: int  # matches the sink counted (alerts with rules)
-    matched: int  # events that matched
-    events: int
-    alerts: int
-    bad: list[tuple[str, int | None, Any]]  # ("bad", line, reason) / ("unparsable", line, raw), in order
-    not_audit: list[NotAudit]
-    marks: list[tuple[int, int, int]] | None  # with --limit: (output, bad, not_audit) lengths after each match
-    counts: dict[tuple[Any, ...], int] | None
-    summary: Any
-    error: EksauditError | None
-    unclean: bool
-
-    @property
-    def reports(self) -> bool:
-        """True when something in the chunk carries a line number (to shift by the lines before it)."""
-        return bool(self.bad or self.not_audit or self.error is not None)
-
-
-class _Range(io.RawIOBase):
-    """Bytes [start, end) of a file descriptor."""
-
-    def __init__(self, fd: int, start: int, end: int) -> None:
-        self.fd, self.pos, self.end = fd, start, end
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        n = min(len(b), self.end - self.pos)
-        if n <= 0:
-            return 0
-        with memoryview(b) as view:
-            k = os.preadv(self.fd, [view[:n]], self.pos)  # into the reader's buffer
-        self.pos += k
-        return k
-
-
-class _ChunkReader(SourceReader):
-    """A SourceReader that, at the end of its range, says whether a document was still open."""
-
-    unclean = False
-
-    def _finish(self) -> Iterator[AuditEvent]:
-        if self.acc is not None or self.pending or self.io_error is not None:
-            self.unclean = True  # the parent reads this chunk again, sequentially
-            return iter(())
-        return super()._finish()
-
-
-class _Marks:
-    """The worker's sink with --limit: notes, after each match, how long each output list is."""
-
-    def __init__(self, sink: Sink, out: io.BytesIO, bad: list[Any], na: list[Any]) -> None:
-        self.sink, self.out, self.bad, self.na = sink, out, bad, na
-        self.marks: list[tuple[int, int, int]] = []
-        self.done = False
-
-    def event(self, ev: AuditEvent) -> None:
-        self.sink.event(ev)
-        self.marks.append((self.out.tell(), len(self.bad), len(self.na)))
-        self.done = self.sink.done
-
-    def alert(self, alert: Any) -> None:  # with rules there are no marks (can_split)
-        self.sink.alert(alert)
-        self.done = self.sink.done
-
-    def flush(self) -> None:
-        self.sink.flush()
-
-
-def _work(name: str, start: int, end: int, anchor: int | None) -> _Result:
-    global _ANCHORS
-    job = _JOB
-    assert job is not None
-    if _ANCHORS is None:
-        _ANCHORS = anchor_patterns(job.required)
-    anchors = _ANCHORS if anchor is None else [_ANCHORS[anchor]]
-    out = io.BytesIO()
-    console = Console(out, io.StringIO(), job.stdout_isatty, job.color, line_buffered=False)
-    opts = replace(job.opts, max_memory=_NEVER_SPILL)
-    sink = open_sink(opts, console, job.registry, has_rules=job.rules is not None)
-    sink.rows_only()
-    bad: list[tuple[str, int | None, Any]] = []
-    na: list[NotAudit] = []
-    texts: dict[str, str] = {}
-
-    def on_na(x: NotAudit) -> None:  # the same text object for equal texts: pickled once
-        na.append(replace(x, text=texts.setdefault(x.text, x.text)))
-
-    reader = _ChunkReader(
-        name, anchors=anchors, max_line=job.max_line_bytes, strict=job.strict,
-        on_bad=lambda b: bad.append(("bad", b.line, b.reason)), max_doc=job.max_document_bytes, on_not_audit=on_na,
-    )
-    summary = job.rules.new_summary() if job.rules is not None else None
-    target: Any = _Marks(sink, out, bad, na) if job.opts.limit is not None else sink
-    stats = ScanStats()
-    error: EksauditError | None = None
-    fd = os.open(name, os.O_RDONLY)
-    try:
-        raw = _Range(fd, start, end)
-        try:
-            scan(
-                reader.read(io.BufferedReader(raw, 1 << 16)), target, condition=job.condition, rules=job.rules,
-                window=job.window, on_alert=summary.add if summary is not None else None,
-                on_unparsable=(lambda ev: bad.append(("unparsable", ev.line, ev.raw))) if job.report_unparsable else None,
-                stats=stats,
-            )
-        except EksauditError as e:
-            error = e
-    finally:
-        os.close(fd)
-    counter = getattr(sink.writer, "counter", None)
-    data = out.getvalue()
-    out.close()  # the sink's closures hold it in a cycle: free the chunk's output now, not at the next GC
-    return _Result(
-        source=name, data=data, count=sink.count, matched=stats.matched,
-        events=stats.events, alerts=stats.alerts, bad=bad, not_audit=na,
-        marks=target.marks if isinstance(target, _Marks) else None,
-        counts=counter.counts if counter is not None else None, summary=summary, error=error,
-        unclean=reader.unclean and error is None and not sink.done,
-    )
