@@ -87,12 +87,7 @@ def scan(
     project = projector(condition, rules, window, sink)
     if rules is None and window is None and condition is not None:
         return _scan_condition(events, sink, condition, on_unparsable, st, project)
-    prefilters = [p for p in (getattr(condition, "prefilter", None), getattr(rules, "prefilter", None)) if p]
-    if len(prefilters) == 2:
-        pf_cond, pf_rules = prefilters
-        prefilter: Callable[[bytes], bool] | None = lambda raw: pf_cond(raw) and pf_rules(raw)  # noqa: E731
-    else:
-        prefilter = prefilters[0] if prefilters else None
+    prefilter = _both_prefilters(condition, rules)
     cond_match = condition.matches if condition is not None else None
     rules_match = rules.match if rules is not None else None
     emit_event = sink.event
@@ -137,6 +132,15 @@ def scan(
         if flush is not None:
             flush()  # events a sink batches are written even when the scan is interrupted
     return st
+
+
+def _both_prefilters(condition: Any, rules: Any) -> Callable[[bytes], bool] | None:
+    """The condition's and the rules' raw-bytes prefilters as one (None: neither has one)."""
+    prefilters = [p for p in (getattr(condition, "prefilter", None), getattr(rules, "prefilter", None)) if p]
+    if len(prefilters) == 2:
+        pf_cond, pf_rules = prefilters
+        return lambda raw: pf_cond(raw) and pf_rules(raw)
+    return prefilters[0] if prefilters else None
 
 
 def _scan_condition(

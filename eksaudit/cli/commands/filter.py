@@ -58,12 +58,7 @@ def filter_command(
     from ...timewindow import resolve_window
     from ..session import OutputSession
 
-    positional = list(args or [])
-    expr: str | None = None
-    if not rules:
-        if not positional:
-            raise UsageError("missing condition: eksaudit filter EXPR [FILE...] (or -r RULES [FILE...])")
-        expr = positional.pop(0)
+    expr, positional = _condition_and_files(args, rules)
     registry = default_registry()
     window = resolve_window(since, start, end)
     condition, ruleset = build_matching(expr, rules, registry, min_priority=min_priority, on_warning=warn)
@@ -101,3 +96,13 @@ def filter_command(
     if report.missing:
         return ExitStatus.ERROR
     return ExitStatus.MATCHED if stats.matched else ExitStatus.NO_MATCH
+
+
+def _condition_and_files(args: list[str] | None, rules: list[str] | None) -> tuple[str | None, list[str]]:
+    """EXPR then FILE... (without -r), or FILE... alone (with -r)."""
+    positional = list(args or [])
+    if rules:
+        return None, positional
+    if not positional:
+        raise UsageError("missing condition: eksaudit filter EXPR [FILE...] (or -r RULES [FILE...])")
+    return positional[0], positional[1:]
