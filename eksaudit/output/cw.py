@@ -28,6 +28,10 @@ def parse_ms(text: Any) -> int | None:
     return ts_ms(text.strip()) if isinstance(text, str) else None
 
 
+# What `event_time_ms` reads of an event's JSON (a sink's `reads`, see output/sink.py)
+READS = frozenset({("stageTimestamp",), ("requestReceivedTimestamp",), ("timestamp",)})
+
+
 def event_time_ms(ev: AuditEvent) -> int | None:
     o = ev.obj
     if isinstance(o, dict):

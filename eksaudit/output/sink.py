@@ -282,6 +282,10 @@ def _sink_reads(opts: OutputOptions, fmt: OutputFormat, registry: Any) -> frozen
     refs = opts.count_by or opts.fields
     if refs:
         return columns_reads(refs, registry)
-    if fmt in (OutputFormat.JSONL, OutputFormat.CW):
-        return frozenset()  # the raw text and the CloudWatch metadata
+    if fmt is OutputFormat.JSONL:
+        return frozenset()  # the raw text
+    if fmt is OutputFormat.CW:
+        from .cw import READS  # the raw text, CloudWatch metadata, else the event's time
+
+        return READS
     return None
