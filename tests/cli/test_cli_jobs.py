@@ -15,28 +15,19 @@ import time
 from pathlib import Path
 
 import pytest
+from support.jobs import RUNNER, run_jobs
 from support.proc import Child
-from typer.testing import CliRunner
 
 import eksaudit.parallel as parallel
 from eksaudit.cli.app import app
 from eksaudit.demo.generator import generate_events
 
-RUNNER = CliRunner()
 EVENTS = [json.dumps(e, separators=(",", ":")) for e in generate_events(400, seed=21)]
 BROKEN = '{"kind":"Event","apiVersion":"audit.k8s.io/v1","verb":"delete", broken}'
 
 
 def run(*args: str, jobs: int, chunk: int = 4096) -> tuple[int, bytes, bytes]:
-    saved = parallel.CHUNK_BYTES
-    parallel.CHUNK_BYTES = chunk
-    try:
-        r = RUNNER.invoke(app, [*args, "--jobs", str(jobs)], prog_name="eksaudit", color=False)
-    finally:
-        parallel.CHUNK_BYTES = saved
-    if r.exception is not None and not isinstance(r.exception, SystemExit):
-        raise r.exception
-    return r.exit_code, r.stdout_bytes, r.stderr_bytes
+    return run_jobs(list(args), jobs, chunk)
 
 
 @pytest.fixture(scope="module")

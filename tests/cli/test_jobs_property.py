@@ -16,15 +16,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.jobs import run_jobs
 from support.respell import go_spell, respell
-from typer.testing import CliRunner
 
 import eksaudit.parallel as parallel
-from eksaudit.cli.app import app
 from eksaudit.demo.generator import generate_events
 
 EVENTS = list(generate_events(300, seed=5))
-RUNNER = CliRunner()
 
 RULES = """\
 - rule: Secret deleted
@@ -121,15 +119,7 @@ def make_input(seed: int, n: int) -> bytes:
 
 
 def run(args: list[str], jobs: int, chunk: int) -> tuple[int, bytes, bytes]:
-    saved = parallel.CHUNK_BYTES
-    parallel.CHUNK_BYTES = chunk
-    try:
-        r = RUNNER.invoke(app, [*args, "--jobs", str(jobs)], prog_name="eksaudit", color=False)
-    finally:
-        parallel.CHUNK_BYTES = saved
-    if r.exception is not None and not isinstance(r.exception, SystemExit):
-        raise r.exception
-    return r.exit_code, r.stdout_bytes, r.stderr_bytes
+    return run_jobs(args, jobs, chunk)
 
 
 def _args(template: list[str], files: list[str], rules: str) -> list[str]:

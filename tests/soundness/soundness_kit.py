@@ -157,3 +157,14 @@ def trace_events(root: Path | None) -> list[dict[str, Any]]:
 
 def sample(rng: random.Random, pool: list[Any], n: int) -> list[Any]:
     return [pool[rng.randrange(len(pool))] for _ in range(n)] if pool else []
+
+
+def rules_named(name: str, root: Path | None) -> list[str]:
+    """`-r` arguments for "eks" (built in) or "upstream" (Falco's k8s_audit_rules.yaml; skips when absent)."""
+    if name == "eks":
+        return ["eks"]
+    if root is None or not (root / "falco" / "k8s_audit_rules.yaml").is_file():
+        import pytest
+
+        pytest.skip("conformance data not found (falco/k8s_audit_rules.yaml)")
+    return [str(root / "falco" / "k8s_audit_rules.yaml")]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from soundness_kit import demo_events, run, sample, trace_events, write
+from soundness_kit import demo_events, rules_named, run, sample, trace_events, write
 from support.conformance import conformance_dir
 
 from eksaudit.events.event import AuditEvent
@@ -28,12 +28,7 @@ def _both(path: Path, rules: list[str]) -> tuple[object, object]:
 @pytest.mark.parametrize("rules_name", ["eks", "upstream"])
 def test_alerts_and_outputs_are_the_same_with_and_without_the_memo(tmp_path: Path, rules_name: str) -> None:
     root = conformance_dir()
-    if rules_name == "upstream":
-        if root is None or not (root / "falco" / "k8s_audit_rules.yaml").is_file():
-            pytest.skip("conformance data not found (falco/k8s_audit_rules.yaml)")
-        rules = [str(root / "falco" / "k8s_audit_rules.yaml")]
-    else:
-        rules = ["eks"]
+    rules = rules_named(rules_name, root)
     pool = demo_events() + trace_events(root)
     pool += sample(random.Random(2), pool, 200)  # the same event twice in a row, now and then
     path = write(tmp_path, "in.jsonl", b"".join(orjson.dumps(e) + b"\n" for e in pool))

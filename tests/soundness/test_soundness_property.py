@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from soundness_kit import REG, both, conformance_events, demo_events, objects, sample, write
+from soundness_kit import REG, both, conformance_events, demo_events, objects, rules_named, sample, write
 from support.conformance import conformance_dir
 from support.respell import go_spell, respell_file
 
@@ -261,12 +261,7 @@ def test_every_field_and_every_operator(tmp_path: Path) -> None:
 @pytest.mark.parametrize("rules_name", ["eks", "upstream"])
 def test_rules_alert_the_same_on_every_spelling(tmp_path: Path, rules_name: str) -> None:
     root = conformance_dir()
-    if rules_name == "upstream":
-        if root is None or not (root / "falco" / "k8s_audit_rules.yaml").is_file():
-            pytest.skip("conformance data not found (falco/k8s_audit_rules.yaml)")
-        rules = [str(root / "falco" / "k8s_audit_rules.yaml")]
-    else:
-        rules = ["eks"]
+    rules = rules_named(rules_name, root)
     import orjson
     from soundness_kit import alert_counts, trace_events
 
