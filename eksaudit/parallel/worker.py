@@ -88,8 +88,11 @@ class Workers:
         import pickle
 
         data = pickle.dumps(task)
-        _, w, _ = self.procs[self.sent % len(self.procs)]
-        os.write(w, len(data).to_bytes(4, "little") + data)  # small: never fills the pipe
+        pid, w, _ = self.procs[self.sent % len(self.procs)]
+        try:
+            os.write(w, len(data).to_bytes(4, "little") + data)  # small: never fills the pipe
+        except OSError:  # EPIPE: the worker is gone (not stdout: that must not read as `| head`)
+            raise _ended(pid) from None
         self.sent += 1
 
     def result(self) -> Result:
@@ -100,7 +103,7 @@ class Workers:
         head = r.read(8)
         payload = r.read(int.from_bytes(head, "little")) if len(head) == 8 else b""
         if not payload:
-            raise EksauditError(f"worker process {pid} ended unexpectedly (out of memory?); --jobs 1 reads without workers")
+            raise _ended(pid)
         ok, value = pickle.loads(payload)  # noqa: S301 (our own child's pipe)
         del payload
         self.trim()
@@ -118,6 +121,10 @@ class Workers:
         for pid, _, _ in procs:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+
+
+def _ended(pid: int) -> EksauditError:
+    return EksauditError(f"worker process {pid} ended unexpectedly (out of memory?); --jobs 1 reads without workers")
 
 
 def _serve(task_fd: int, result_fd: int) -> None:
