@@ -189,8 +189,9 @@ class Projector:
 
     `keep`: the sink reads only paths of the projection, so a matched event keeps its partial
     object; otherwise `release` gives it back its lazy full parse before it is printed. An event
-    that raised alerts always gets it back (an alert renders its output from the whole event). An event whose JSON is already parsed (from an
-    envelope) is left alone; one the projection cannot serve is parsed whole, as without it.
+    that raised alerts always gets it back (an alert renders its output from the whole event).
+    An event whose JSON is already parsed (from an envelope) is left alone; one the projection
+    cannot serve is parsed whole, as without it.
     """
 
     __slots__ = ("projection", "keep")
