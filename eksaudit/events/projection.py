@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -179,6 +180,13 @@ def projection_for(paths: Iterable[Path] | None) -> Projection | None:
     paths = list(paths)
     if any(not _nameable(p) for p in paths):
         return None  # the whole object is wanted (an empty path, or a first key msgspec cannot name)
+    return _projection(frozenset(paths))
+
+
+@lru_cache(maxsize=64)
+def _projection(paths: frozenset[Path]) -> Projection | None:
+    """Built once per path set (0.8 ms: Struct types and a compiled converter), not once per scan:
+    `--jobs` workers scan every chunk anew. A Projection holds no state between events."""
     if _values(_tree(paths)) > MAX_VALUES:
         return None
     return Projection(paths)
