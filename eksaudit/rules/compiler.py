@@ -26,7 +26,6 @@ from ..errors import EksauditError, FieldError, RulesError
 from .collector import Collector
 from .expand import exceptions_to_text, expand_list_items, substitute_lists
 from .formatting import FormatError, OutputFormatter
-from .memo import memo_resolvers
 from .model import Priority, RuleInfo, Where
 from .ruleset import CompiledRule, split_guards
 
@@ -61,7 +60,7 @@ class _Compiler:
         min_priority: Priority,
     ) -> None:
         self.col = col
-        self.resolvers = memo_resolvers(resolvers)
+        self.resolvers = resolvers
         self.warn = warn
         self.min_priority = min_priority
         self.used_lists: set[str] = set()
