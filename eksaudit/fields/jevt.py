@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..events import slowjson
-from ..timestamps import ts_ns
+from ..timestamps import parse_ts_ns
 from .jsonwalk import MISSING, as_string, compact_json
 from .registry import ArgKind, FieldDef, FieldType
 
@@ -76,12 +76,20 @@ def _obj(event: Any, arg: Any) -> str | None:
     return slowjson.dumps(doc, indent=True).decode()  # any depth; `1e999` as its text
 
 
-def _rawtime(event: Any, arg: Any) -> str | None:
+def _rawtime_of(event: Any) -> str | None:
     doc = event.obj
     if not isinstance(doc, dict):
         return None
-    ns = ts_ns(doc.get("stageTimestamp"))
+    ts = doc.get("stageTimestamp")
+    ns = parse_ts_ns(ts) if type(ts) is str else None
     return None if ns is None else str(ns)
+
+
+def _rawtime(event: Any, arg: Any) -> str | None:
+    return _rawtime_of(event)
+
+
+_rawtime.getter = _rawtime_of  # type: ignore[attr-defined]  # the one-argument form (registry.resolve)
 
 
 def fields() -> list[FieldDef]:

@@ -17,7 +17,7 @@ from ..condition.ast import (
     OrExpr,
     ValueExpr,
 )
-from ..condition.compiler import CompiledCondition, compile_condition, compile_predicate
+from ..condition.compiler import CompiledCondition, compile_condition
 from ..condition.errors import UNKNOWN_FIELD, ConditionError
 from ..condition.macros import expand_macros
 from ..condition.parser import parse
@@ -27,7 +27,8 @@ from .collector import Collector
 from .expand import exceptions_to_text, expand_list_items, substitute_lists
 from .formatting import FormatError, OutputFormatter
 from .model import Priority, RuleInfo, Where
-from .ruleset import CompiledRule, split_guards
+from .ruleset import CompiledRule
+from .screen import split_condition
 
 MAX_DEPTH = 1000  # Falco's loader sets the parser's depth limit to 1000 (libsinsp alone: 100)
 
@@ -127,23 +128,12 @@ class _Compiler:
         for w in warnings:
             self.warn(str(w), r.where, r.cond_line, "compile")
         c = CompiledRule(
-            info=r, ast=expanded, matches=compiled.matches, residual=compiled.matches,
+            info=r, ast=expanded, matches=compiled.matches,
             prefilter=compiled.prefilter, required=tuple(compiled.required), formatter=formatter,
             enabled=r.enabled and r.priority <= self.min_priority, tags=tuple(sorted(r.tags)),
             reads=compiled.reads,
         )
-        c.guards, rest = split_guards(expanded, resolver)
-        # The matcher checks every guard itself (index or cached lookup), so the rule's remaining
-        # work is the conjunction of the other conjuncts (`and` has no order semantics to keep).
-        if c.guards:
-            if not rest:
-                c.residual = None
-            else:
-                residual = rest[0] if len(rest) == 1 else AndExpr(expanded.pos, tuple(rest))
-                try:
-                    c.residual = compile_predicate(residual, resolver)
-                except EksauditError:  # cannot happen for parts of a compiled condition; stay exact
-                    c.guards = []
+        c.split = split_condition(expanded, resolver)
         return c
 
     def _formatter(self, r: RuleInfo, resolver: FieldResolver) -> OutputFormatter | None:

@@ -1,6 +1,6 @@
-"""The guard index, residual conditions and combined prefilter change speed, never results.
+"""The screen (rules/screen.py), residual conditions and combined prefilter change speed, never results.
 
-Every event is matched twice: by the Ruleset (index + guards + residual condition + prefilter) and by
+Every event is matched twice: by the Ruleset (screen + residual conditions + prefilter) and by
 plain evaluation of every enabled rule's full compiled condition in load order.
 """
 

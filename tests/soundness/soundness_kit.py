@@ -28,6 +28,7 @@ from eksaudit.events.readers import read_events
 from eksaudit.fields import default_registry
 from eksaudit.pipeline import scan
 from eksaudit.rules import load_rules
+from eksaudit.rules import screen as _screen
 
 REG = default_registry()
 
@@ -35,14 +36,15 @@ REG = default_registry()
 @contextlib.contextmanager
 def slow_path() -> Iterator[None]:
     """Every skip off: each line parsed, each event evaluated in full."""
-    saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING)
+    saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _screen.SCREENING)
     _prefilter.SKIPPING = False
     _sniff.FAST = False
     _projection.PROJECTING = False
+    _screen.SCREENING = False
     try:
         yield
     finally:
-        _prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING = saved
+        _prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _screen.SCREENING = saved
 
 
 class Collect:
