@@ -77,8 +77,9 @@ class CombinedPrefilter:
             result = self._exact(raw)  # the plain search missed: the text may spell a literal by escapes
         self._samples.append(bits)
         self._passed += result
-        if len(self._samples) >= self._learn:
-            self._build()
+        n = len(self._samples)
+        if n >= self._learn or (n == self._learn // 4 and self._passed >= 0.95 * n):
+            self._build()  # early when nearly every event passes: learning costs as much as it saves
         return result
 
     def _build(self) -> None:

@@ -74,3 +74,20 @@ def test_prefilter_modes_are_sound(learn_events: int) -> None:
     for ev in events:
         if rs.match(ev):
             assert rs.prefilter(ev.raw)
+
+
+def test_prefilter_stops_learning_early_when_everything_passes() -> None:
+    """Learning costs a search of every rule's literals per event: when nearly all of the first
+    quarter of the sample passes, filtering could not pay, and the prefilter turns itself off."""
+    from eksaudit.rules.prefilter import CombinedPrefilter
+
+    pf = CombinedPrefilter([(frozenset({b"Event"}),)], exact=lambda raw: b"Event" in raw, learn=400)
+    for _ in range(99):
+        assert pf(b'{"kind":"Event"}')
+    assert pf.mode == "learning"
+    assert pf(b'{"kind":"Event"}')
+    assert pf.mode == "off"
+    mixed = CombinedPrefilter([(frozenset({b"secrets"}),)], exact=lambda raw: b"secrets" in raw, learn=400)
+    for i in range(100):
+        assert mixed(b'{"r":"secrets"}' if i % 2 else b'{"r":"pods"}') == bool(i % 2)
+    assert mixed.mode == "learning"  # half pass: the whole sample is learned
