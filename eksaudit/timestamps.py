@@ -22,8 +22,27 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 @lru_cache(maxsize=4096)
 def _second_ns(prefix: str) -> int | None:
-    """`YYYY-MM-DDTHH:MM:SS` (UTC) to ns since the epoch; cached, as consecutive events share seconds."""
+    """`YYYY-MM-DDTHH:MM:SS` (UTC) to ns since the epoch; cached, as consecutive events share seconds.
+
+    A new second is its hour (cached too: a log spans few hours but may have a second per event)
+    plus minutes and seconds, when they are ASCII digits in range; anything else, the general parser.
+    """
+    mi = prefix[14:16]
+    se = prefix[17:19]
+    if prefix[13:14] == ":" and prefix[16:17] == ":" and (mi + se).isascii() and mi.isdigit() and se.isdigit():
+        minute = int(mi)
+        second = int(se)
+        if minute < 60 and second < 60:
+            hour = _hour_ns(prefix[:13])
+            if hour is not None:
+                return hour + (minute * 60 + second) * 1_000_000_000
     return _parse_general(prefix + "Z")
+
+
+@lru_cache(maxsize=1024)
+def _hour_ns(prefix: str) -> int | None:
+    """`YYYY-MM-DDTHH` (UTC) to ns since the epoch (None: no such date or hour)."""
+    return _parse_general(prefix + ":00:00Z")
 
 
 def parse_ts_ns(text: str) -> int | None:

@@ -21,3 +21,21 @@ def test_fast_path_values():
     assert parse_ts_ns("2026-11-30T10:00:00.123456Z") == 1_796_032_800_123_456_000
     assert parse_ts_ns("2026-11-30T10:00:00.123456789999Z") == 1_796_032_800_123_456_789
     assert parse_ts_ns("2026-02-30T10:00:00.5Z") is None
+
+
+@given(st.integers(1960, 2200), st.integers(0, 13), st.integers(0, 32), st.integers(0, 25), st.integers(0, 61),
+       st.integers(0, 61), st.sampled_from([":", ".", "x"]), st.text("0123456789", min_size=1, max_size=3))
+def test_a_new_second_agrees_with_the_general_parser(y, mo, d, h, mi, s, sep, frac):
+    """A second not seen before is built from its cached hour: same answer, in and out of range."""
+    from eksaudit.timestamps import _second_ns
+
+    _second_ns.cache_clear()
+    prefix = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}{sep}{mi:02d}:{s:02d}"
+    assert _second_ns(prefix) == _parse_general(prefix + "Z")
+    text = f"{prefix}.{frac}Z"
+    assert parse_ts_ns(text) == _parse_general(text)
+
+
+def test_odd_digits_in_a_second_go_to_the_general_parser():
+    for prefix in ("2026-11-30T10:0٣:00", "2026-11-30T10:00:٣0", "2026-11-30T10:+1:00", "2026-11-30T10:00: 1"):
+        assert parse_ts_ns(prefix + ".5Z") == _parse_general(prefix + ".5Z")
