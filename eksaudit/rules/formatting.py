@@ -169,6 +169,10 @@ class OutputFormatter:
             i = end
         if lit:
             self.parts.append("".join(lit))
+        # For render_text: the literals as one str.format template, the tokens' getters in order.
+        self._template = "".join(p.replace("{", "{{").replace("}", "}}") if isinstance(p, str) else "{}"
+                                 for p in self.parts)
+        self._tokens = [(p.get, p.width) for p in self.parts if isinstance(p, _Token)]
 
     # --- rendering
     @property
@@ -188,16 +192,14 @@ class OutputFormatter:
 
     def render_text(self, event: Any) -> str:
         """The output text alone (what `-o falco` prints): no output_fields dict is built."""
-        out: list[str] = []
-        for p in self.parts:
-            if isinstance(p, str):
-                out.append(p)
-                continue
-            s = render_value(p.get(event))
-            if p.width is not None:
-                s = s[: p.width].ljust(p.width)
-            out.append(s)
-        return "".join(out)
+        values: list[str] = []
+        for get, width in self._tokens:
+            v = get(event)
+            s = v if type(v) is str else render_value(v)
+            if width is not None:
+                s = s[:width].ljust(width)
+            values.append(s)
+        return self._template.format(*values)
 
     def render_fields(self, event: Any) -> dict[str, Any]:
         """output_fields: each field of the format once, null for no value, lists as lists."""
