@@ -139,18 +139,24 @@ class KeyedField:
         self.cache: dict[str, int] = {}
         self.ints: dict[int, int] = {}  # apart: `type(v) is int` leaves bools out, and 1 == True
 
-    def add(self, bit: int, parts: list[Expr], resolver: FieldResolver) -> None:
-        """Rule `bit` tests this field with `parts` (its conjuncts on it, all of which must hold)."""
+    def compile(self, parts: list[Expr], resolver: FieldResolver) -> tuple[str, Pred, int]:
+        """A rule's conjuncts on this field as a test of the value: (its text, the test, literals named)."""
         expr = _and(parts)
         text = as_string(expr)
         i = self._texts.get(text)
+        test = self.tests[i][1] if i is not None else compile_predicate(expr, _ValueResolver(resolver, self.key))
+        return text, test, sum(_literal_count(p) for p in parts)
+
+    def add(self, bit: int, text: str, test: Pred, weight: int) -> None:
+        """Rule `bit` tests this field with `test` (rules with the same test text share it)."""
+        i = self._texts.get(text)
         if i is None:
             self._texts[text] = len(self.tests)
-            self.tests.append((bit, compile_predicate(expr, _ValueResolver(resolver, self.key))))
-            self.weight += sum(_literal_count(p) for p in parts)
+            self.tests.append((bit, test))
+            self.weight += weight
         else:
-            bits, test = self.tests[i]
-            self.tests[i] = (bits | bit, test)
+            bits, shared = self.tests[i]
+            self.tests[i] = (bits | bit, shared)
 
     def seal(self, all_mask: int) -> None:
         """Done adding tests: the rules that do not test this field are never ruled out by it."""
@@ -249,30 +255,33 @@ class Screen:
                 users[k] = users.get(k, 0) + 1
         keyed = {k for k, u in users.items() if u >= min(min_rules, n)}
         fields: dict[tuple[int, str, str | None], KeyedField] = {}
-        for i, (s, _) in enumerate(rules):
-            for key, parts in s.by_field.items() if s is not None else ():
-                k = (id(s.resolver), *key)
-                if k not in keyed:
-                    continue
-                f = fields.get(k)
-                if f is None:
-                    f = fields[k] = KeyedField(key, s.resolver.resolve(*key))
-                f.add(1 << i, parts, s.resolver)
+        self.residuals: list[Pred | None] = []
+        for i, (s, whole) in enumerate(rules):
+            if s is None:
+                self.residuals.append(whole)
+                continue
+            staged: list[tuple[tuple[int, str, str | None], KeyedField, tuple[str, Pred, int]]] = []
+            rest = list(s.rest)
+            try:
+                for key, parts in s.by_field.items():
+                    k = (id(s.resolver), *key)
+                    if k not in keyed:
+                        rest.extend(parts)
+                        continue
+                    f = fields.get(k) or KeyedField(key, s.resolver.resolve(*key))
+                    staged.append((k, f, f.compile(parts, s.resolver)))
+                residual = compile_predicate(_and(rest), s.resolver) if rest else None
+            except EksauditError:  # cannot happen for parts of a compiled condition: stay exact anyway
+                self.residuals.append(whole)
+                continue
+            for k, f, (text, test, weight) in staged:
+                fields.setdefault(k, f).add(1 << i, text, test, weight)
+            self.residuals.append(residual)
         for f in fields.values():
             f.seal(self.all_mask)
         # Fields naming many literals first: their values rule out the most rules, and a
         # bitmask that reaches 0 ends the event's screening before the other fields are read.
         self.fields = sorted(fields.values(), key=lambda f: (-f.weight, f.label))
-        self.residuals: list[Pred | None] = []
-        for s, whole in rules:
-            if s is None:
-                self.residuals.append(whole)
-                continue
-            rest = list(s.rest)
-            for key, parts in s.by_field.items():
-                if (id(s.resolver), *key) not in keyed:
-                    rest.extend(parts)
-            self.residuals.append(compile_predicate(_and(rest), s.resolver) if rest else None)
         self.reads = _reads(f.bound for f in self.fields)
         # The first events are screened with every field, to learn an order (`_order`).
         self._sample: list[tuple[list[int], list[float]]] = []

@@ -162,3 +162,23 @@ class _Plain:
             return self.rs.match(ev)
         finally:
             _screen.SCREENING = saved
+
+
+def test_a_rule_whose_tests_do_not_compile_is_evaluated_whole() -> None:
+    """Belt and braces: the parts of a compiled condition always compile, but if one did not, the
+    rule would be matched by its whole condition rather than lost or mis-screened."""
+    from eksaudit.condition.ast import BinaryCheckExpr, FieldExpr, Pos, ValueExpr
+    from eksaudit.condition.parser import parse
+    from eksaudit.rules.screen import Screen, split_condition
+
+    good = split_condition(parse("ka.verb = create and ka.target.resource = pods"), REG)
+    bad = split_condition(parse("ka.verb = delete"), REG)
+    bad.by_field[("ka.verb", None)] = [BinaryCheckExpr(Pos(), FieldExpr(Pos(), "ka.verb"), "no-such-op",
+                                                       ValueExpr(Pos(), "x"))]
+    whole_calls: list[Any] = []
+    screen = Screen([(good, lambda ev: True), (bad, lambda ev: whole_calls.append(ev) or True)])
+    assert [f.label for f in screen.fields] == ["ka.verb"]  # tested by both rules; only rule 0 compiled it
+    ev = AuditEvent(b'{"kind":"Event","auditID":"a","verb":"get","objectRef":{"resource":"pods"}}')
+    mask = screen.candidates(ev)
+    assert mask == 0b10  # rule 0 ruled out by its verb; rule 1 left to its whole condition
+    assert screen.residuals[1](ev) and whole_calls == [ev]
