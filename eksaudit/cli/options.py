@@ -180,8 +180,8 @@ Jobs = Annotated[
     Optional[int],
     typer.Option(
         "--jobs", min=1, metavar="N",
-        help="Worker processes for large plain files (default: the CPUs available; 1: no workers). "
-        "Output is the same as with 1.",
+        help="Worker processes for large inputs: files, stdin, .gz (default: the CPUs available; "
+        "1: no workers). Output is the same as with 1.",
     ),
 ]
 

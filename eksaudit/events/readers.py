@@ -162,27 +162,35 @@ def read_events(
         on_bad=on_bad, max_doc=max_document_bytes, on_not_audit=on_not_audit,
     )
     for name in names:
-        if name == "-":
-            stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
-            if stream is None:  # `<&-`: there is no standard input at all
-                err = InputError("cannot read: standard input is closed", STDIN_NAME)
-                if strict or on_missing is None:
-                    raise err
-                on_missing(err)
-                continue
-            yield from reader(STDIN_NAME).read(stream)
-            continue
         try:
-            f = open(name, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 (closed below, generator)
-        except (OSError, ValueError) as e:  # ValueError: a NUL byte in the name
-            reason = e.strerror or e if isinstance(e, OSError) else "the file name contains a NUL byte"
-            err = InputError(f"cannot open: {reason}", ascii(name)[1:-1] if "\0" in name else name)
+            source, f = open_input(name, stdin)
+        except InputError as err:
             if strict or on_missing is None:
                 raise err from None
             on_missing(err)
             continue
+        if name == "-":  # not ours to close
+            yield from reader(source).read(f)
+            continue
         with f:
-            yield from reader(name).read(f)
+            yield from reader(source).read(f)
+
+
+def open_input(name: str, stdin: BinaryIO | None = None) -> tuple[str, BinaryIO]:
+    """(the name reports use, the opened stream) of an input: a file, or `-` for standard input.
+
+    Raises InputError naming the input when it cannot be opened (a closed stdin included).
+    """
+    if name == "-":
+        stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+        if stream is None:  # `<&-`: there is no standard input at all
+            raise InputError("cannot read: standard input is closed", STDIN_NAME)
+        return STDIN_NAME, stream
+    try:
+        return name, open(name, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 (the caller closes it)
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the name
+        reason = e.strerror or e if isinstance(e, OSError) else "the file name contains a NUL byte"
+        raise InputError(f"cannot open: {reason}", ascii(name)[1:-1] if "\0" in name else name) from None
 
 
 def iter_source(
@@ -229,11 +237,13 @@ class SourceReader(Decoder):
         anchors: list[Anchor] | None = None,
         *,
         max_line: int | None = DEFAULT_MAX_LINE_BYTES,
+        capped_mark: bytes | None = None,
         **decoding: Any,
     ) -> None:
         super().__init__(source, **decoding)
         self.max_line = max_line
-        self.long_mark = long_line_mark()
+        self.capped = capped_mark is not None  # the input went through a LineCap already (--jobs chunks)
+        self.long_mark = capped_mark if capped_mark is not None else long_line_mark()
         self.anchors = anchors or []
         # the plain-event shortcut; with sniff.FAST off no line has it, so every line is sniffed/parsed
         self.prefix = EVENT_PREFIX if _sniff.FAST else _NO_PREFIX
@@ -243,6 +253,15 @@ class SourceReader(Decoder):
 
     # --- the stream -------------------------------------------------------------------------
     def read(self, stream: BinaryIO) -> Iterator[AuditEvent]:
+        opened = self.open(stream)
+        if opened is not None:
+            yield from self.read_opened(*opened)
+
+    def open(self, stream: BinaryIO) -> tuple[Any, bytes, bool] | None:
+        """The stream to read lines from (gzip unwrapped, lines capped), its first line and whether
+        it was gzip; None when there is nothing to read (a stream that cannot be decompressed is
+        reported). `read` is `open` then `read_opened`; `--jobs` reads stdin and gzip through them too.
+        """
         f: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream, _READ_BUFFER)  # type: ignore[arg-type]
         gz = False
         try:
@@ -253,14 +272,18 @@ class SourceReader(Decoder):
                 # reads would drop the data already decompressed; GzipFile returns it line by line
                 f = gzip.GzipFile(fileobj=f, mode="rb")
                 gz = True
-            if self.max_line is not None:
+            if self.max_line is not None and not self.capped:
                 f = io.BufferedReader(LineCap(f, self.max_line, self.long_mark), _READ_BUFFER)
             first = f.readline()
         except (OSError, EOFError, zlib.error) as e:
             self.bad(1, f"cannot decompress: {e}")
-            return
+            return None
         if not first:
-            return
+            return None
+        return f, first, gz
+
+    def read_opened(self, f: Any, first: bytes, gz: bool) -> Iterator[AuditEvent]:
+        """The events of an opened stream (`open`), from its first line on."""
         if first.startswith(BOM):
             first = first[len(BOM) :]
         try:

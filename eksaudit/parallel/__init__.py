@@ -1,4 +1,4 @@
-"""`filter`/`fields` over files on every core: byte ranges of a file scanned in worker processes.
+"""`filter`/`fields` on every core: byte ranges of a file (or chunks of a stream) scanned in workers.
 
 A plain (not gzip), regular file larger than `CHUNK_BYTES` is cut into chunks of about that size,
 each ending right after a line that ends with `}` and before a line that starts like the API
@@ -25,13 +25,8 @@ cannot be merged exactly is left to the sequential scan (`can_split`): `-o table
 fix the column widths), `--limit` with rules (alerts past the limit still count in the summary)
 or with `--count-by`.
 
-Stdin and `.gz` inputs are read in one process. Measured on 200,000 events (280 MB), cutting a
-pipe into chunks would cost the parent about 0.4 s of CPU and inflating gzip 1.15 s, against
-3.3 s for `not ka.verb in (...)` in one process: feeding workers from one reader would pay for
-questions that parse every event, little for selective ones (0.9 s in all). It is not built: the
-twin of the reader's gzip error reporting (a truncated stream gives its events up to the break,
-then `cannot decompress` at the next line) needs the chunks in flight replayed through one
-reader, which this module does not do yet.
+Stdin and `.gz` inputs cannot be read at an offset: the parent reads them as the sequential
+reader would and cuts them into chunks that it hands to the workers (`stream.py`).
 
 The worker processes, their pipes and what one worker does with a chunk live in `worker.py`.
 
@@ -42,6 +37,7 @@ the parent on Linux).
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import stat
@@ -55,12 +51,19 @@ from ..events.blocks import anchor_patterns
 from ..events.envelopes import BadLine
 from ..events.event import AuditEvent
 from ..events.kinds import NotAudit
-from ..events.readers import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_LINE_BYTES, SourceReader, read_events
+from ..events.readers import (
+    DEFAULT_MAX_DOCUMENT_BYTES,
+    DEFAULT_MAX_LINE_BYTES,
+    SourceReader,
+    open_input,
+    read_events,
+)
 from ..events.sniff import is_gzip
 from ..output.options import OutputFormat, OutputOptions
 from ..output.sink import Sink
 from ..pipeline import ScanStats, scan
 from ..timewindow import Window
+from .stream import Cutter, Spool, Tail, TailReader
 from .worker import Result as _Result
 from .worker import Workers as _Workers
 
@@ -134,10 +137,12 @@ def scan_files(
             if sink.done:
                 break
             size = _splittable(name) if run.jobs > 1 else None
-            if size is None:
-                run.sequential([name])
-            else:
+            if size is not None:
                 run.split_file(name, size)
+            elif run.jobs > 1 and _streamable(name):
+                run.split_stream(name)
+            else:
+                run.sequential([name])
     finally:
         run.close()
     return st
@@ -157,6 +162,17 @@ def _splittable(name: str) -> int | None:
     except (OSError, ValueError):  # the sequential reader reports it
         return None
     return st.st_size
+
+
+def _streamable(name: str) -> bool:
+    """Standard input or a gzip file: read by the parent, chunks scanned by workers (stream.py)."""
+    if name == "-":
+        return True
+    try:
+        with open(name, "rb") as f:
+            return is_gzip(f.read(2))
+    except (OSError, ValueError):  # the sequential reader reports it
+        return False
 
 
 def _chunks(f: Any, size: int, chunk: int) -> Iterator[tuple[int, int]]:
@@ -289,6 +305,100 @@ class _Run:
         if rest is not None:
             self.sequential_from(name, rest, before)
 
+    def split_stream(self, name: str) -> None:
+        """Stdin or a gzip file: read and cut here (stream.py), chunks scanned by the workers."""
+        job = self.job
+        try:
+            source, stream = open_input(name)
+        except InputError as err:
+            if job.strict or self.on_missing is None:
+                raise err from None
+            self.on_missing(err)
+            return
+        try:
+            self._split_opened(source, stream)
+        finally:
+            if name != "-":
+                stream.close()
+
+    def _split_opened(self, source: str, stream: Any) -> None:
+        job = self.job
+        reader = SourceReader(
+            source, anchors=anchor_patterns(job.required), max_line=job.max_line_bytes, strict=job.strict,
+            on_bad=self.on_bad, max_doc=job.max_document_bytes, on_not_audit=self.on_not_audit,
+        )
+        opened = reader.open(stream)
+        if opened is None:
+            return
+        f, first, gz = opened
+        if is_gzip(first[:2]):  # still gzip after the nesting limit: a chunk's reader would unwrap it
+            self._scan(reader.read_opened(f, first, gz), self.on_unparsable)
+            return
+        cutter = Cutter(f, first, gz, CHUNK_BYTES)
+        if self.pool is None:
+            self.pool = _Workers(job, self.jobs)
+        pool = self.pool
+        spool = Spool()
+        inflight: deque[tuple[str, int, int]] = deque()  # (its file, its length, its lines)
+        lines = 0  # lines of the chunks merged
+        anchor: int | None = None
+        chunks = iter(cutter)
+        more = True
+        try:
+            while True:
+                while more and len(inflight) < 2 * self.jobs:
+                    nxt = next(chunks, None)
+                    if nxt is None:
+                        more = False
+                        break
+                    data, n = nxt
+                    if not inflight and lines == 0:
+                        anchor = _rarest_of(job, bytes(data[: 1 << 20]))
+                    path = spool.put(data)
+                    pool.submit((path, 0, len(data), anchor, source, reader.long_mark))
+                    inflight.append((path, len(data), n))
+                if not inflight:
+                    break
+                res = pool.result()
+                if res.unclean:
+                    break
+                path, _, n = inflight.popleft()
+                spool.free(path)
+                self._merge(res, lines if res.reports else 0)
+                lines += n
+                if self.sink.done:
+                    return
+            chunks.close()  # a chunk handed out is cut off the cutter's buffer even if unused
+            if not inflight and not cutter.stopped:
+                return
+            held = [spool.get(path, size) for path, size, _ in inflight]
+            if inflight:  # chunks after an unclean one: their results are not used
+                self.close()
+            self._tail(source, cutter, lines, held, reader.long_mark)
+        finally:
+            spool.close()
+
+    def _tail(self, source: str, cutter: Cutter, lines: int, held: list[bytes], mark: bytes) -> None:
+        """The rest of a stream in this process: chunks held, then what the cutter left; lines shifted."""
+        job = self.job
+        on_bad, on_na, unparsable = self.on_bad, self.on_not_audit, self.on_unparsable
+        reader = TailReader(
+            cutter, lines, source, anchors=anchor_patterns(job.required), max_line=job.max_line_bytes,
+            capped_mark=mark, strict=job.strict, max_doc=job.max_document_bytes,
+            on_bad=(lambda b: on_bad(_shift_bad(b, lines))) if on_bad is not None else None,
+            on_not_audit=(lambda x: on_na(_shift_na(x, lines))) if on_na is not None else None,
+        )
+
+        def shifted_unparsable(ev: AuditEvent) -> None:
+            assert unparsable is not None
+            unparsable(AuditEvent(ev.raw, obj=None, source=ev.source, line=_plus(ev.line, lines)))
+
+        tail = Tail(itertools.chain(held, cutter.rest()))
+        try:
+            self._scan(reader.read(tail), shifted_unparsable if unparsable is not None else None)
+        except InputError as e:
+            raise _shift_error(e, lines) from None
+
     def _merge(self, res: _Result, lines: int) -> None:
         sink = self.sink
         limit = sink.limit
@@ -358,6 +468,15 @@ def _rarest_anchor(job: ScanJob, f: Any) -> int | None:
         return None
     f.seek(0)
     sample = f.read(1 << 20)
+    return min(range(len(anchors)), key=lambda i: anchors[i].hits(sample))
+
+
+def _rarest_of(job: ScanJob, sample: bytes) -> int | None:
+    """`_rarest_anchor` for a stream: chosen on its first chunk."""
+    anchors = anchor_patterns(job.required)
+    if len(anchors) < 2 or not all(hasattr(a, "hits") for a in anchors):
+        return None
+    sample = sample[: 1 << 20]
     return min(range(len(anchors)), key=lambda i: anchors[i].hits(sample))
 
 

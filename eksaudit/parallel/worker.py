@@ -84,7 +84,7 @@ class Workers:
         os.close(res_w)
         self.procs.append((pid, task_w, os.fdopen(res_r, "rb")))
 
-    def submit(self, task: tuple[str, int, int, int | None]) -> None:
+    def submit(self, task: tuple[Any, ...]) -> None:
         import pickle
 
         data = pickle.dumps(task)
@@ -128,7 +128,7 @@ def _ended(pid: int) -> EksauditError:
 
 
 def _serve(task_fd: int, result_fd: int) -> None:
-    """A worker's loop: read (name, start, end), scan it, write the result; until the parent closes."""
+    """A worker's loop: read a task (`work`'s arguments), scan, write the result; until the parent closes."""
     import pickle
     import traceback
 
@@ -273,7 +273,10 @@ class _Marks:
         self.sink.flush()
 
 
-def work(name: str, start: int, end: int, anchor: int | None) -> Result:
+def work(name: str, start: int, end: int, anchor: int | None, source: str | None = None,
+         mark: bytes | None = None) -> Result:
+    """Scan bytes [start, end) of file `name`. A chunk of a stream (stream.py) comes as a temporary
+    file: `source` is then the name to report and `mark` the parent's line-cap mark (lines capped)."""
     global _ANCHORS
     job = _JOB
     assert job is not None
@@ -292,8 +295,9 @@ def work(name: str, start: int, end: int, anchor: int | None) -> Result:
     def on_na(x: NotAudit) -> None:  # the same text object for equal texts: pickled once
         na.append(replace(x, text=texts.setdefault(x.text, x.text)))
 
+    source = source if source is not None else name
     reader = _ChunkReader(
-        name, anchors=anchors, max_line=job.max_line_bytes, strict=job.strict,
+        source, anchors=anchors, max_line=job.max_line_bytes, capped_mark=mark, strict=job.strict,
         on_bad=lambda b: bad.append(("bad", b.line, b.reason)), max_doc=job.max_document_bytes, on_not_audit=on_na,
     )
     summary = job.rules.new_summary() if job.rules is not None else None
@@ -318,7 +322,7 @@ def work(name: str, start: int, end: int, anchor: int | None) -> Result:
     data = out.getvalue()
     out.close()  # the sink's closures hold it in a cycle: free the chunk's output now, not at the next GC
     return Result(
-        source=name, data=data, count=sink.count, matched=stats.matched,
+        source=source, data=data, count=sink.count, matched=stats.matched,
         events=stats.events, alerts=stats.alerts, bad=bad, not_audit=na,
         marks=target.marks if isinstance(target, _Marks) else None,
         counts=counter.counts if counter is not None else None, summary=summary, error=error,

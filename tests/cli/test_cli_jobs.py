@@ -7,10 +7,13 @@ and a bad `--jobs`.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -189,3 +192,70 @@ def test_a_worker_that_dies_is_one_error_line(log: Path, monkeypatch: pytest.Mon
     assert rc == 2
     assert b"ended unexpectedly" in err and b"--jobs 1" in err and b"Traceback" not in err
     assert out.count(b"\n") > 20  # what came before it was printed
+
+
+# --- stdin and gzip: read by the parent, cut into chunks for the workers (parallel/stream.py) -------
+def test_stdin_and_gzip_are_cut_and_read_in_workers(log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    merged = []
+    real = parallel._Run._merge
+    monkeypatch.setattr(parallel._Run, "_merge", lambda self, res, lines: (merged.append(res.count), real(self, res, lines))[1])
+    data = log.read_bytes()
+    gz = tmp_path / "audit.log.gz"
+    gz.write_bytes(gzip.compress(data))
+    for args, stdin in ((["filter", "ka.verb exists"], data), (["filter", "ka.verb exists", str(gz)], None),
+                        (["filter", "ka.verb exists"], gzip.compress(data))):
+        merged.clear()
+        one = run_jobs(args, 1, 4096, stdin)
+        assert run_jobs(args, 2, 4096, stdin) == one
+        rc, out, err = one
+        assert rc == 0 and out.count(b"\n") == 400 and b":11: not valid JSON" in err  # broken lines, numbered
+        assert len(merged) > 50 and sum(merged) == 400  # every match, found by a worker
+
+
+def test_a_truncated_gzip_stream_gives_its_events_then_one_error():
+    data = gzip.compress(("\n".join(EVENTS) * 3 + "\n").encode())
+    cut = data[: len(data) // 2]
+    one = run_jobs(["filter", "ka.verb exists"], 1, 4096, cut)
+    assert run_jobs(["filter", "ka.verb exists"], 2, 4096, cut) == one
+    rc, out, err = one
+    assert 50 < out.count(b"\n") < 1200 and b"<stdin>:" in err and b"cannot decompress" in err
+
+
+@pytest.fixture(scope="module")
+def big_gz(big: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    p = tmp_path_factory.mktemp("biggz") / "big-audit.log.gz"
+    with big.open("rb") as src, gzip.open(p, "wb", compresslevel=1) as dst:
+        shutil.copyfileobj(src, dst)
+    return p
+
+
+def _no_spool(pid: int) -> None:
+    """The chunks' temporary files are gone (stream.Spool names its folder after the process)."""
+    for base in ("/dev/shm", tempfile.gettempdir()):
+        if os.path.isdir(base):
+            assert not [n for n in os.listdir(base) if n.startswith(f"eksaudit-{pid}-")], base
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+def test_ctrl_c_stops_the_workers_reading_gzip(big_gz: Path):
+    with Child(_eksaudit(256 * 1024, "filter", "not ka.verb in (get, list)", str(big_gz), "--jobs", "2"),
+               start_new_session=True) as child:
+        child.readline()  # workers are running
+        os.killpg(child.proc.pid, signal.SIGINT)
+        _, err = child.finish()
+    assert child.returncode == 130, err
+    assert b"Traceback" not in err and b"Error" not in err, err
+    _no_orphans(big_gz)
+    _no_spool(child.proc.pid)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+def test_a_closed_pipe_ends_quietly_reading_gzip(big_gz: Path):
+    with Child(_eksaudit(256 * 1024, "filter", "ka.verb exists", str(big_gz), "--jobs", "2")) as child:
+        child.readline()
+        child.close_stdout()
+        _, err = child.finish()
+    assert child.returncode == 0, err
+    assert err == b""
+    _no_orphans(big_gz)
+    _no_spool(child.proc.pid)

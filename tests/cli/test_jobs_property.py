@@ -9,6 +9,7 @@ chunks and split points land everywhere. stdout, stderr and the exit status must
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 from pathlib import Path
@@ -118,8 +119,8 @@ def make_input(seed: int, n: int) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-def run(args: list[str], jobs: int, chunk: int) -> tuple[int, bytes, bytes]:
-    return run_jobs(args, jobs, chunk)
+def run(args: list[str], jobs: int, chunk: int, stdin: bytes | None = None) -> tuple[int, bytes, bytes]:
+    return run_jobs(args, jobs, chunk, stdin)
 
 
 def _args(template: list[str], files: list[str], rules: str) -> list[str]:
@@ -157,6 +158,35 @@ def test_jobs_print_what_one_process_prints(tmp_path: Path, rules_file: str, see
     assert run(args, jobs, chunk) == run(args, 1, chunk)
 
 
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10**6),
+    n=st.integers(1, 60),
+    cmd=st.sampled_from(COMMANDS),
+    chunk=st.sampled_from([64, 300, 1000, 3000]),
+    jobs=st.sampled_from([2, 3]),
+    via=st.sampled_from(["stdin", "gz", "gz-stdin", "gz-cut", "gz-cut-stdin", "gz-gz"]),
+)
+def test_streams_print_what_one_process_prints(tmp_path: Path, rules_file: str, seed, n, cmd, chunk, jobs, via):
+    """Stdin and gzip are read by the parent and cut into chunks (parallel/stream.py): a truncated
+    gzip stream must give the same events and the same `cannot decompress` line."""
+    data = make_input(seed, n)
+    if via.startswith("gz"):
+        data = gzip.compress(data, mtime=0)
+        if via == "gz-gz":
+            data = gzip.compress(data, mtime=0)
+        if "cut" in via:
+            data = data[: random.Random(seed).randrange(12, max(13, len(data)))]
+    stdin = data if via == "stdin" or via.endswith("-stdin") else None
+    files = []
+    if stdin is None:
+        p = tmp_path / f"in{seed}.log.gz"
+        p.write_bytes(data)
+        files.append(str(p))
+    args = _args(cmd, files or ["-"], rules_file)
+    assert run(args, jobs, chunk, stdin) == run(args, 1, chunk, stdin)
+
+
 def test_the_generator_makes_inputs_that_split():
     """The property is worth something only if inputs are cut into many chunks, some of them unclean."""
     data = make_input(3, 60)
@@ -165,3 +195,37 @@ def test_the_generator_makes_inputs_that_split():
     chunks = list(parallel._chunks(io.BytesIO(data), len(data), 300))
     assert len(chunks) > 5
     assert all(a < b for a, b in chunks if b > 0)
+
+
+def test_the_stream_cutter_cuts_at_split_points_and_stops_where_gzip_breaks():
+    """The stream property is worth something only if streams are cut into many chunks, and a
+    truncated gzip stream ends the cutting with the error the sequential reader reports."""
+    import io
+
+    from eksaudit.parallel.stream import _SPLIT, Cutter
+
+    data = make_input(3, 60)
+    f = io.BufferedReader(io.BytesIO(data))
+    cutter = Cutter(f, f.readline(), False, 300)
+    chunks = [(bytes(d), n) for d, n in cutter]  # a chunk is a view, valid until the next
+    assert len(chunks) > 5
+    assert b"".join(d for d, _ in chunks) + b"".join(cutter.rest()) == data
+    if not cutter.stopped:
+        assert sum(n for _, n in chunks) == data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    for d, _ in chunks[:-1]:
+        assert _SPLIT.search(d + b'{"kind":"Event",', len(d) - 3) is not None  # ends at a split point
+
+    broken = gzip.compress(data, mtime=0)[:-60]
+    lines = []
+    try:
+        for line in gzip.GzipFile(fileobj=io.BytesIO(broken)):
+            lines.append(line)
+    except EOFError:
+        pass
+    g = gzip.GzipFile(fileobj=io.BytesIO(broken))
+    cutter = Cutter(g, g.readline(), True, 300)
+    got = b"".join(bytes(d) for d, _ in cutter)
+    assert cutter.stopped  # at the break, or earlier for lack of a split point
+    assert got + b"".join(cutter.rest()) == b"".join(lines)  # what line iteration gave, no more
+    assert cutter.error is not None and cutter.error[1].startswith("cannot decompress")
+    assert cutter.error[0] == len(lines) + 1

@@ -10,12 +10,12 @@ from eksaudit.cli.app import app
 RUNNER = CliRunner()
 
 
-def run_jobs(args: list[str], jobs: int, chunk: int) -> tuple[int, bytes, bytes]:
+def run_jobs(args: list[str], jobs: int, chunk: int, stdin: bytes | None = None) -> tuple[int, bytes, bytes]:
     """(exit status, stdout, stderr) of `eksaudit ARGS --jobs JOBS` with chunks of `chunk` bytes."""
     saved = parallel.CHUNK_BYTES
     parallel.CHUNK_BYTES = chunk
     try:
-        r = RUNNER.invoke(app, [*args, "--jobs", str(jobs)], prog_name="eksaudit", color=False)
+        r = RUNNER.invoke(app, [*args, "--jobs", str(jobs)], input=stdin, prog_name="eksaudit", color=False)
     finally:
         parallel.CHUNK_BYTES = saved
     if r.exception is not None and not isinstance(r.exception, SystemExit):
