@@ -335,25 +335,32 @@ class _Run:
             self._scan(reader.read_opened(f, first, gz), self.on_unparsable)
             return
         cutter = Cutter(f, first, gz, CHUNK_BYTES)
+        chunks = iter(cutter)
+        head = next(chunks, None)
+        data0 = bytes(head[0]) if head is not None else b""
+        second = next(chunks, None) if head is not None else None
+        if second is None:  # one chunk, or nothing to cut: no workers (a small stdin stays quick)
+            chunks.close()
+            self._tail(source, cutter, 0, [data0] if data0 else [], reader.long_mark)
+            return
+        assert head is not None
+        anchor = _rarest_of(job, data0[: 1 << 20])
         if self.pool is None:
             self.pool = _Workers(job, self.jobs)
         pool = self.pool
         spool = Spool()
         inflight: deque[tuple[str, int, int]] = deque()  # (its file, its length, its lines)
         lines = 0  # lines of the chunks merged
-        anchor: int | None = None
-        chunks = iter(cutter)
+        upcoming = itertools.chain([(data0, head[1]), second], chunks)
         more = True
         try:
             while True:
                 while more and len(inflight) < 2 * self.jobs:
-                    nxt = next(chunks, None)
+                    nxt = next(upcoming, None)
                     if nxt is None:
                         more = False
                         break
                     data, n = nxt
-                    if not inflight and lines == 0:
-                        anchor = _rarest_of(job, bytes(data[: 1 << 20]))
                     path = spool.put(data)
                     pool.submit((path, 0, len(data), anchor, source, reader.long_mark))
                     inflight.append((path, len(data), n))
@@ -472,11 +479,10 @@ def _rarest_anchor(job: ScanJob, f: Any) -> int | None:
 
 
 def _rarest_of(job: ScanJob, sample: bytes) -> int | None:
-    """`_rarest_anchor` for a stream: chosen on its first chunk."""
+    """`_rarest_anchor` for a stream: chosen on (the first megabyte of) its first chunk."""
     anchors = anchor_patterns(job.required)
     if len(anchors) < 2 or not all(hasattr(a, "hits") for a in anchors):
         return None
-    sample = sample[: 1 << 20]
     return min(range(len(anchors)), key=lambda i: anchors[i].hits(sample))
 
 
