@@ -40,6 +40,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/rules_vs_jq.py
 	$(BIN)/python benchmarks/fetch_vs_awscli.py
 	$(BIN)/python benchmarks/vs_peers.py
+	$(BIN)/python benchmarks/streams.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

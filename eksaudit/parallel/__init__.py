@@ -42,7 +42,7 @@ import os
 import re
 import stat
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -334,36 +334,30 @@ class _Run:
         if is_gzip(first[:2]):  # still gzip after the nesting limit: a chunk's reader would unwrap it
             self._scan(reader.read_opened(f, first, gz), self.on_unparsable)
             return
-        cutter = Cutter(f, first, gz, CHUNK_BYTES)
-        chunks = iter(cutter)
-        head = next(chunks, None)
-        data0 = bytes(head[0]) if head is not None else b""
-        second = next(chunks, None) if head is not None else None
-        if second is None:  # one chunk, or nothing to cut: no workers (a small stdin stays quick)
-            chunks.close()
-            self._tail(source, cutter, 0, [data0] if data0 else [], reader.long_mark)
-            return
-        assert head is not None
-        anchor = _rarest_of(job, data0[: 1 << 20])
+        # The workers are forked before the stream is read: forked later, each would hold the
+        # parent's read buffers in its resident memory (shared, but counted in each process).
         if self.pool is None:
             self.pool = _Workers(job, self.jobs)
         pool = self.pool
         spool = Spool()
+        cutter = Cutter(f, first, gz, CHUNK_BYTES, spool)
+        chunks = iter(cutter)
         inflight: deque[tuple[str, int, int]] = deque()  # (its file, its length, its lines)
         lines = 0  # lines of the chunks merged
-        upcoming = itertools.chain([(data0, head[1]), second], chunks)
+        anchor: int | None = None
         more = True
         try:
             while True:
                 while more and len(inflight) < 2 * self.jobs:
-                    nxt = next(upcoming, None)
+                    nxt = next(chunks, None)
                     if nxt is None:
                         more = False
                         break
-                    data, n = nxt
-                    path = spool.put(data)
-                    pool.submit((path, 0, len(data), anchor, source, reader.long_mark))
-                    inflight.append((path, len(data), n))
+                    path, size, n = nxt
+                    if spool.n == 1 and not inflight and lines == 0:
+                        anchor = _rarest_of(job, b"".join(Spool.read(path, min(size, 1 << 20))))
+                    pool.submit((path, 0, size, anchor, source, reader.long_mark))
+                    inflight.append(nxt)
                 if not inflight:
                     break
                 res = pool.result()
@@ -375,17 +369,17 @@ class _Run:
                 lines += n
                 if self.sink.done:
                     return
-            chunks.close()  # a chunk handed out is cut off the cutter's buffer even if unused
+            chunks.close()
             if not inflight and not cutter.stopped:
                 return
-            held = [spool.get(path, size) for path, size, _ in inflight]
+            held = (block for path, size, _ in list(inflight) for block in Spool.read(path, size))
             if inflight:  # chunks after an unclean one: their results are not used
                 self.close()
             self._tail(source, cutter, lines, held, reader.long_mark)
         finally:
             spool.close()
 
-    def _tail(self, source: str, cutter: Cutter, lines: int, held: list[bytes], mark: bytes) -> None:
+    def _tail(self, source: str, cutter: Cutter, lines: int, held: Iterable[bytes], mark: bytes) -> None:
         """The rest of a stream in this process: chunks held, then what the cutter left; lines shifted."""
         job = self.job
         on_bad, on_na, unparsable = self.on_bad, self.on_not_audit, self.on_unparsable

@@ -13,6 +13,7 @@ import gzip
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -202,30 +203,41 @@ def test_the_stream_cutter_cuts_at_split_points_and_stops_where_gzip_breaks():
     truncated gzip stream ends the cutting with the error the sequential reader reports."""
     import io
 
-    from eksaudit.parallel.stream import _SPLIT, Cutter
+    from eksaudit.parallel.stream import _SPLIT, Cutter, Spool
 
-    data = make_input(3, 60)
-    f = io.BufferedReader(io.BytesIO(data))
-    cutter = Cutter(f, f.readline(), False, 300)
-    chunks = [(bytes(d), n) for d, n in cutter]  # a chunk is a view, valid until the next
-    assert len(chunks) > 5
-    assert b"".join(d for d, _ in chunks) + b"".join(cutter.rest()) == data
-    if not cutter.stopped:
-        assert sum(n for _, n in chunks) == data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    for d, _ in chunks[:-1]:
-        assert _SPLIT.search(d + b'{"kind":"Event",', len(d) - 3) is not None  # ends at a split point
+    def cut(f: Any, gz: bool) -> tuple[Cutter, list[tuple[bytes, int]]]:
+        cutter = Cutter(f, f.readline(), gz, 300, spool)
+        got = []
+        for path, size, n in cutter:
+            got.append((b"".join(Spool.read(path, size)), n))
+            spool.free(path)  # written over by a later chunk, as in the parent
+        return cutter, got
 
-    broken = gzip.compress(data, mtime=0)[:-60]
-    lines = []
+    spool = Spool()
     try:
-        for line in gzip.GzipFile(fileobj=io.BytesIO(broken)):
-            lines.append(line)
-    except EOFError:
-        pass
-    g = gzip.GzipFile(fileobj=io.BytesIO(broken))
-    cutter = Cutter(g, g.readline(), True, 300)
-    got = b"".join(bytes(d) for d, _ in cutter)
-    assert cutter.stopped  # at the break, or earlier for lack of a split point
-    assert got + b"".join(cutter.rest()) == b"".join(lines)  # what line iteration gave, no more
-    assert cutter.error is not None and cutter.error[1].startswith("cannot decompress")
-    assert cutter.error[0] == len(lines) + 1
+        data = make_input(3, 60)
+        cutter, chunks = cut(io.BufferedReader(io.BytesIO(data)), False)
+        assert len(chunks) > 5
+        assert b"".join(d for d, _ in chunks) + b"".join(cutter.rest()) == data
+        if not cutter.stopped:
+            assert sum(n for _, n in chunks) == data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        for d, n in chunks[:-1]:
+            assert _SPLIT.search(d + b'{"kind":"Event",', len(d) - 3) is not None  # ends at a split point
+            assert n == d.count(b"\n")
+        assert len(spool.idle) + 1 >= spool.n  # a few files, written over
+
+        broken = gzip.compress(data, mtime=0)[:-60]
+        lines = []
+        try:
+            for line in gzip.GzipFile(fileobj=io.BytesIO(broken)):
+                lines.append(line)
+        except EOFError:
+            pass
+        cutter, chunks = cut(gzip.GzipFile(fileobj=io.BytesIO(broken)), True)
+        assert cutter.stopped  # at the break, or earlier for lack of a split point
+        got = b"".join(d for d, _ in chunks) + b"".join(cutter.rest())
+        assert got == b"".join(lines)  # what line iteration gave, no more
+        assert cutter.error is not None and cutter.error[1].startswith("cannot decompress")
+        assert cutter.error[0] == len(lines) + 1
+    finally:
+        spool.close()
