@@ -4,8 +4,8 @@ A pipe cannot be read at an offset, nor a gzip stream entered in the middle, so 
 such an input itself, exactly as the sequential reader would (`SourceReader.open`: the same gzip
 unwrapping, the same line cap and mark; gzip line by line, which decides what a truncated stream
 yields), and cuts what it read at split points (`_SPLIT`, as for files) into chunks. Each chunk is
-written to a temporary file (a task pipe could deadlock: a busy worker does not read it) that a
-worker scans like a range of any file, with a reader that takes the line cap as done.
+written to a temporary file in TMPDIR (a task pipe could deadlock: a busy worker does not read
+it) that a worker scans like a range of any file, with a reader that takes the line cap as done.
 
 What workers cannot do is left to one reader in the parent (`Tail`): the chunks from the first
 unclean one on (a document open at its end), a stream with no split point for `GIVE_UP` chunk lengths,
@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
+from ..errors import EksauditError
 from ..events.event import AuditEvent
 from ..events.readers import SourceReader
 
@@ -137,15 +138,21 @@ class _Chunk:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)  # an idle file is written over
+        try:
+            self.fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)  # an idle file is written over
+        except OSError as e:
+            raise _spool_error(e) from None
         self.length = self.lines = 0
         self.ends_line = True
 
     def write(self, data: bytes, a: int, b: int) -> None:
         with memoryview(data) as mv:
             view = mv[a:b]
-            while view:
-                view = view[os.write(self.fd, view) :]
+            try:
+                while view:
+                    view = view[os.write(self.fd, view) :]
+            except OSError as e:  # a full or read-only TMPDIR
+                raise _spool_error(e) from None
         self.length += b - a
         self.lines += data.count(b"\n", a, b)
         self.ends_line = data[b - 1] == 0x0A
@@ -153,6 +160,11 @@ class _Chunk:
     def close(self) -> tuple[str, int, int]:
         os.close(self.fd)
         return self.path, self.length, self.lines + (0 if self.ends_line else 1)
+
+
+def _spool_error(e: OSError) -> EksauditError:
+    return EksauditError(f"cannot write the temporary files that carry stdin or gzip input to the workers "
+                         f"({e.strerror or e}, in {tempfile.gettempdir()}): set TMPDIR, or read with --jobs 1")
 
 
 class Tail(io.RawIOBase):
@@ -199,7 +211,7 @@ class TailReader(SourceReader):
 
 
 class Spool:
-    """Temporary files that carry chunks to the workers (in /dev/shm when there is one).
+    """Temporary files that carry chunks to the workers (in TMPDIR; they rarely leave the page cache).
 
     A few files are written over and over (`take` hands out a free one, `free` gives it back
     when its chunk's result is in): writing over pages a file already has costs less system time
@@ -207,8 +219,10 @@ class Spool:
     """
 
     def __init__(self) -> None:
-        base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-        self.dir = tempfile.mkdtemp(prefix=f"eksaudit-{os.getpid()}-", dir=base)
+        try:
+            self.dir = tempfile.mkdtemp(prefix=f"eksaudit-{os.getpid()}-")
+        except OSError as e:
+            raise _spool_error(e) from None
         self.idle: list[str] = []
         self.n = 0
 
