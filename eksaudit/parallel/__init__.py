@@ -42,7 +42,7 @@ import os
 import re
 import stat
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -334,50 +334,61 @@ class _Run:
         if is_gzip(first[:2]):  # still gzip after the nesting limit: a chunk's reader would unwrap it
             self._scan(reader.read_opened(f, first, gz), self.on_unparsable)
             return
-        # The workers are forked before the stream is read: forked later, each would hold the
-        # parent's read buffers in its resident memory (shared, but counted in each process).
-        if self.pool is None:
-            self.pool = _Workers(job, self.jobs)
-        pool = self.pool
         spool = Spool()
         cutter = Cutter(f, first, gz, CHUNK_BYTES, spool)
         chunks = iter(cutter)
+        try:
+            head = next(chunks, None)
+            if head is None or cutter.ended:  # one chunk, or nothing to cut: no workers
+                chunks.close()
+                self._tail(source, cutter, 0, Spool.read(*head[:2]) if head else (), reader.long_mark)
+                return
+            # Forked now, the workers hold no more of the parent's buffers than a block read.
+            if self.pool is None:
+                self.pool = _Workers(job, self.jobs)
+            self._stream_chunks(source, cutter, head, chunks, spool, reader.long_mark)
+        finally:
+            spool.close()
+
+    def _stream_chunks(self, source: str, cutter: Cutter, head: tuple[str, int, int],
+                       gen: Generator[tuple[str, int, int], None, None], spool: Spool, mark: bytes) -> None:
+        """The chunks of a stream to the workers, their results merged in order; the rest in one reader."""
+        chunks = itertools.chain([head], gen)
+        job = self.job
+        pool = self.pool
         inflight: deque[tuple[str, int, int]] = deque()  # (its file, its length, its lines)
         lines = 0  # lines of the chunks merged
         anchor: int | None = None
         more = True
-        try:
-            while True:
-                while more and len(inflight) < 2 * self.jobs:
-                    nxt = next(chunks, None)
-                    if nxt is None:
-                        more = False
-                        break
-                    path, size, n = nxt
-                    if spool.n == 1 and not inflight and lines == 0:
-                        anchor = _rarest_of(job, b"".join(Spool.read(path, min(size, 1 << 20))))
-                    pool.submit((path, 0, size, anchor, source, reader.long_mark))
-                    inflight.append(nxt)
-                if not inflight:
+        while True:
+            while more and len(inflight) < 2 * self.jobs:
+                nxt = next(chunks, None)
+                if nxt is None:
+                    more = False
                     break
-                res = pool.result()
-                if res.unclean:
-                    break
-                path, _, n = inflight.popleft()
-                spool.free(path)
-                self._merge(res, lines if res.reports else 0)
-                lines += n
-                if self.sink.done:
-                    return
-            chunks.close()
-            if not inflight and not cutter.stopped:
+                path, size, n = nxt
+                if not inflight and lines == 0:
+                    anchor = _rarest_of(job, b"".join(Spool.read(path, min(size, 1 << 20))))
+                pool.submit((path, 0, size, anchor, source, mark))
+                inflight.append(nxt)
+            if not inflight:
+                break
+            res = pool.result()
+            if res.unclean:
+                break
+            path, _, n = inflight.popleft()
+            spool.free(path)
+            self._merge(res, lines if res.reports else 0)
+            lines += n
+            if self.sink.done:
                 return
-            held = (block for path, size, _ in list(inflight) for block in Spool.read(path, size))
-            if inflight:  # chunks after an unclean one: their results are not used
-                self.close()
-            self._tail(source, cutter, lines, held, reader.long_mark)
-        finally:
-            spool.close()
+        gen.close()  # a chunk handed out is off the cutter's hands even if it is not used
+        if not inflight and not cutter.stopped:
+            return
+        held = (block for path, size, _ in list(inflight) for block in Spool.read(path, size))
+        if inflight:  # chunks after an unclean one: their results are not used
+            self.close()
+        self._tail(source, cutter, lines, held, mark)
 
     def _tail(self, source: str, cutter: Cutter, lines: int, held: Iterable[bytes], mark: bytes) -> None:
         """The rest of a stream in this process: chunks held, then what the cutter left; lines shifted."""

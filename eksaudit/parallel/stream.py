@@ -54,6 +54,7 @@ class Cutter:
         self.spool = spool
         self.error: tuple[int | None, str] | None = None
         self.stopped = False  # iteration ended before the stream did (see `rest`)
+        self.ended = False  # the chunk handed out last ends the stream
         self._hold = first  # read, not written yet
         self._cur: _Chunk | None = None  # the chunk being written
         self._seen = first.count(b"\n")  # newlines read so far
@@ -107,6 +108,7 @@ class Cutter:
             (self._cur if self._cur is not None else self._open()).write(self._hold, 0, len(self._hold))
             self._hold = b""
         if self._cur is not None and self._cur.length:
+            self.ended = True  # this chunk is the last
             yield self._close()
 
     def _open(self) -> _Chunk:
