@@ -31,7 +31,7 @@ from ..errors import EksauditError
 from ..events.event import AuditEvent
 from ..events.readers import SourceReader
 
-_BLOCK = 1 << 20
+_BLOCK = 1 << 18  # bytes read at a time: the parent holds about two of them
 _KEEP = 32  # bytes held back from a read: more than a split point spans (`}\r\n{"kind":"Event",`)
 GIVE_UP = 8  # chunk lengths without a split point after which the rest of the stream is read in one process
 #: a split point: after a line ending with `}`, before a plain event line (the same as for files)
