@@ -41,6 +41,7 @@ import itertools
 import os
 import re
 import stat
+import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -54,6 +55,7 @@ from ..events.kinds import NotAudit
 from ..events.readers import (
     DEFAULT_MAX_DOCUMENT_BYTES,
     DEFAULT_MAX_LINE_BYTES,
+    STDIN_NAME,
     SourceReader,
     open_input,
     read_events,
@@ -137,7 +139,10 @@ def scan_files(
             if sink.done:
                 break
             size = _splittable(name) if run.jobs > 1 else None
-            if size is not None:
+            if size is not None and name == "-":
+                run.split_file(_STDIN_FILE, size, STDIN_NAME)
+                os.lseek(0, 0, os.SEEK_END)  # read, as one process would leave it
+            elif size is not None:
                 run.split_file(name, size)
             elif run.jobs > 1 and _streamable(name):
                 run.split_stream(name)
@@ -148,10 +153,17 @@ def scan_files(
     return st
 
 
+_STDIN_FILE = "/dev/stdin"  # stdin redirected from a regular file (`< audit.log`) is split like it
+
+
 def _splittable(name: str) -> int | None:
-    """The size of a regular, plain (not gzip) file worth splitting; None to read it sequentially."""
+    """The size of a regular, plain (not gzip) file worth splitting; None to read it sequentially.
+
+    Standard input is one when it is a regular file read from its start (`eksaudit ... < FILE`),
+    and is `sys.stdin` (a caller that replaced `sys.stdin` has its own stream).
+    """
     if name == "-":
-        return None
+        return _stdin_file_size()
     try:
         st = os.stat(name)
         if not stat.S_ISREG(st.st_mode) or st.st_size <= CHUNK_BYTES:
@@ -160,6 +172,19 @@ def _splittable(name: str) -> int | None:
             if is_gzip(f.read(2)):
                 return None
     except (OSError, ValueError):  # the sequential reader reports it
+        return None
+    return st.st_size
+
+
+def _stdin_file_size() -> int | None:
+    try:
+        if sys.stdin.buffer.fileno() != 0 or not os.path.exists(_STDIN_FILE):
+            return None
+        st = os.fstat(0)
+        if (not stat.S_ISREG(st.st_mode) or st.st_size <= CHUNK_BYTES or os.lseek(0, 0, os.SEEK_CUR) != 0
+                or is_gzip(os.pread(0, 2, 0))):
+            return None
+    except (AttributeError, OSError, ValueError):  # no stdin, not a file, a test's stand-in
         return None
     return st.st_size
 
@@ -244,14 +269,14 @@ class _Run:
         )
         self._scan(events, self.on_unparsable)
 
-    def sequential_from(self, name: str, start: int, lines: int) -> None:
+    def sequential_from(self, name: str, start: int, lines: int, source: str | None = None) -> None:
         """The rest of `name` from `start` (a clean split point) in this process, lines shifted."""
         job = self.job
         on_bad = self.on_bad
         on_na = self.on_not_audit
         unparsable = self.on_unparsable
         reader = SourceReader(
-            name, anchors=anchor_patterns(job.required), max_line=job.max_line_bytes, strict=job.strict,
+            source or name, anchors=anchor_patterns(job.required), max_line=job.max_line_bytes, strict=job.strict,
             on_bad=(lambda b: on_bad(_shift_bad(b, lines))) if on_bad is not None else None,
             max_doc=job.max_document_bytes,
             on_not_audit=(lambda x: on_na(_shift_na(x, lines))) if on_na is not None else None,
@@ -268,7 +293,8 @@ class _Run:
             except InputError as e:
                 raise _shift_error(e, lines) from None
 
-    def split_file(self, name: str, size: int) -> None:
+    def split_file(self, name: str, size: int, source: str | None = None) -> None:
+        """A file in byte ranges over the workers (`source`: the name to report, if not `name`)."""
         if self.pool is None:
             self.pool = _Workers(self.job, self.jobs)
         pool = self.pool
@@ -287,7 +313,7 @@ class _Run:
                     elif r[1] < 0:
                         rest, more = r[0], False
                     else:
-                        pool.submit((name, r[0], r[1], anchor))
+                        pool.submit((name, r[0], r[1], anchor, source))
                         inflight.append(r[0])
                 if not inflight:
                     break
@@ -303,7 +329,7 @@ class _Run:
         if inflight:  # chunks after an unclean one: their results are not used
             self.close()
         if rest is not None:
-            self.sequential_from(name, rest, before)
+            self.sequential_from(name, rest, before, source)
 
     def split_stream(self, name: str) -> None:
         """Stdin or a gzip file: read and cut here (stream.py), chunks scanned by the workers."""

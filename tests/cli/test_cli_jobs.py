@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.jobs import RUNNER, run_jobs
@@ -182,10 +183,10 @@ def test_a_worker_that_dies_is_one_error_line(log: Path, monkeypatch: pytest.Mon
     """A worker killed under us (the OOM killer) ends the run with status 2 and says so, no traceback."""
     real = parallel.worker.work
 
-    def dying(name: str, start: int, end: int, anchor: int | None):
+    def dying(name: str, start: int, end: int, anchor: int | None, *more: Any):
         if start > 100_000:
             os._exit(9)  # in the worker process: as if killed
-        return real(name, start, end, anchor)
+        return real(name, start, end, anchor, *more)
 
     monkeypatch.setattr(parallel.worker, "work", dying)
     rc, out, err = run("filter", "ka.verb exists", str(log), jobs=2)
@@ -265,3 +266,28 @@ def test_a_tmpdir_that_cannot_be_written_is_one_error_line(log: Path, tmp_path: 
     rc, out, err = run_jobs(["filter", "ka.verb exists"], 2, 4096, log.read_bytes())
     assert rc == 2 and out == b""
     assert b"TMPDIR" in err and b"--jobs 1" in err and b"Traceback" not in err and err.count(b"\n") == 1
+
+
+def test_stdin_from_a_file_is_split_like_the_file(log: Path):
+    """`eksaudit ... < FILE`: standard input that is a regular file is read in byte ranges, as the
+    file would be (reports name `<stdin>`), and left at its end as one process leaves it."""
+    import subprocess
+
+    probe = "import eksaudit.parallel as p; p.CHUNK_BYTES = 4096; print(p._stdin_file_size())"
+    with log.open("rb") as f:
+        size = subprocess.run([sys.executable, "-c", probe], stdin=f, capture_output=True, check=True).stdout
+    assert int(size) == log.stat().st_size
+    outs = []
+    for jobs in ("1", "2"):
+        with log.open("rb") as f:
+            outs.append(subprocess.run(_eksaudit(4096, "filter", "ka.verb exists", "--jobs", jobs), stdin=f,
+                                       capture_output=True))
+    assert outs[0].returncode == outs[1].returncode == 0
+    assert outs[0].stdout == outs[1].stdout and outs[0].stdout.count(b"\n") == 400
+    assert outs[0].stderr == outs[1].stderr and b"<stdin>:11: not valid JSON" in outs[1].stderr
+    rest = "import sys, os; sys.argv = ['eksaudit', 'filter', 'ka.verb exists', '--jobs', '2', '-q']; " \
+           "import eksaudit.parallel as p; p.CHUNK_BYTES = 4096; from eksaudit.cli.app import main\n" \
+           "try:\n    main()\nexcept SystemExit:\n    print(os.lseek(0, 0, os.SEEK_CUR), file=sys.stderr)"
+    with log.open("rb") as f:
+        r = subprocess.run([sys.executable, "-c", rest], stdin=f, capture_output=True)
+    assert int(r.stderr.strip().splitlines()[-1]) == log.stat().st_size
