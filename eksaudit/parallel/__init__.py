@@ -190,9 +190,15 @@ def _stdin_file_size() -> int | None:
 
 
 def _streamable(name: str) -> bool:
-    """Standard input or a gzip file: read by the parent, chunks scanned by workers (stream.py)."""
+    """Standard input or a gzip file: read by the parent, chunks scanned by workers (stream.py).
+
+    Not a terminal: someone typing or pasting events expects each one answered at once.
+    """
     if name == "-":
-        return True
+        try:
+            return not sys.stdin.isatty()
+        except (AttributeError, ValueError):  # no stdin, or a closed one: the sequential reader says so
+            return False
     try:
         with open(name, "rb") as f:
             return is_gzip(f.read(2))

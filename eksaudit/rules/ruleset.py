@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import eksaudit.rules.screen as _screen  # its SCREENING switch, read per call (tests flip it)
+
 from ..condition.ast import Expr, as_string
-from . import screen as _screen
 from .formatting import OutputFormatter
 from .model import Alert, RuleInfo, RuleSummary, RuleWarning, default_hostname
 from .prefilter import required_hint, ruleset_prefilter

@@ -114,7 +114,9 @@ _ALLOWED_INSIDE = {
     "rules/prefilter.py": {"eksaudit.condition.operators", "eksaudit.condition.prefilter"},
     "rules/ruleset.py": {"eksaudit.condition.ast", "eksaudit.condition.resolver", "eksaudit.errors",
                          "eksaudit.rules.formatting", "eksaudit.rules.model", "eksaudit.rules.prefilter",
-                         "eksaudit.rules.summary"},
+                         "eksaudit.rules.screen", "eksaudit.rules.summary"},
+    "rules/screen.py": {"eksaudit.condition.ast", "eksaudit.condition.compiler", "eksaudit.condition.resolver",
+                        "eksaudit.errors"},
 }
 
 
