@@ -1,7 +1,7 @@
 """The root Typer app: one sub-app per command module, lifted to the top level."""
 
-from __future__ import annotations
-
+# Annotations are evaluated at definition (no `from __future__ import annotations`): Typer reads
+# them at every start-up, and a string annotation costs it an eval (tests/cli/test_startup.py).
 import importlib
 import importlib.util
 import os

@@ -1,7 +1,7 @@
 """`eksaudit fields`: the field catalogue, field descriptions, and field extraction from events."""
 
-from __future__ import annotations
-
+# Annotations are evaluated at definition (no `from __future__ import annotations`): Typer reads
+# them at every start-up, and a string annotation costs it an eval (tests/cli/test_startup.py).
 import re
 import sys
 from typing import Annotated, Optional
