@@ -48,7 +48,7 @@ import stat
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EksauditError, InputError
 from ..events.blocks import anchor_patterns
@@ -61,8 +61,9 @@ from ..output.options import OutputFormat, OutputOptions
 from ..output.sink import Sink
 from ..pipeline import ScanStats, scan
 from ..timewindow import Window
-from .worker import Result as _Result
-from .worker import Workers as _Workers
+
+if TYPE_CHECKING:
+    from .worker import Result as _Result
 
 __all__ = ["CHUNK_BYTES", "ScanJob", "can_split", "default_jobs", "scan_files"]
 
@@ -254,7 +255,9 @@ class _Run:
 
     def split_file(self, name: str, size: int) -> None:
         if self.pool is None:
-            self.pool = _Workers(self.job, self.jobs)
+            from .worker import Workers  # only a file worth splitting needs the workers (small ones: never)
+
+            self.pool = Workers(self.job, self.jobs)
         pool = self.pool
         inflight: deque[int] = deque()
         rest: int | None = None

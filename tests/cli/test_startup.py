@@ -62,6 +62,7 @@ def test_filter_on_files_loads_no_aws_rules_or_other_commands(tmp_path: Path, jo
     assert text.count('"verb":"delete"') == 2  # it did run
     assert {"eksaudit.events.readers", "eksaudit.condition.compiler"} <= mods
     assert not _prefixed(mods, *NEVER_FOR_FILES, "jmespath")
+    assert "eksaudit.parallel.worker" not in mods  # files this small are read in one process
 
 
 def test_filter_loads_jmespath_only_with_query_and_re2_only_when_it_searches() -> None:
