@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 
 PRIORITIES = ["EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFORMATIONAL", "DEBUG"]
@@ -40,6 +39,8 @@ def complete_rules(incomplete: str) -> list[str]:
         names = [n for n in builtin_rulesets() if n.startswith(incomplete)]
     except ImportError:  # pragma: no cover - rules package always present once installed
         names = []
+    import glob  # here, not at the top: every command loads this module to declare its options
+
     files = [
         p + ("/" if os.path.isdir(p) else "")
         for p in sorted(glob.glob(glob.escape(incomplete) + "*"))

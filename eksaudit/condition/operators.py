@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import re2
+if TYPE_CHECKING:
+    import re2
 
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _ASCII_UPPER = {c: c - 32 for c in range(ord("a"), ord("z") + 1)}
@@ -295,15 +296,15 @@ def compile_pmatch(patterns: Iterable[str]) -> Callable[[str], bool]:
 
 # --- regex -----------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=1)
 def _re2_options() -> re2.Options:
+    import re2
+
     o = re2.Options()
     o.posix_syntax = True
     o.longest_match = True
     o.log_errors = False  # errors become ConditionError, never lines on stderr
     return o
-
-
-_RE2_OPTIONS = _re2_options()
 
 
 class RegexError(ValueError):
@@ -313,8 +314,10 @@ class RegexError(ValueError):
 @lru_cache(maxsize=1024)
 def compile_regex(pattern: str) -> Callable[[str], bool]:
     """RE2 POSIX syntax, full match; raises RegexError for Perl-only or broken patterns."""
+    import re2  # here, not at the top: conditions without regex and rules do not need it (~4 ms)
+
     try:
-        rx = re2.compile(pattern, options=_RE2_OPTIONS)
+        rx = re2.compile(pattern, options=_re2_options())
     except Exception as e:  # re2.error and friends: the message is bytes or str depending on version
         msg = e.args[0] if e.args else str(e)
         if isinstance(msg, bytes):
@@ -341,6 +344,8 @@ _DFA_MAX_MEM = 256 << 20  # per pattern; a larger literal set is split into seve
 
 
 def _literal_search_options(max_mem: int) -> re2.Options:
+    import re2
+
     o = re2.Options()
     o.max_mem = max_mem
     o.encoding = re2.Options.Encoding.LATIN1  # bytes are bytes: any literal compiles, even non-UTF-8
@@ -358,6 +363,8 @@ def compile_literal_search(literals: Iterable[bytes]) -> Callable[[bytes], Any]:
     and nothing is left to report: a set too large for one pattern's cap is split in halves, each
     with its own DFA, so the condition RE2 warned about cannot arise. An empty set never matches.
     """
+    import re2
+
     lits = sorted(set(literals), key=len, reverse=True)
     if not lits:
         return lambda raw: None

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jmespath
-from jmespath.exceptions import JMESPathError
-
 from ..errors import UsageError
 from ..events import slowjson
 
@@ -19,7 +16,11 @@ class Query:
     """
 
     def __init__(self, text: str) -> None:
+        import jmespath  # here, not at the top: only --query pays for its import (~10 ms)
+        from jmespath.exceptions import JMESPathError
+
         self.text = text
+        self._search_errors = (JMESPathError, RecursionError)  # RecursionError: to_string() of a very deep value
         try:
             self._expr = jmespath.compile(text)
         except JMESPathError as e:
@@ -31,7 +32,7 @@ class Query:
     def apply(self, obj: Any) -> Any:
         try:
             return self._expr.search(obj)
-        except (JMESPathError, RecursionError):  # RecursionError: to_string() of a very deep value
+        except self._search_errors:
             return None
 
     def dumps(self, obj: Any) -> bytes:

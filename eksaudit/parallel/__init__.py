@@ -45,7 +45,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EksauditError, InputError
 from ..events.blocks import anchor_patterns
@@ -65,9 +65,10 @@ from ..output.options import OutputFormat, OutputOptions
 from ..output.sink import Sink
 from ..pipeline import ScanStats, scan
 from ..timewindow import Window
-from .stream import Cutter, Spool, Tail, TailReader
-from .worker import Result as _Result
-from .worker import Workers as _Workers
+
+if TYPE_CHECKING:
+    from .stream import Cutter, Spool
+    from .worker import Result as _Result
 
 __all__ = ["CHUNK_BYTES", "ScanJob", "can_split", "default_jobs", "scan_files"]
 
@@ -302,7 +303,9 @@ class _Run:
     def split_file(self, name: str, size: int, source: str | None = None) -> None:
         """A file in byte ranges over the workers (`source`: the name to report, if not `name`)."""
         if self.pool is None:
-            self.pool = _Workers(self.job, self.jobs)
+            from .worker import Workers  # only a file worth splitting needs the workers (small ones: never)
+
+            self.pool = Workers(self.job, self.jobs)
         pool = self.pool
         inflight: deque[int] = deque()
         rest: int | None = None
@@ -354,6 +357,8 @@ class _Run:
                 stream.close()
 
     def _split_opened(self, source: str, stream: Any) -> None:
+        from .stream import Cutter, Spool  # only a stream needs them
+
         job = self.job
         reader = SourceReader(
             source, anchors=anchor_patterns(job.required), max_line=job.max_line_bytes, strict=job.strict,
@@ -377,7 +382,9 @@ class _Run:
                 return
             # Forked now, the workers hold no more of the parent's buffers than a block read.
             if self.pool is None:
-                self.pool = _Workers(job, self.jobs)
+                from .worker import Workers
+
+                self.pool = Workers(job, self.jobs)
             self._stream_chunks(source, cutter, head, chunks, spool, reader.long_mark)
         finally:
             spool.close()
@@ -385,6 +392,8 @@ class _Run:
     def _stream_chunks(self, source: str, cutter: Cutter, head: tuple[str, int, int],
                        gen: Generator[tuple[str, int, int], None, None], spool: Spool, mark: bytes) -> None:
         """The chunks of a stream to the workers, their results merged in order; the rest in one reader."""
+        from .stream import Spool
+
         chunks = itertools.chain([head], gen)
         job = self.job
         pool = self.pool
@@ -424,6 +433,8 @@ class _Run:
 
     def _tail(self, source: str, cutter: Cutter, lines: int, held: Iterable[bytes], mark: bytes) -> None:
         """The rest of a stream in this process: chunks held, then what the cutter left; lines shifted."""
+        from .stream import Tail, TailReader
+
         job = self.job
         on_bad, on_na, unparsable = self.on_bad, self.on_not_audit, self.on_unparsable
         reader = TailReader(

@@ -23,6 +23,7 @@ from support.jobs import RUNNER, run_jobs
 from support.proc import Child
 
 import eksaudit.parallel as parallel
+import eksaudit.parallel.worker  # noqa: F401 (`parallel.worker`: loaded by the first split, patched below)
 from eksaudit.cli.app import app
 from eksaudit.demo.generator import generate_events
 

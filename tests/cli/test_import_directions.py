@@ -42,7 +42,7 @@ def test_sigma_is_library_and_loaded_only_for_sigma_rules():
 
 def test_output_is_library_and_the_cli_session_sits_on_it():
     """Output writers and the Console know nothing of the CLI; the CLI's OutputSession builds on them."""
-    assert not {"typer", "boto3", "eksaudit.cli"} & _loaded_after("import eksaudit.output")
+    assert not {"typer", "boto3", "eksaudit.cli"} & _loaded_after("import eksaudit.output.sink, eksaudit.output.console")
     mods = _loaded_after("import eksaudit.cli.session")
     assert {"eksaudit.output.sink", "eksaudit.output.console"} <= mods
     assert "boto3" not in mods
@@ -51,9 +51,10 @@ def test_output_is_library_and_the_cli_session_sits_on_it():
 def test_events_reader_modules_know_no_fields_conditions_or_cli():
     """The reader is split by job (byte scanner, block fast path, envelopes, line cap); none of its
     parts reaches up to fields, rules or the CLI (the anchors load the prefilter only when used)."""
-    mods = _loaded_after("import eksaudit.events")
+    mods = _loaded_after("import eksaudit.events.readers")
     parts = {"jsonscan", "blocks", "envelopes", "linecap", "readers", "event", "kinds", "sniff", "slowjson"}
     assert {f"eksaudit.events.{p}" for p in parts} <= mods
+    assert not {f"eksaudit.events.{p}" for p in parts} & _loaded_after("import eksaudit.events")  # names load on use
     assert not {"eksaudit.fields", "eksaudit.condition", "eksaudit.rules", "eksaudit.cli", "typer", "boto3"} & mods
 
 

@@ -1,7 +1,7 @@
 """`eksaudit demo`: a local CloudWatch Logs with a realistic EKS audit log and an attack, queried for real."""
 
-from __future__ import annotations
-
+# Annotations are evaluated at definition (no `from __future__ import annotations`): Typer reads
+# them at every start-up, and a string annotation costs it an eval (tests/cli/test_startup.py).
 import sys
 from typing import Annotated
 

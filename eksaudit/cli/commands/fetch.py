@@ -1,7 +1,7 @@
 """`eksaudit fetch`: a time window of the EKS audit log from CloudWatch Logs, filtered, in time order."""
 
-from __future__ import annotations
-
+# Annotations are evaluated at definition (no `from __future__ import annotations`): Typer reads
+# them at every start-up, and a string annotation costs it an eval (tests/cli/test_startup.py).
 import sys
 from dataclasses import dataclass
 from enum import Enum

@@ -1,12 +1,11 @@
 """`eksaudit fields`: the field catalogue, field descriptions, and field extraction from events."""
 
-from __future__ import annotations
-
+# Annotations are evaluated at definition (no `from __future__ import annotations`): Typer reads
+# them at every start-up, and a string annotation costs it an eval (tests/cli/test_startup.py).
 import re
 import sys
 from typing import Annotated, Optional
 
-import orjson
 import typer
 
 from ...errors import FieldError
@@ -86,6 +85,7 @@ def _write(text: str) -> None:
 
 
 def _print_catalogue(registry, json_out: bool, quiet: bool) -> ExitStatus:
+    import orjson  # here, not at the top: every command's start-up loads this module
     from tabulate import tabulate
 
     from ...fields.describe import describe_field
@@ -106,6 +106,8 @@ def _print_catalogue(registry, json_out: bool, quiet: bool) -> ExitStatus:
 
 
 def _print_descriptions(defs, json_out: bool, quiet: bool) -> ExitStatus:
+    import orjson
+
     from ...fields.describe import describe_field, describe_text
 
     if quiet:

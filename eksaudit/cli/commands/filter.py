@@ -1,7 +1,7 @@
 """`eksaudit filter EXPR [FILE...]`: grep for audit events with Falco conditions or rules files."""
 
-from __future__ import annotations
-
+# Annotations are evaluated at definition (no `from __future__ import annotations`): Typer reads
+# them at every start-up, and a string annotation costs it an eval (tests/cli/test_startup.py).
 from typing import Annotated, Optional
 
 import typer

@@ -1,7 +1,7 @@
 """`eksaudit sigma convert FILE...`: Sigma rules as a Falco rules file on stdout."""
 
-from __future__ import annotations
-
+# Annotations are evaluated at definition (no `from __future__ import annotations`): Typer reads
+# them at every start-up, and a string annotation costs it an eval (tests/cli/test_startup.py).
 import sys
 from pathlib import Path
 from typing import Annotated

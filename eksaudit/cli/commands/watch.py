@@ -1,7 +1,7 @@
 """`eksaudit watch`: follow the audit log live, every event exactly once, matches printed as they come."""
 
-from __future__ import annotations
-
+# Annotations are evaluated at definition (no `from __future__ import annotations`): Typer reads
+# them at every start-up, and a string annotation costs it an eval (tests/cli/test_startup.py).
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Optional
