@@ -167,7 +167,7 @@ def _scan_condition(
         match = condition.matches if project is None else project.matcher(condition.matches)
         return _scan_matching(events, sink, match, pre, on_unparsable, st)
     match = condition.matches
-    decode, convert, errors = project.projection.parts()
+    decode, second, errors = project.projection.parts()
     keep = project.keep
     unparsed = UNPARSED
     direct = getattr(sink, "direct", None)
@@ -184,10 +184,16 @@ def _scan_condition(
                 continue
             if ev._obj is unparsed:
                 try:
-                    ev._obj = convert(decode(ev.raw))
+                    part = decode(ev.raw)
                 except errors:
-                    pass  # parsed whole by the fields that read it, as without a projection
-                else:
+                    part = None
+                    if second is not None:
+                        try:
+                            part = second(ev.raw)
+                        except errors:
+                            part = None  # parsed whole by the fields that read it, as without a projection
+                if part is not None:
+                    ev._obj = part
                     if match(ev):
                         if not keep:
                             ev._obj = unparsed
@@ -282,7 +288,7 @@ class Projector:
 
     def matcher(self, match: Callable[[Any], bool]) -> Callable[[Any], bool]:
         """`match` on the projected event (one closure: the hot path of a condition alone)."""
-        decode, convert, errors = self.projection.parts()  # Projection.__call__, inlined
+        decode, second, errors = self.projection.parts()  # Projection.__call__, inlined
         keep = self.keep
         unparsed = UNPARSED
 
@@ -290,9 +296,14 @@ class Projector:
             if ev._obj is not unparsed:
                 return match(ev)
             try:
-                part = convert(decode(ev.raw))
+                part = decode(ev.raw)
             except errors:
-                return match(ev)
+                if second is None:
+                    return match(ev)
+                try:
+                    part = second(ev.raw)
+                except errors:
+                    return match(ev)
             ev._obj = part
             if match(ev):
                 if not keep:
