@@ -51,6 +51,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
+from itertools import chain
 from typing import Any, BinaryIO
 
 import orjson
@@ -196,7 +197,7 @@ def iter_source(
     max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[AuditEvent]:
     """Events of one already opened binary stream (any supported format, gzip included)."""
-    return SourceReader(
+    yield from SourceReader(
         source, max_line=max_line_bytes, strict=strict, on_bad=on_bad, max_doc=max_document_bytes,
         on_not_audit=on_not_audit,
     ).read(stream)
@@ -243,6 +244,11 @@ class SourceReader(Decoder):
 
     # --- the stream -------------------------------------------------------------------------
     def read(self, stream: BinaryIO) -> Iterator[AuditEvent]:
+        """The events of `stream` (gzip detected); its first line is read now, the rest as iterated.
+
+        A plain stream's events come from a chain of the first line, the blocks (`read_blocks`)
+        and the end, not from a generator of its own: one frame less to resume per event.
+        """
         f: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream, _READ_BUFFER)  # type: ignore[arg-type]
         gz = False
         try:
@@ -258,19 +264,24 @@ class SourceReader(Decoder):
             first = f.readline()
         except (OSError, EOFError, zlib.error) as e:
             self.bad(1, f"cannot decompress: {e}")
-            return
+            return iter(())
         if not first:
-            return
+            return iter(())
         if first.startswith(BOM):
             first = first[len(BOM) :]
+        if gz:
+            return self._read_gz(f, first)
+        # a read error on a plain file ends read_blocks, which notes it in `io_error` for `_end`
+        return chain(self._process(((1, first),)), read_blocks(self, f), self._end())
+
+    def _read_gz(self, f: Any, first: bytes) -> Iterator[AuditEvent]:
         try:
-            if gz:
-                yield from self._process(self._guarded(f, first))
-            else:
-                yield from self._process(((1, first),))
-                yield from read_blocks(self, f)
-        except OSError as e:  # a read error on a plain file (gzip errors are caught in _guarded)
+            yield from self._process(self._guarded(f, first))
+        except OSError as e:  # gzip errors are caught in _guarded
             self.io_error = (None, f"read error: {e}")
+        yield from self._end()
+
+    def _end(self) -> Iterator[AuditEvent]:
         yield from self._finish()
         if self.io_error is not None:
             self.bad(*self.io_error)
