@@ -90,7 +90,8 @@ def read_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
     A plain event line (`{"kind":"Event",...}` ending right before its newline, no document
     open) becomes an event at once, sliced out of the block; any other line goes through the
     same steps as in `SourceReader._process`. Lines are found with `find` (memchr), so line numbers stay
-    exact at little cost. With anchors, see `_anchored_blocks`.
+    exact at little cost. With anchors, see `_anchored_blocks`. A read error ends the events; it
+    is noted in `reader.io_error` (reported after the source's last event, by `SourceReader`).
     """
     if reader.anchors:
         yield from _anchored_blocks(reader, f)
@@ -103,7 +104,11 @@ def read_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
     n = 1  # lines already numbered
     rest: list[bytes] = []  # the start of a line not yet ended (a line may span many blocks)
     while True:
-        buf = f.read(_BLOCK)
+        try:
+            buf = f.read(_BLOCK)
+        except OSError as e:  # the line cut by the error is lost; `SourceReader._end` reports it
+            reader.io_error = (None, f"read error: {e}")
+            return
         if not buf:
             if rest:
                 yield from reader.other(n + 1, b"".join(rest))
@@ -161,7 +166,11 @@ def _anchored_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
     view = memoryview(buf)
     keep = 0  # bytes at the start of buf that belong to a line not yet ended
     while True:
-        got = f.readinto(view[keep:])
+        try:
+            got = f.readinto(view[keep:])
+        except OSError as e:  # as in read_blocks
+            reader.io_error = (None, f"read error: {e}")
+            return
         if not got:
             if keep:
                 yield from reader.other(n + 1, bytes(buf[:keep]))

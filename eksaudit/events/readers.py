@@ -51,6 +51,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
+from itertools import chain
 from typing import Any, BinaryIO
 
 import orjson
@@ -204,7 +205,7 @@ def iter_source(
     max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[AuditEvent]:
     """Events of one already opened binary stream (any supported format, gzip included)."""
-    return SourceReader(
+    yield from SourceReader(
         source, max_line=max_line_bytes, strict=strict, on_bad=on_bad, max_doc=max_document_bytes,
         on_not_audit=on_not_audit,
     ).read(stream)
@@ -253,9 +254,13 @@ class SourceReader(Decoder):
 
     # --- the stream -------------------------------------------------------------------------
     def read(self, stream: BinaryIO) -> Iterator[AuditEvent]:
+        """The events of `stream` (gzip detected); its first line is read now, the rest as iterated.
+
+        A plain stream's events come from a chain of the first line, the blocks (`read_blocks`)
+        and the end, not from a generator of its own: one frame less to resume per event.
+        """
         opened = self.open(stream)
-        if opened is not None:
-            yield from self.read_opened(*opened)
+        return iter(()) if opened is None else self.read_opened(*opened)
 
     def open(self, stream: BinaryIO) -> tuple[Any, bytes, bool] | None:
         """The stream to read lines from (gzip unwrapped, lines capped), its first line and whether
@@ -286,14 +291,19 @@ class SourceReader(Decoder):
         """The events of an opened stream (`open`), from its first line on."""
         if first.startswith(BOM):
             first = first[len(BOM) :]
+        if gz:
+            return self._read_gz(f, first)
+        # a read error on a plain file ends read_blocks, which notes it in `io_error` for `_end`
+        return chain(self._process(((1, first),)), read_blocks(self, f), self._end())
+
+    def _read_gz(self, f: Any, first: bytes) -> Iterator[AuditEvent]:
         try:
-            if gz:
-                yield from self._process(self._guarded(f, first))
-            else:
-                yield from self._process(((1, first),))
-                yield from read_blocks(self, f)
-        except OSError as e:  # a read error on a plain file (gzip errors are caught in _guarded)
+            yield from self._process(self._guarded(f, first))
+        except OSError as e:  # gzip errors are caught in _guarded
             self.io_error = (None, f"read error: {e}")
+        yield from self._end()
+
+    def _end(self) -> Iterator[AuditEvent]:
         yield from self._finish()
         if self.io_error is not None:
             self.bad(*self.io_error)

@@ -111,6 +111,11 @@ class _Spill:
             self.db.close()
 
 
+# The slow twin of the one-column counter (`Counter._one_column_add`): when False, every event is
+# counted by the general `Counter.add` (tests compare the two).
+ONE_COLUMN = True
+
+
 class Counter:
     """Counts per key tuple, in first-appearance order, within a memory budget (see the module doc).
 
@@ -120,40 +125,65 @@ class Counter:
 
     def __init__(self, columns: Sequence[Column], *, max_memory: int | None = DEFAULT_MAX_MEMORY) -> None:
         self.columns = list(columns)
-        self.counts: dict[tuple[Any, ...], int] = {}
+        self._counts: dict[tuple[Any, ...], int] = {}
+        # one column: counts by the value itself (no key tuple per event), folded into `counts`
+        # (keys `(value,)`) before anything else reads or changes them
+        self._by_value: dict[Any, int] = {}
         self.spill_at = max_memory
         self.used = 0  # estimated bytes held by `counts`
         self.spills = 0
         self._spill: _Spill | None = None
-        if len(self.columns) == 1:
+        if len(self.columns) == 1 and ONE_COLUMN:
             self.add = self._one_column_add()  # type: ignore[method-assign]
+
+    @property
+    def counts(self) -> dict[tuple[Any, ...], int]:
+        """Counts per key tuple, in first-appearance order (what was counted so far)."""
+        if self._by_value:
+            self._fold()
+        return self._counts
+
+    def _fold(self) -> None:
+        """Move the one-column counts by value into `counts`, in their first-appearance order."""
+        counts = self._counts
+        current = counts.get
+        for v, n in self._by_value.items():
+            key = (v,)
+            had = current(key)
+            counts[key] = n if had is None else had + n
+        self._by_value.clear()  # in place: the one-column closure holds it
 
     def add(self, ev: AuditEvent) -> None:
         key = tuple(_hashable(get(ev)) for _, get in self.columns)
-        n = self.counts.get(key)
+        counts = self.counts
+        n = counts.get(key)
         if n is None:
-            self.counts[key] = 1
+            counts[key] = 1
             self._new_key(key)
         else:
-            self.counts[key] = n + 1
+            counts[key] = n + 1
 
     def _one_column_add(self) -> Any:
-        """`add` for one column (the usual `--count-by F`): no generator, no call for scalar values."""
+        """`add` for one column (the usual `--count-by F`): no generator, no call for scalar values,
+        no key tuple (counted by value: a tuple per event costs more than the count itself)."""
         get = self.columns[0][1]
-        counts = self.counts
-        current = counts.get
+        by_value = self._by_value
+        current = by_value.get
         unhashable = (list, dict)
         new_key = self._new_key
+        counts = self._counts
 
         def add1(ev: AuditEvent) -> None:
             v = get(ev)
-            key = (_hashable(v),) if isinstance(v, unhashable) else (v,)
-            n = current(key)
+            if isinstance(v, unhashable):
+                v = _hashable(v)
+            n = current(v)
             if n is None:
-                counts[key] = 1
-                new_key(key)
+                by_value[v] = 1
+                if (v,) not in counts:
+                    new_key((v,))
             else:
-                counts[key] = n + 1
+                by_value[v] = n + 1
 
         return add1
 
@@ -164,7 +194,7 @@ class Counter:
 
     def merge(self, counts: dict[tuple[Any, ...], int]) -> None:
         """Add the counts of a later part of the input (in its first-appearance order): as if added one by one."""
-        mine = self.counts
+        mine = self.counts  # folded first
         current = mine.get
         new_key = self._new_key
         for key, n in counts.items():
@@ -177,12 +207,13 @@ class Counter:
 
     def spill(self) -> None:
         """Move the counts held in memory to the temporary file (cleared in place: closures keep it)."""
-        if not self.counts:
+        counts = self.counts  # folded first
+        if not counts:
             return
         if self._spill is None:
             self._spill = _Spill()
-        self._spill.add(self.counts)
-        self.counts.clear()
+        self._spill.add(counts)
+        counts.clear()
         self.used = 0
         self.spills += 1
 

@@ -76,11 +76,13 @@ class Sink:
         # projected partial object on matched events (pipeline.py); `open_sink` fills it in
         self.reads: frozenset[tuple[str, ...]] | None = None
         self._pending: list[bytes] = []
+        self._direct: Any = None  # what `direct()` hands out
         if not quiet and limit is None and not alerts:
             if isinstance(writer, JsonlWriter) and writer.query is None:
                 self.event = self._fast_event_writer(console)  # type: ignore[method-assign]
             else:
                 self.event = self._direct_event(writer.event)  # type: ignore[method-assign]
+                self._direct = writer.event
 
     def _direct_event(self, write_event: Any) -> Any:
         """Nothing to check per event (no limit, not quiet, an event writer): count and hand on."""
@@ -132,8 +134,30 @@ class Sink:
             if size > limit:
                 drain()
 
+        def uncounted(ev: AuditEvent) -> None:  # `event` for `direct()`: counted by the caller
+            nonlocal size
+            raw = ev.raw
+            append(raw)
+            size += len(raw)
+            if size > limit:
+                drain()
+
         self._drain = drain
+        self._direct = uncounted
         return event
+
+    def direct(self) -> Any:
+        """The writer's own function for a match, when a match needs nothing else (no `--limit`,
+        not `-q`, events printed as events), else None.
+
+        For the scan loop's hot path: it calls the function per match, then `counted(n)` once with
+        the number of matches it passed (`.done` never turns True in this mode).
+        """
+        return self._direct
+
+    def counted(self, n: int) -> None:
+        """`n` matches written through `direct()`'s function."""
+        self.count += n
 
     def flush(self) -> None:
         """Write out everything printed so far: the batch of held events, then the console's stream.

@@ -3,8 +3,11 @@
 The slow path is the library's own, selected by its internal switches (not a copy of the code):
 `eksaudit.condition.prefilter.SKIPPING = False` (no literal prefilter, no reader anchors, no rules
 prefilter), `eksaudit.events.sniff.FAST = False` (the reader parses every JSON line instead of
-passing plain event lines on by their first bytes) and `eksaudit.events.projection.PROJECTING =
-False` (every event parsed whole instead of decoding only the paths the query reads).
+passing plain event lines on by their first bytes), `eksaudit.events.projection.PROJECTING =
+False` (every event parsed whole instead of decoding only the paths the query reads; `TYPED =
+False`, its typed first decoder off), `eksaudit.pipeline.FUSED = False` (the projection decoded by
+`Projector.matcher`, every match through `sink.event`) and `eksaudit.output.counts.ONE_COLUMN =
+False` (`--count-by` counted by the general `Counter.add`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from eksaudit import pipeline as _pipeline
 from eksaudit.condition import compile_condition
 from eksaudit.condition import prefilter as _prefilter
 from eksaudit.demo.generator import generate_events
@@ -26,6 +30,7 @@ from eksaudit.events import projection as _projection
 from eksaudit.events import sniff as _sniff
 from eksaudit.events.readers import read_events
 from eksaudit.fields import default_registry
+from eksaudit.output import counts as _counts
 from eksaudit.pipeline import scan
 from eksaudit.rules import load_rules
 from eksaudit.rules import screen as _screen
@@ -36,15 +41,20 @@ REG = default_registry()
 @contextlib.contextmanager
 def slow_path() -> Iterator[None]:
     """Every skip off: each line parsed, each event evaluated in full."""
-    saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _screen.SCREENING)
+    saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
+             _counts.ONE_COLUMN, _screen.SCREENING)
     _prefilter.SKIPPING = False
     _sniff.FAST = False
     _projection.PROJECTING = False
+    _projection.TYPED = False
+    _pipeline.FUSED = False
+    _counts.ONE_COLUMN = False
     _screen.SCREENING = False
     try:
         yield
     finally:
-        _prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _screen.SCREENING = saved
+        (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
+         _counts.ONE_COLUMN, _screen.SCREENING) = saved
 
 
 class Collect:
