@@ -2,8 +2,9 @@
 
 A pipe cannot be read at an offset, nor a gzip stream entered in the middle, so the parent reads
 such an input itself, exactly as the sequential reader would (`SourceReader.open`: the same gzip
-unwrapping, the same line cap and mark; gzip line by line, which decides what a truncated stream
-yields), and cuts what it read at split points (`_SPLIT`, as for files) into chunks. Each chunk is
+unwrapping, the same line cap and mark; of a truncated gzip stream, the lines the sequential
+reader's line-by-line reads get), and cuts what it read at split points (`_SPLIT`, as for files)
+into chunks. Each chunk is
 written to a temporary file in TMPDIR (a task pipe could deadlock: a busy worker does not read
 it) that a worker scans like a range of any file, with a reader that takes the line cap as done.
 
@@ -12,8 +13,9 @@ unclean one on (a document open at its end), a stream with no split point for `G
 and the stream's end after a read or decompression error, which that reader reports where the
 sequential reader does (after the last complete line the stream gave).
 
-Measured on 200,000 demo events (280 MB), `not ka.verb in (get, list, watch)`: see
-docs/performance.md.
+Measured (benchmarks/streams.py, 200,000 events, `not ka.verb in (get, list, watch)`, 2 CPUs):
+the parent's copying and the output it writes bound the gain: 1.0-1.3x in wall time, for up to
+60% more CPU; a question that prints little gains more. See docs/guide.md.
 """
 
 from __future__ import annotations
@@ -61,13 +63,29 @@ class Cutter:
         self._pieces = self._gz_lines(f) if gz else self._blocks(f)
 
     def _gz_lines(self, f: Any) -> Iterator[bytes]:
-        """Line by line, as `SourceReader._guarded` reads gzip (what a truncated stream yields)."""
+        """The complete lines of a gzip stream, a block of them at a time.
+
+        The sequential reader reads gzip line by line (`SourceReader._guarded`): on a truncated
+        stream it gets every line the data before the break completes, never the line the break
+        cuts. `read1` hands out all data decompressed before the break, so the bytes after the
+        last line end wait for the next block, and are dropped at the break.
+        """
+        cut = b""  # the start of a line that the next block may complete
         try:
-            for line in f:
-                self._seen += 1
-                yield line
+            while block := f.read1(_BLOCK):
+                end = block.rfind(b"\n") + 1
+                if end == 0:
+                    cut += block
+                    continue
+                lines = cut + block[:end] if cut else block[:end]
+                cut = block[end:]
+                self._seen += lines.count(b"\n")
+                yield lines
         except (OSError, EOFError, zlib.error) as e:
             self.error = (self._seen + 1, f"cannot decompress: {e}")
+            return
+        if cut:  # the last line, without a line end: the sequential reader reads it too
+            yield cut
 
     def _blocks(self, f: Any) -> Iterator[bytes]:
         try:
