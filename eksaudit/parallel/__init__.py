@@ -278,27 +278,34 @@ class _Run:
 
     def sequential_from(self, name: str, start: int, lines: int, source: str | None = None) -> None:
         """The rest of `name` from `start` (a clean split point) in this process, lines shifted."""
+        reader = self._shifted(SourceReader, source or name, lines)
+        with open(name, "rb", buffering=1 << 16) as f:
+            f.seek(start)
+            self._scan_shifted(reader, f, lines)
+
+    def _shifted(self, cls: type[SourceReader], source: str, lines: int, *args: Any, **kwargs: Any) -> Any:
+        """A reader (`cls`) of what comes after `lines` lines: it reports line numbers as the whole input's."""
         job = self.job
-        on_bad = self.on_bad
-        on_na = self.on_not_audit
-        unparsable = self.on_unparsable
-        reader = SourceReader(
-            source or name, anchors=anchor_patterns(job.required), max_line=job.max_line_bytes, strict=job.strict,
+        on_bad, on_na = self.on_bad, self.on_not_audit
+        return cls(
+            *args, source, anchors=anchor_patterns(job.required), max_line=job.max_line_bytes, strict=job.strict,
+            max_doc=job.max_document_bytes, **kwargs,
             on_bad=(lambda b: on_bad(_shift_bad(b, lines))) if on_bad is not None else None,
-            max_doc=job.max_document_bytes,
             on_not_audit=(lambda x: on_na(_shift_na(x, lines))) if on_na is not None else None,
         )
+
+    def _scan_shifted(self, reader: SourceReader, stream: Any, lines: int) -> None:
+        """`_scan` of a `_shifted` reader's events: unparsable events and errors shifted too."""
+        unparsable = self.on_unparsable
 
         def shifted_unparsable(ev: AuditEvent) -> None:
             assert unparsable is not None
             unparsable(AuditEvent(ev.raw, obj=None, source=ev.source, line=_plus(ev.line, lines)))
 
-        with open(name, "rb", buffering=1 << 16) as f:
-            f.seek(start)
-            try:
-                self._scan(reader.read(f), shifted_unparsable if unparsable is not None else None)
-            except InputError as e:
-                raise _shift_error(e, lines) from None
+        try:
+            self._scan(reader.read(stream), shifted_unparsable if unparsable is not None else None)
+        except InputError as e:
+            raise _shift_error(e, lines) from None
 
     def split_file(self, name: str, size: int, source: str | None = None) -> None:
         """A file in byte ranges over the workers (`source`: the name to report, if not `name`)."""
@@ -435,24 +442,8 @@ class _Run:
         """The rest of a stream in this process: chunks held, then what the cutter left; lines shifted."""
         from .stream import Tail, TailReader
 
-        job = self.job
-        on_bad, on_na, unparsable = self.on_bad, self.on_not_audit, self.on_unparsable
-        reader = TailReader(
-            cutter, lines, source, anchors=anchor_patterns(job.required), max_line=job.max_line_bytes,
-            capped_mark=mark, strict=job.strict, max_doc=job.max_document_bytes,
-            on_bad=(lambda b: on_bad(_shift_bad(b, lines))) if on_bad is not None else None,
-            on_not_audit=(lambda x: on_na(_shift_na(x, lines))) if on_na is not None else None,
-        )
-
-        def shifted_unparsable(ev: AuditEvent) -> None:
-            assert unparsable is not None
-            unparsable(AuditEvent(ev.raw, obj=None, source=ev.source, line=_plus(ev.line, lines)))
-
-        tail = Tail(itertools.chain(held, cutter.rest()))
-        try:
-            self._scan(reader.read(tail), shifted_unparsable if unparsable is not None else None)
-        except InputError as e:
-            raise _shift_error(e, lines) from None
+        reader = self._shifted(TailReader, source, lines, cutter, lines, capped_mark=mark)
+        self._scan_shifted(reader, Tail(itertools.chain(held, cutter.rest())), lines)
 
     def _merge(self, res: _Result, lines: int) -> None:
         sink = self.sink
