@@ -17,8 +17,7 @@ and `fetch_window(make_client(target), target, window)` pulls a CloudWatch windo
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from eksaudit.lazyexports import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -52,14 +51,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'eksaudit' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

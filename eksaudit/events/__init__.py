@@ -6,8 +6,7 @@ The names below are imported on first use: the field library needs `events.slowj
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from eksaudit.lazyexports import lazy_exports
 
 _EXPORTS = {
     "AuditEvent": "event",
@@ -24,14 +23,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
