@@ -503,22 +503,18 @@ class _LineCount:
 
 
 def _rarest_anchor(job: ScanJob, f: Any) -> int | None:
-    """Which of the condition's anchors every chunk searches: the one rarest in the file's first block.
-
-    The sequential reader makes this choice once per file (`blocks._rarest`); each chunk making it
-    again on its own first block cost a regex pass over a megabyte per chunk. Any anchor is as
-    sound as another; the choice only saves time.
-    """
-    anchors = anchor_patterns(job.required)
-    if len(anchors) < 2 or not all(hasattr(a, "hits") for a in anchors):
-        return None
+    """Which of the condition's anchors every chunk searches: the one rarest in the file's first block."""
     f.seek(0)
-    sample = f.read(1 << 20)
-    return min(range(len(anchors)), key=lambda i: anchors[i].hits(sample))
+    return _rarest_of(job, f.read(1 << 20))
 
 
 def _rarest_of(job: ScanJob, sample: bytes) -> int | None:
-    """`_rarest_anchor` for a stream: chosen on (the first megabyte of) its first chunk."""
+    """The anchor rarest in `sample` (a file's first block, a stream's first chunk); None: no choice.
+
+    The sequential reader makes this choice once per input (`blocks._rarest`); each chunk making it
+    again on its own first block cost a regex pass over a megabyte per chunk. Any anchor is as
+    sound as another; the choice only saves time.
+    """
     anchors = anchor_patterns(job.required)
     if len(anchors) < 2 or not all(hasattr(a, "hits") for a in anchors):
         return None
