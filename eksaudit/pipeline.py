@@ -157,10 +157,9 @@ def _scan_condition(
 ) -> ScanStats:
     """`scan` for the common case, a condition alone (no rules, no window): one test per event.
 
-    Same results as the general loop; the prefilter (if any) is applied to the raw bytes first.
-    With a projection, it is decoded here (`Projector.matcher`, inlined: one call less per
-    event); a sink that offers `direct()` (nothing to check per match) gets its writer's
-    function, and the matches are counted on it once, at the end.
+    Same results as the general loop; the prefilter (if any) is applied to the raw bytes first. A
+    projection is decoded here (`Projector.matcher`, inlined: one call less per event); a sink that
+    offers `direct()` (nothing to check per match) gets its writer's function, counted at the end.
     """
     pre = getattr(condition, "prefilter", None)
     if project is None or not FUSED:
