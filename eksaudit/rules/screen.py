@@ -123,11 +123,10 @@ class _ValueResolver:
 class KeyedField:
     """One keyed field: its extractor, each constraining rule's test of its value, and the cache."""
 
-    __slots__ = ("key", "bound", "extract", "tests", "free", "none_mask", "cache", "ints", "weight", "_texts")
+    __slots__ = ("key", "extract", "tests", "free", "none_mask", "cache", "ints", "weight", "_texts")
 
     def __init__(self, key: FieldKey, bound: ResolvedField) -> None:
         self.key = key
-        self.bound = bound
         self.extract: Callable[[Any], Any] = bound.extract
         # (bits of the rules, their conjuncts on this field compiled to run on the value): rules
         # whose conjuncts read the same (`as_string`) share one test, run once per value
@@ -282,7 +281,6 @@ class Screen:
         # Fields naming many literals first: their values rule out the most rules, and a
         # bitmask that reaches 0 ends the event's screening before the other fields are read.
         self.fields = sorted(fields.values(), key=lambda f: (-f.weight, f.label))
-        self.reads = _reads(f.bound for f in self.fields)
         # The first events are screened with every field, to learn an order (`_order`).
         self._sample: list[tuple[list[int], list[float]]] = []
         if len(self.fields) > 1:
@@ -340,13 +338,3 @@ class Screen:
             if not mask:
                 return 0
         return mask
-
-
-def _reads(bound: Iterable[ResolvedField]) -> frozenset[tuple[str, ...]] | None:
-    out: set[tuple[str, ...]] = set()
-    for b in bound:
-        r = getattr(b, "reads", None)
-        if r is None:
-            return None
-        out.update(tuple(p) for p in r)
-    return frozenset(out)
