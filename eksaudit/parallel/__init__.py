@@ -307,43 +307,60 @@ class _Run:
         except InputError as e:
             raise _shift_error(e, lines) from None
 
+    def _in_order(self, tasks: Iterator[tuple[tuple[Any, ...], Any]], merge: Callable[[Any, _Result], None]) -> list[Any]:
+        """Tasks (a worker's arguments, a key) through the pool, at most two per worker in flight,
+        each result handed to `merge(key, result)` in input order.
+
+        Stops when the tasks run out or the sink is done (returns []), or at the first unclean
+        chunk: returns the keys from that one on (their results are not used; the pool is closed).
+        """
+        pool = self.pool
+        inflight: deque[Any] = deque()
+        more = True
+        while True:
+            while more and len(inflight) < 2 * self.jobs:
+                task = next(tasks, None)
+                if task is None:
+                    more = False
+                    break
+                pool.submit(task[0])
+                inflight.append(task[1])
+            if not inflight:
+                return []
+            res = pool.result()
+            if res.unclean:
+                self.close()
+                return list(inflight)
+            merge(inflight.popleft(), res)
+            if self.sink.done:
+                return []
+
     def split_file(self, name: str, size: int, source: str | None = None) -> None:
         """A file in byte ranges over the workers (`source`: the name to report, if not `name`)."""
         if self.pool is None:
             from .worker import Workers  # only a file worth splitting needs the workers (small ones: never)
 
             self.pool = Workers(self.job, self.jobs)
-        pool = self.pool
-        inflight: deque[int] = deque()
         rest: int | None = None
         with open(name, "rb") as f:
             lines = _LineCount(f.fileno())
             anchor = _rarest_anchor(self.job, f)
-            ranges = _chunks(f, size, CHUNK_BYTES)
-            more = True
-            while True:
-                while more and len(inflight) < 2 * self.jobs:
-                    r = next(ranges, None)
-                    if r is None:
-                        more = False
-                    elif r[1] < 0:
-                        rest, more = r[0], False
-                    else:
-                        pool.submit((name, r[0], r[1], anchor, source))
-                        inflight.append(r[0])
-                if not inflight:
-                    break
-                start = inflight.popleft()
-                res = pool.result()
-                if res.unclean:
-                    rest = start
-                    break
-                self._merge(res, lines.before(start) if res.reports else 0)
-                if self.sink.done:
-                    return
+
+            def tasks() -> Iterator[tuple[tuple[Any, ...], int]]:
+                nonlocal rest
+                for start, end in _chunks(f, size, CHUNK_BYTES):
+                    if end < 0:  # no split point ahead: the rest in one process
+                        rest = start
+                        return
+                    yield (name, start, end, anchor, source), start
+
+            unclean = self._in_order(
+                tasks(), lambda start, res: self._merge(res, lines.before(start) if res.reports else 0))
+            if self.sink.done:
+                return
+            if unclean:
+                rest = unclean[0]
             before = lines.before(rest) if rest is not None else 0
-        if inflight:  # chunks after an unclean one: their results are not used
-            self.close()
         if rest is not None:
             self.sequential_from(name, rest, before, source)
 
@@ -401,41 +418,28 @@ class _Run:
         """The chunks of a stream to the workers, their results merged in order; the rest in one reader."""
         from .stream import Spool
 
-        chunks = itertools.chain([head], gen)
         job = self.job
-        pool = self.pool
-        inflight: deque[tuple[str, int, int]] = deque()  # (its file, its length, its lines)
         lines = 0  # lines of the chunks merged
-        anchor: int | None = None
-        more = True
-        while True:
-            while more and len(inflight) < 2 * self.jobs:
-                nxt = next(chunks, None)
-                if nxt is None:
-                    more = False
-                    break
-                path, size, n = nxt
-                if not inflight and lines == 0:
-                    anchor = _rarest_of(job, b"".join(Spool.read(path, min(size, 1 << 20))))
-                pool.submit((path, 0, size, anchor, source, mark))
-                inflight.append(nxt)
-            if not inflight:
-                break
-            res = pool.result()
-            if res.unclean:
-                break
-            path, _, n = inflight.popleft()
-            spool.free(path)
+
+        def tasks() -> Iterator[tuple[tuple[Any, ...], tuple[str, int, int]]]:
+            anchor = _rarest_of(job, b"".join(Spool.read(head[0], min(head[1], 1 << 20))))
+            for chunk in itertools.chain([head], gen):
+                path, size, _ = chunk
+                yield (path, 0, size, anchor, source, mark), chunk
+
+        def merge(chunk: tuple[str, int, int], res: _Result) -> None:
+            nonlocal lines
+            spool.free(chunk[0])
             self._merge(res, lines if res.reports else 0)
-            lines += n
-            if self.sink.done:
-                return
-        gen.close()  # a chunk handed out is off the cutter's hands even if it is not used
-        if not inflight and not cutter.stopped:
+            lines += chunk[2]
+
+        unclean = self._in_order(tasks(), merge)
+        if self.sink.done:
             return
-        held = (block for path, size, _ in list(inflight) for block in Spool.read(path, size))
-        if inflight:  # chunks after an unclean one: their results are not used
-            self.close()
+        gen.close()  # a chunk handed out is off the cutter's hands even if it is not used
+        if not unclean and not cutter.stopped:
+            return
+        held = (block for path, size, _ in unclean for block in Spool.read(path, size))
         self._tail(source, cutter, lines, held, mark)
 
     def _tail(self, source: str, cutter: Cutter, lines: int, held: Iterable[bytes], mark: bytes) -> None:
