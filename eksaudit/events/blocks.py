@@ -9,9 +9,10 @@ have become events that the prefilter rejects. Every other line goes to the sour
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import fastscan
 from .event import AuditEvent, plain_event
 
 if TYPE_CHECKING:
@@ -19,40 +20,84 @@ if TYPE_CHECKING:
 
 _BLOCK = 1 << 20
 _NL = b"\n"
+# The slow twin of skipping runs of plain event lines with two counts (`_plain_run`): when False,
+# the anchored reader looks at each line between two anchors (tests compare the two)
+RUNS = True
 _RBRACE = 0x7D  # `}`, the last byte of a plain event line
 
 
 class Anchor:
     """A group of required literals, found in a block: the next literal, or escape that may spell one.
 
-    Escapes (`EscapeScan`) are looked for only before the next literal, so a block costs one regex
-    pass for the literals plus a `find` per `\\u` escape (`\\u0026` in the API server's URIs).
+    Escapes (`EscapeScan`) are looked for only before the next literal, so a block costs one
+    search per literal (SIMD, `fastscan`) plus one RE2 pass for the escapes that could spell them
+    (the API server's `\\u0026` cannot spell most literals).
     """
 
-    __slots__ = ("rx", "lit", "escapes", "pattern")
+    __slots__ = ("rx", "lits", "escapes", "pattern")
 
     def __init__(self, lits: list[bytes]) -> None:
         from ..condition.prefilter import escape_scan
 
         self.pattern = b"|".join(re.escape(lit) for lit in lits)
         self.rx = re.compile(self.pattern)
-        self.lit = lits[0] if len(lits) == 1 else None  # bytes.find beats the regex engine on one literal
+        self.lits = tuple(lits)
         self.escapes = escape_scan(lits)
 
     def find(self, buf: Any, pos: int, end: int) -> int:
         """Offset of the next literal or spelling escape in `buf[pos:end]`, `end` when there is none."""
-        if self.lit is not None:
-            stop = buf.find(self.lit, pos, end)
-            if stop < 0:
-                stop = end
+        return self.finder()(buf, pos, end)
+
+    def finder(self) -> Callable[[Any, int, int], int]:
+        """`find` for one block: calls come with the same `buf` and `end` and `pos` never smaller.
+
+        Each literal is searched on its own, and its next offset remembered until `pos` passes
+        it, so a block costs one pass per literal. Without SIMD (`fastscan.SIMD`, the slow twin)
+        one literal is searched with `bytes.find` and several with one regex, as before.
+        """
+        search = fastscan.functions()[0]
+        lits, escapes = self.lits, self.escapes
+        if len(lits) == 1:
+            lit = lits[0]
+
+            def first(buf: Any, pos: int, end: int) -> int:
+                stop = search(buf, lit, pos, end)
+                return end if stop < 0 else stop  # type: ignore[no-any-return]
+
+        elif not fastscan.simd():
+            rx = self.rx
+
+            def first(buf: Any, pos: int, end: int) -> int:
+                m = rx.search(buf, pos, end)
+                return m.start() if m is not None else end
+
         else:
-            m = self.rx.search(buf, pos, end)
-            stop = m.start() if m is not None else end
-        if self.escapes is not None and stop > pos:
-            i = self.escapes.find(buf, pos, stop)
-            if i >= 0:
-                return i
-        return stop
+            nxt = [-1] * len(lits)  # each literal's next offset at or after the last `pos` (end: none)
+            pairs = list(enumerate(lits))
+
+            def first(buf: Any, pos: int, end: int) -> int:
+                stop = end
+                for i, lit in pairs:
+                    j = nxt[i]
+                    if j < pos:
+                        j = search(buf, lit, pos, end)
+                        nxt[i] = j = end if j < 0 else j
+                    if j < stop:
+                        stop = j
+                return stop
+
+        if escapes is None:
+            return first
+
+        def find(buf: Any, pos: int, end: int) -> int:
+            stop = first(buf, pos, end)
+            if stop > pos:
+                i = escapes.find(buf, pos, stop)
+                if i >= 0:
+                    return i
+            return stop
+
+        return find
 
     def hits(self, sample: Any) -> int:
         n = len(self.rx.findall(sample))
@@ -146,12 +191,14 @@ def read_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
                 yield from reader.other(n, buf[p : q + 1])
             p = q + 1
 
+
 def _anchored_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
     """`read_blocks` with anchors: plain event lines without the anchor are skipped unread.
 
     Such a line could only have become an event that the prefilter rejects. The anchor (the
     group of required literals with the fewest hits in the first block) is found with one
-    regex pass per block, and skipped lines cost a few C calls each. Blocks are read into
+    search per literal and block (`Anchor.finder`); the lines before it are skipped at once
+    when they are all plain event lines (`_plain_run`), else one by one. Blocks are read into
     one reused buffer (most lines are never copied out, and a fresh megabyte per block
     makes the allocator hand memory back and fault it in again, block after block).
     """
@@ -160,7 +207,8 @@ def _anchored_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
     prefix = reader.prefix
     nl = _NL
     rbrace = _RBRACE
-    find: Any = None
+    anchor: Anchor | None = None
+    run: Any = None
     n = 1  # lines already numbered
     buf = bytearray(_BLOCK)
     view = memoryview(buf)
@@ -176,8 +224,9 @@ def _anchored_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
                 yield from reader.other(n + 1, bytes(buf[:keep]))
             return
         filled = keep + got
-        if find is None:
-            find = _rarest(reader.anchors, view[:filled]).find
+        if anchor is None:
+            anchor = _rarest(reader.anchors, view[:filled])
+            run = _plain_run(prefix) if RUNS else None
         end = buf.rfind(nl, 0, filled) + 1
         if end == 0:  # no line ends yet: read on, into a larger buffer if this one is full
             keep = filled
@@ -188,9 +237,20 @@ def _anchored_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
             continue
         nlfind = buf.find
         starts = buf.startswith
+        find = anchor.finder()
         p = 0
         mpos = find(buf, 0, end)
+        tried = 0  # lines before this offset are not all plain: no run is looked for there
         while p < end:
+            if run is not None and mpos > p >= tried and reader.acc is None:
+                k, g = run(buf, p, mpos)
+                if k:
+                    n += k  # a run of plain event lines without the anchor, skipped at once
+                    p = g
+                    if p >= end:
+                        break
+                else:
+                    tried = g
             q = nlfind(nl, p)
             n += 1
             if q <= mpos and starts(prefix, p) and buf[q - 1] == rbrace and reader.acc is None:
@@ -206,3 +266,30 @@ def _anchored_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
         keep = filled - end
         if keep:
             buf[:keep] = bytes(view[end:filled])  # a copy: the two ranges may overlap
+
+
+def _plain_run(prefix: bytes) -> Callable[[Any, int, int], tuple[int, int]]:
+    """`run(buf, p, mpos)`: (k, g) when the k lines of `buf[p:g]` are all plain event lines, `g`
+    the start of the line that holds offset `mpos`; (0, g) when one of them is not (or none is there).
+
+    What the line loop of `_anchored_blocks` would decide line by line (starts with `prefix`, a `}`
+    before its newline), from two counts: the run's newlines, and the newlines that end a line
+    with `}` and start one with `prefix`. Every newline of the run but its last is such a joint
+    exactly when every line is plain (a joint holds one newline and fits inside the lines it
+    joins), so the counts are equal less one; the first line's start and the last line's `}` are
+    checked apart.
+    """
+    count = fastscan.functions()[1]
+    joint = b"}\n" + prefix
+    rbrace = _RBRACE
+
+    def run(buf: Any, p: int, mpos: int) -> tuple[int, int]:
+        g = buf.rfind(_NL, p, mpos) + 1
+        if g <= p:
+            return 0, p
+        k = count(buf, _NL, p, g)
+        if not buf.startswith(prefix, p) or buf[g - 2] != rbrace or (k > 1 and count(buf, joint, p, g - 1) != k - 1):
+            return 0, g
+        return k, g
+
+    return run

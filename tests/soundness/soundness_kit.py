@@ -6,8 +6,11 @@ prefilter), `eksaudit.events.sniff.FAST = False` (the reader parses every JSON l
 passing plain event lines on by their first bytes), `eksaudit.events.projection.PROJECTING =
 False` (every event parsed whole instead of decoding only the paths the query reads; `TYPED =
 False`, its typed first decoder off), `eksaudit.pipeline.FUSED = False` (the projection decoded by
-`Projector.matcher`, every match through `sink.event`) and `eksaudit.output.counts.ONE_COLUMN =
-False` (`--count-by` counted by the general `Counter.add`).
+`Projector.matcher`, every match through `sink.event`), `eksaudit.output.counts.ONE_COLUMN =
+False` (`--count-by` counted by the general `Counter.add`), `eksaudit.rules.screen.SCREENING =
+False` (rules matched one by one), `eksaudit.events.blocks.RUNS = False` (the anchored reader
+looks at each line between anchors) and `eksaudit.events.fastscan.SIMD = False` (bytes' own
+substring search instead of StringZilla's).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from eksaudit import pipeline as _pipeline
 from eksaudit.condition import compile_condition
 from eksaudit.condition import prefilter as _prefilter
 from eksaudit.demo.generator import generate_events
+from eksaudit.events import blocks as _blocks
+from eksaudit.events import fastscan as _fastscan
 from eksaudit.events import projection as _projection
 from eksaudit.events import sniff as _sniff
 from eksaudit.events.readers import read_events
@@ -42,7 +47,7 @@ REG = default_registry()
 def slow_path() -> Iterator[None]:
     """Every skip off: each line parsed, each event evaluated in full."""
     saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
-             _counts.ONE_COLUMN, _screen.SCREENING)
+             _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD)
     _prefilter.SKIPPING = False
     _sniff.FAST = False
     _projection.PROJECTING = False
@@ -50,11 +55,13 @@ def slow_path() -> Iterator[None]:
     _pipeline.FUSED = False
     _counts.ONE_COLUMN = False
     _screen.SCREENING = False
+    _blocks.RUNS = False
+    _fastscan.SIMD = False
     try:
         yield
     finally:
         (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
-         _counts.ONE_COLUMN, _screen.SCREENING) = saved
+         _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD) = saved
 
 
 class Collect:
