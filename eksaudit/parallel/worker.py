@@ -230,6 +230,10 @@ class _Range(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def fileno(self) -> int:
+        """The file's descriptor: the line cap reads a regular file in whole blocks, not a buffer at a time."""
+        return self.fd
+
     def readinto(self, b: Any) -> int:
         n = min(len(b), self.end - self.pos)
         if n <= 0:
