@@ -1,4 +1,4 @@
-"""Projection decoding against its slow twin, and what block-level skipping would cost.
+"""Projection decoding and block-level skipping, each against its slow twin.
 
 Usage: python benchmarks/projection.py [N] [RUNS]   (default 200000 events, 2 runs)
 
@@ -6,10 +6,14 @@ Part 1: each question of vs_peers.py (and `fields`, and `-r eks`) on both data s
 `eksaudit.events.projection.PROJECTING` on (the default) and once off (every event parsed whole by
 orjson): best CPU seconds of each, their ratio, and whether both printed the same bytes.
 
-Part 2 (issue 10, item 2): on one megabyte of each data set, the cost of what skipping the lines
-between two anchor hits at once needs in CPython (counting the newlines for exact line numbers,
-checking that every line of the gap is a plain event line: `}` + newline and newline + prefix
-counts) against the reader's per-line loop (one `find` of the newline per line), in µs per MB.
+Part 2 (issue 10, item 2): on one megabyte of each data set, what skipping the lines between two
+anchor hits at once costs (counting the newlines for exact line numbers, and the
+`}\\n{"kind":"Event",` joints that say every line is plain), with CPython's `bytes.count` and
+with StringZilla's SIMD count (what the reader uses, `events/fastscan.py`), against the reader's
+per-line loop; and the anchor search itself, `bytes.find` against SIMD; in µs per MB.
+
+Part 3: the selective questions with the block reader's fast paths (`events.blocks.RUNS`,
+`events.fastscan.SIMD`) on and off, in one process (`--jobs 1`): best CPU seconds and ratio.
 """
 
 from __future__ import annotations
@@ -21,12 +25,23 @@ import sys
 import time
 import timeit
 
+import stringzilla
 from _common import events_file, shapes_file
 
 PRELUDE = (
     "import sys; import eksaudit.events.projection as p; p.PROJECTING = sys.argv.pop(1) == '1'; "
     "from eksaudit.cli.app import main; sys.argv[0] = 'eksaudit'; main()"
 )
+BLOCKS_PRELUDE = (
+    "import sys; import eksaudit.events.blocks as b, eksaudit.events.fastscan as f; "
+    "b.RUNS = f.SIMD = sys.argv.pop(1) == '1'; "
+    "from eksaudit.cli.app import main; sys.argv[0] = 'eksaudit'; main()"
+)
+SELECTIVE = [
+    ("delete secrets", ["filter", "ka.verb=delete and ka.target.resource=secrets", "--jobs", "1"]),
+    ("verb in (2)", ["filter", "ka.verb in (delete, deletecollection)", "--jobs", "1"]),
+    ("user", ["filter", "ka.user.name=system:kube-scheduler", "--jobs", "1"]),
+]
 QUESTIONS = [
     ("selective", ["filter", "ka.verb=delete and ka.target.resource=secrets"]),
     ("full-parse", ["filter", "not ka.verb in (get, list, watch)"]),
@@ -36,29 +51,39 @@ QUESTIONS = [
 ]
 
 
-def run(on: bool, args: list[str], path: str) -> tuple[float, str]:
+def run(on: bool, args: list[str], path: str, prelude: str = PRELUDE) -> tuple[float, str]:
     before = os.times()
-    out = subprocess.run([sys.executable, "-c", PRELUDE, "1" if on else "0", *args, path],
+    out = subprocess.run([sys.executable, "-c", prelude, "1" if on else "0", *args, path],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False).stdout
     after = os.times()
     cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     return cpu, hashlib.sha256(out).hexdigest()
 
 
-def part1(n: int, runs: int) -> None:
-    print(f"{'data':7} {'question':11} {'projected':>10} {'whole':>8} {'ratio':>6}  same output")
+def twins(n: int, runs: int, questions: list[tuple[str, list[str]]], prelude: str, heads: tuple[str, str]) -> None:
+    """Each question with the switch on and off, interleaved: best CPU of each, ratio, same output."""
+    print(f"{'data':7} {'question':14} {heads[0]:>10} {heads[1]:>8} {'ratio':>6}  same output")
     for name, path in (("demo", events_file(n)), ("shapes", shapes_file(n))):
-        for label, args in QUESTIONS:
+        for label, args in questions:
             on: list[float] = []
             off: list[float] = []
             digests = set()
             for _ in range(runs):
                 for flag, acc in ((True, on), (False, off)):
-                    cpu, digest = run(flag, args, str(path))
+                    cpu, digest = run(flag, args, str(path), prelude)
                     acc.append(cpu)
                     digests.add(digest)
             a, b = min(on), min(off)
-            print(f"{name:7} {label:11} {a:9.2f}s {b:7.2f}s {b / a:5.2f}x  {'yes' if len(digests) == 1 else 'NO'}")
+            print(f"{name:7} {label:14} {a:9.2f}s {b:7.2f}s {b / a:5.2f}x  {'yes' if len(digests) == 1 else 'NO'}")
+
+
+def part1(n: int, runs: int) -> None:
+    twins(n, runs, QUESTIONS, PRELUDE, ("projected", "whole"))
+
+
+def part3(n: int, runs: int) -> None:
+    print("\nselective questions, block reader's fast paths (RUNS, SIMD) on and off, one process")
+    twins(n, runs, SELECTIVE, BLOCKS_PRELUDE, ("fast", "twin"))
 
 
 def part2(n: int) -> None:
@@ -77,11 +102,15 @@ def part2(n: int) -> None:
                 p = q + 1
             return n
 
+        joint = b"}" + prefix
         cases = {
             "count newlines": lambda buf=buf: buf.count(b"\n"),
-            "count }+newline": lambda buf=buf: buf.count(b"}\n"),
-            "count newline+prefix": lambda buf=buf, prefix=prefix: buf.count(prefix),
+            "count joints": lambda buf=buf, joint=joint: buf.count(joint),
+            "SIMD newlines": lambda buf=buf: stringzilla.count(buf, b"\n"),
+            "SIMD joints": lambda buf=buf, joint=joint: stringzilla.count(buf, joint),
             "per-line find loop": per_line,
+            'find a literal': lambda buf=buf: buf.find(b'"nowhere"'),
+            'SIMD find a literal': lambda buf=buf: stringzilla.find(buf, b'"nowhere"'),
         }
         for label, fn in cases.items():
             t = timeit.timeit(fn, number=20) / 20
@@ -94,6 +123,7 @@ def main() -> None:
     print(f"{n} events per data set, best of {runs}; load {os.getloadavg()[0]:.1f}; {time.strftime('%H:%M:%S')}")
     part1(n, runs)
     part2(n)
+    part3(n, runs)
 
 
 if __name__ == "__main__":
