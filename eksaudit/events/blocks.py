@@ -52,8 +52,10 @@ class Anchor:
         """`find` for one block: calls come with the same `buf` and `end` and `pos` never smaller.
 
         Each literal is searched on its own, and its next offset remembered until `pos` passes
-        it, so a block costs one pass per literal. Without SIMD (`fastscan.SIMD`, the slow twin)
-        one literal is searched with `bytes.find` and several with one regex, as before.
+        it, so a block costs one pass per literal; so is the next spelling escape (one RE2 pass
+        per block, not one call per anchor: escapes are rare, anchors are not). Without SIMD
+        (`fastscan.SIMD`, the slow twin) one literal is searched with `bytes.find` and several
+        with one regex, and escapes before each literal found, as before.
         """
         search = fastscan.functions()[0]
         lits, escapes = self.lits, self.escapes
@@ -88,16 +90,28 @@ class Anchor:
 
         if escapes is None:
             return first
+        if not fastscan.simd():
 
-        def find(buf: Any, pos: int, end: int) -> int:
+            def find(buf: Any, pos: int, end: int) -> int:
+                stop = first(buf, pos, end)
+                if stop > pos:
+                    i = escapes.find(buf, pos, stop)
+                    if i >= 0:
+                        return i
+                return stop
+
+            return find
+        esc = [-1]  # the next spelling escape at or after the last `pos` (end: none), looked for once
+
+        def find_remembered(buf: Any, pos: int, end: int) -> int:
             stop = first(buf, pos, end)
-            if stop > pos:
-                i = escapes.find(buf, pos, stop)
-                if i >= 0:
-                    return i
-            return stop
+            e = esc[0]
+            if e < pos:
+                e = escapes.find(buf, pos, end)
+                esc[0] = e = end if e < 0 else e
+            return e if e < stop else stop
 
-        return find
+        return find_remembered
 
     def hits(self, sample: Any) -> int:
         n = len(self.rx.findall(sample))
