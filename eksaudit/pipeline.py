@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .events import batches
+from .events.batches import BlockSlot
 from .events.event import UNPARSED, AuditEvent
 from .events.projection import Projection, projection_for
 from .timestamps import ts_ms
@@ -76,6 +78,7 @@ def scan(
     on_alert: Callable[[Any], None] | None = None,
     on_unparsable: Callable[[AuditEvent], None] | None = None,
     stats: ScanStats | None = None,
+    slot: BlockSlot | None = None,
 ) -> ScanStats:
     """Feed matching events (or, with rules, their alerts) to `sink` until the input or `--limit` ends.
 
@@ -86,11 +89,14 @@ def scan(
 
     When the condition, the rules, the window and the sink all say which JSON paths they read
     (`reads`), events are decoded through a projection of those paths (events/projection.py).
+    `slot`: the `BlockSlot` given to the reader of `events` (`read_events(slot=...)`), through
+    which a condition whose matches are only counted or read for fields takes whole blocks of
+    plain event lines (events/batches.py).
     """
     st = stats if stats is not None else ScanStats()
     project = projector(condition, rules, window, sink)
     if rules is None and window is None and condition is not None:
-        return _scan_condition(events, sink, condition, on_unparsable, st, project)
+        return _scan_condition(events, sink, condition, on_unparsable, st, project, slot)
     prefilter = _both_prefilters(condition, rules)
     cond_match = condition.matches if condition is not None else None
     rules_match = rules.match if rules is not None else None
@@ -154,12 +160,14 @@ def _scan_condition(
     on_unparsable: Callable[[AuditEvent], None] | None,
     st: ScanStats,
     project: Projector | None,
+    slot: BlockSlot | None = None,
 ) -> ScanStats:
     """`scan` for the common case, a condition alone (no rules, no window): one test per event.
 
     Same results as the general loop; the prefilter (if any) is applied to the raw bytes first. A
     projection is decoded here (`Projector.matcher`, inlined: one call less per event); a sink that
-    offers `direct()` (nothing to check per match) gets its writer's function, counted at the end.
+    offers `direct()` (nothing to check per match) gets its writer's function, counted at the end;
+    one that reads only projected fields (`batchable`) takes whole blocks through `slot`.
     """
     pre = getattr(condition, "prefilter", None)
     if project is None or not FUSED:
@@ -177,6 +185,11 @@ def _scan_condition(
     first = st.events + 1
     n = first - 1  # events seen so far (the loop variable, read in finally)
     matched = 0
+    taken = [0, 0]  # events and matches of the blocks taken whole
+    lines = project.projection.lines()
+    if (slot is not None and batches.BATCHES and pre is None and keep and direct is not None and lines is not None
+            and getattr(sink, "batchable", False)):
+        slot.take = _block_taker(lines, errors, match, emit, taken)
     try:
         for n, ev in enumerate(events, first):  # noqa: B007 (n is read in finally)
             if pre is not None and not pre(ev.raw):
@@ -209,7 +222,10 @@ def _scan_condition(
             elif on_unparsable is not None and ev.failed_to_parse:
                 on_unparsable(ev)
     finally:
-        st.events = n
+        if slot is not None:
+            slot.take = None
+        st.events = n + taken[0]
+        matched += taken[1]
         st.matched += matched
         if direct is not None:
             sink.counted(matched)  # type: ignore[attr-defined]
@@ -217,6 +233,59 @@ def _scan_condition(
         if flush is not None:
             flush()
     return st
+
+
+class _Decoded:
+    """The one event a taken block's values pass through, in turn: `obj` is the decoded value as
+    a plain attribute (an `AuditEvent` computes it in a property), no raw text (not printed)."""
+
+    __slots__ = ("obj", "_obj", "raw", "cw", "source", "line")
+
+    def __init__(self) -> None:
+        self.obj = self._obj = None
+        self.raw = b""
+        self.cw = None
+        self.source: str | None = None
+        self.line: int | None = None
+
+    @property
+    def failed_to_parse(self) -> bool:
+        return False  # every value of a taken block decoded
+
+
+def _block_taker(lines: Callable[[Any], list[Any]], errors: tuple[type, ...], match: Callable[[Any], bool],
+                 emit: Callable[[Any], None], taken: list[int]) -> Callable[[Any, str, int, int], bool]:
+    """`BlockSlot.take` for `_scan_condition`: a block's k plain lines decoded in one call
+    (`Projection.lines`), the condition run on one reused event, matches handed to `emit`.
+
+    False (the reader goes on line by line) when the block is not k values the typed decoder reads;
+    see events/batches.py for why k values are then the k lines. `taken` adds up what it handled.
+    """
+    ev = _Decoded()
+
+    def take(block: Any, source: str, first: int, k: int) -> bool:
+        try:
+            parts = lines(block)
+        except errors:
+            return False
+        if len(parts) != k:
+            return False
+        ev.source = source
+        m = 0
+        line = first - 1
+        try:
+            for line, part in enumerate(parts, first):  # noqa: B007 (read in finally)
+                ev.obj = ev._obj = part
+                ev.line = line
+                if match(ev):
+                    m += 1
+                    emit(ev)
+        finally:
+            taken[0] += line - first + 1
+            taken[1] += m
+        return True
+
+    return take
 
 
 def _scan_matching(

@@ -65,13 +65,13 @@ class InputReport:
         self.not_audit = NotAuditTally()  # one warning per input that holds JSON other than audit events
 
     def read(
-        self, files: list[str], *, strict: bool, max_line_bytes: int, required: Any = None
+        self, files: list[str], *, strict: bool, max_line_bytes: int, required: Any = None, slot: Any = None
     ) -> Iterator[AuditEvent]:
         from ..events.readers import read_events
 
         return read_events(
             files, strict=strict, on_bad=self.bad, on_missing=self.bad.on_missing, required=required,
-            on_not_audit=self.not_audit.add, max_line_bytes=max_line_bytes,
+            on_not_audit=self.not_audit.add, max_line_bytes=max_line_bytes, slot=slot,
         )
 
     def scan_files(self, files: list[str], session: Any, job: Any, *, jobs: int) -> Any:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import fastscan
+from . import batches, fastscan
 from .event import AuditEvent, plain_event
 
 if TYPE_CHECKING:
@@ -160,6 +160,8 @@ def read_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
     prefix = reader.prefix
     nl = _NL
     rbrace = _RBRACE
+    slot = reader.slot if batches.BATCHES else None
+    run = _plain_run(prefix) if slot is not None else None
     n = 1  # lines already numbered
     rest: list[bytes] = []  # the start of a line not yet ended (a line may span many blocks)
     while True:
@@ -195,6 +197,11 @@ def read_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
             continue
         if end < len(buf):
             rest.append(buf[end:])
+        if run is not None and slot.take is not None and end > p and reader.acc is None:  # type: ignore[union-attr]
+            k, g = run(buf, p, end)  # g == end: the block's complete lines, when all are plain
+            if k and slot.take(memoryview(buf)[p:g], src, n + 1, k):  # type: ignore[union-attr]
+                n += k
+                p = g
         starts = buf.startswith
         while p < end:
             q = find(nl, p)

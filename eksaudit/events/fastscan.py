@@ -3,8 +3,8 @@
 The anchored block reader (`blocks.py`) spends its time in two questions about a megabyte of
 JSON lines: where is the next occurrence of a literal, and how many lines lie before it. CPython's
 `bytes.find`/`count` answer at about 1.3 GB/s (`count(b"\\n")` 2.2 GB/s) on audit events, whose
-bytes repeat the needle's characters (`"` is a tenth of them); StringZilla's SIMD search answers
-at 5 to 8 GB/s, measured on both benchmark data sets.
+bytes repeat the needle's characters (`"` is a tenth of them); StringZilla's SIMD search and
+count answer at 6 to 12 GB/s, measured on both benchmark data sets (benchmarks/projection.py).
 
 `find(buf, needle, start, end)` and `count(buf, needle, start, end)` are `bytes.find`/`count`
 for what the reader asks: a non-empty needle and `0 <= start <= end <= len(buf)` (StringZilla

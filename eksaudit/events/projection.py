@@ -179,7 +179,7 @@ class Projection:
     `projection(raw)` is the partial object, or None when the event must be parsed whole.
     """
 
-    __slots__ = ("paths", "_tree", "_typed", "_decode", "_convert")
+    __slots__ = ("paths", "_tree", "_typed", "_lines", "_decode", "_convert")
 
     def __init__(self, paths: Iterable[Path]) -> None:
         self.paths = frozenset(tuple(p) for p in paths)
@@ -187,7 +187,11 @@ class Projection:
         # msgspec (0.23) never matches a TypedDict key that has a non-ASCII character (a Struct's it
         # does): such a projection is served by the Structs alone (test_projection_typed.py)
         typed = TYPED and _ascii_keys(self._tree)
-        self._typed = msgspec.json.Decoder(_typed(self._tree)).decode if typed else None
+        self._lines: Any = None
+        self._typed: Any = None
+        if typed:
+            decoder = msgspec.json.Decoder(_typed(self._tree))
+            self._typed, self._lines = decoder.decode, decoder.decode_lines
         self._decode: Any = None  # the second decoder: built when first needed
         self._convert: Any = None
 
@@ -217,6 +221,11 @@ class Projection:
         if self._typed is not None:
             return self._typed, self._structs, _DECLINED
         return self._structs, None, _DECLINED
+
+    def lines(self) -> Callable[[Any], list[dict[str, Any]]] | None:
+        """The typed decoder over a buffer of whitespace-separated values (`decode_lines`): each
+        value as `parts()`'s first decoder reads it alone; raises its errors. None without it."""
+        return self._lines
 
     def __repr__(self) -> str:
         return f"Projection({sorted(self.paths)!r})"

@@ -58,6 +58,7 @@ import orjson
 
 from ..errors import InputError
 from . import sniff as _sniff
+from .batches import BlockSlot
 from .blocks import Anchor, anchor_patterns, read_blocks
 from .envelopes import MAX_GZIP_NESTING, BadLine, Decoder, snippet
 from .event import AuditEvent, CwMeta
@@ -135,6 +136,7 @@ def read_events(
     required: Sequence[Iterable[bytes]] | None = None,
     on_not_audit: Callable[[NotAudit], None] | None = None,
     max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
+    slot: BlockSlot | None = None,
 ) -> Iterator[AuditEvent]:
     """Yield every event of `inputs` in order (no inputs, or `-`, is stdin read as bytes).
 
@@ -152,7 +154,9 @@ def read_events(
     objects that are neither audit events nor envelopes of them (a GKE or CloudTrail record...)
     are still yielded, and reported to `on_not_audit` (see `kinds.NotAuditTally`), or raise
     `InputError` when `strict`. A line longer than `max_line_bytes` (None: no cap) is a bad
-    line; a closed stdin is reported like a file that cannot be opened.
+    line; a closed stdin is reported like a file that cannot be opened. `slot`: the scan loop's
+    `BlockSlot`, through which it may take whole blocks of plain event lines instead of their
+    events (`batches.py`; the same `slot` goes to `pipeline.scan`).
 
     >>> for ev in read_events(["audit.jsonl.gz"]):   # doctest: +SKIP
     ...     print(ev.source, ev.line, ev.obj["verb"])
@@ -160,7 +164,7 @@ def read_events(
     names = list(inputs) or ["-"]
     reader = partial(
         SourceReader, anchors=anchor_patterns(required), max_line=max_line_bytes, strict=strict,
-        on_bad=on_bad, max_doc=max_document_bytes, on_not_audit=on_not_audit,
+        on_bad=on_bad, max_doc=max_document_bytes, on_not_audit=on_not_audit, slot=slot,
     )
     for name in names:
         try:
@@ -239,9 +243,11 @@ class SourceReader(Decoder):
         *,
         max_line: int | None = DEFAULT_MAX_LINE_BYTES,
         capped_mark: bytes | None = None,
+        slot: BlockSlot | None = None,
         **decoding: Any,
     ) -> None:
         super().__init__(source, **decoding)
+        self.slot = slot  # where a scan loop may take whole blocks of plain event lines (batches.py)
         self.max_line = max_line
         self.capped = capped_mark is not None  # the input went through a LineCap already (--jobs chunks)
         self.long_mark = capped_mark if capped_mark is not None else long_line_mark()

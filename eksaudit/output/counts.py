@@ -235,6 +235,8 @@ class Counter:
 
 
 class CountsWriter:
+    reads_raw = False  # only the columns' fields, during `event` (Sink.batchable)
+
     def __init__(
         self,
         console: Console,

@@ -54,6 +54,8 @@ class JsonlWriter(JsonObjectWriter):
 class FieldsJsonlWriter(JsonObjectWriter):
     """`--fields F1,F2`: one `{"F1": value, ...}` object per event."""
 
+    reads_raw = False  # only the columns' fields, during `event` (Sink.batchable)
+
     def __init__(self, console: Console, columns: Sequence[Column], query: Query | None = None) -> None:
         super().__init__(console, query)
         self.columns = list(columns)

@@ -83,6 +83,8 @@ class Sink:
             else:
                 self.event = self._direct_event(writer.event)  # type: ignore[method-assign]
                 self._direct = writer.event
+        # matches may come as one reused event (events/batches.py): the writer reads fields only
+        self.batchable = self._direct is not None and getattr(writer, "reads_raw", True) is False
 
     def _direct_event(self, write_event: Any) -> Any:
         """Nothing to check per event (no limit, not quiet, an event writer): count and hand on."""

@@ -48,6 +48,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EksauditError, InputError
+from ..events.batches import BlockSlot
 from ..events.blocks import anchor_patterns
 from ..events.envelopes import BadLine
 from ..events.event import AuditEvent
@@ -258,13 +259,14 @@ class _Run:
         self.stats = stats
         self.pool: Any = None
         self.counter = getattr(getattr(sink, "writer", None), "counter", None)  # --count-by
+        self.slot = BlockSlot()  # for the inputs read here from their start (not the shifted readers)
 
     def _scan(self, events: Any, on_unparsable: Any) -> None:
         job = self.job
         scan(
             events, self.sink, condition=job.condition, rules=job.rules, window=job.window,
             on_alert=self.summary.add if self.summary is not None else None,
-            on_unparsable=on_unparsable, stats=self.stats,
+            on_unparsable=on_unparsable, stats=self.stats, slot=self.slot,
         )
 
     def sequential(self, names: list[str]) -> None:
@@ -272,7 +274,7 @@ class _Run:
         events = read_events(
             names, strict=job.strict, on_bad=self.on_bad, on_missing=self.on_missing, required=job.required,
             on_not_audit=self.on_not_audit, max_line_bytes=job.max_line_bytes,
-            max_document_bytes=job.max_document_bytes,
+            max_document_bytes=job.max_document_bytes, slot=self.slot,
         )
         self._scan(events, self.on_unparsable)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EksauditError
+from ..events.batches import BlockSlot
 from ..events.blocks import anchor_patterns
 from ..events.event import AuditEvent
 from ..events.kinds import NotAudit
@@ -159,6 +160,9 @@ def _serve(task_fd: int, result_fd: int) -> None:
             data, res.data = res.data, b""  # sent after the pickle, as it is: not copied into it
             payload = pickle.dumps((True, res), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:
+            if isinstance(data, memoryview):
+                data.release()
+            data = b""  # the parent stops at the failure: nothing follows its pickle
             payload = pickle.dumps((False, traceback.format_exc()))
         out.write(len(payload).to_bytes(8, "little") + len(data).to_bytes(8, "little"))
         out.write(payload)
@@ -339,8 +343,9 @@ def work(name: str, start: int, end: int, anchor: int | None, source: str | None
         na.append(replace(x, text=texts.setdefault(x.text, x.text)))
 
     source = source if source is not None else name
+    slot = BlockSlot()
     reader = _ChunkReader(
-        source, anchors=anchors, max_line=job.max_line_bytes, capped_mark=mark, strict=job.strict,
+        source, anchors=anchors, max_line=job.max_line_bytes, capped_mark=mark, strict=job.strict, slot=slot,
         on_bad=lambda b: bad.append(("bad", b.line, b.reason)), max_doc=job.max_document_bytes, on_not_audit=on_na,
     )
     summary = job.rules.new_summary() if job.rules is not None else None
@@ -355,7 +360,7 @@ def work(name: str, start: int, end: int, anchor: int | None, source: str | None
                 reader.read(io.BufferedReader(raw, 1 << 16)), target, condition=job.condition, rules=job.rules,
                 window=job.window, on_alert=summary.add if summary is not None else None,
                 on_unparsable=(lambda ev: bad.append(("unparsable", ev.line, ev.raw))) if job.report_unparsable else None,
-                stats=stats,
+                stats=stats, slot=slot,
             )
         except EksauditError as e:
             error = e

@@ -9,8 +9,9 @@ False`, its typed first decoder off), `eksaudit.pipeline.FUSED = False` (the pro
 `Projector.matcher`, every match through `sink.event`), `eksaudit.output.counts.ONE_COLUMN =
 False` (`--count-by` counted by the general `Counter.add`), `eksaudit.rules.screen.SCREENING =
 False` (rules matched one by one), `eksaudit.events.blocks.RUNS = False` (the anchored reader
-looks at each line between anchors) and `eksaudit.events.fastscan.SIMD = False` (bytes' own
-substring search instead of StringZilla's).
+looks at each line between anchors), `eksaudit.events.fastscan.SIMD = False` (bytes' own
+substring search instead of StringZilla's) and `eksaudit.events.batches.BATCHES = False` (no
+block of plain lines decoded whole).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from eksaudit import pipeline as _pipeline
 from eksaudit.condition import compile_condition
 from eksaudit.condition import prefilter as _prefilter
 from eksaudit.demo.generator import generate_events
+from eksaudit.events import batches as _batches
 from eksaudit.events import blocks as _blocks
 from eksaudit.events import fastscan as _fastscan
 from eksaudit.events import projection as _projection
@@ -47,7 +49,7 @@ REG = default_registry()
 def slow_path() -> Iterator[None]:
     """Every skip off: each line parsed, each event evaluated in full."""
     saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
-             _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD)
+             _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES)
     _prefilter.SKIPPING = False
     _sniff.FAST = False
     _projection.PROJECTING = False
@@ -57,11 +59,12 @@ def slow_path() -> Iterator[None]:
     _screen.SCREENING = False
     _blocks.RUNS = False
     _fastscan.SIMD = False
+    _batches.BATCHES = False
     try:
         yield
     finally:
         (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
-         _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD) = saved
+         _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES) = saved
 
 
 class Collect:

@@ -51,6 +51,7 @@ def filter_command(
     max_memory: o.MaxMemory = "256M",
     jobs: o.Jobs = None,
 ) -> ExitStatus:
+    from ...events.batches import BlockSlot
     from ...fields import default_registry
     from ...output.console import Console
     from ...parallel import ScanJob, can_split, default_jobs
@@ -80,10 +81,11 @@ def filter_command(
         if workers > 1 and can_split(job, session.format):
             stats = report.scan_files(positional, session, job, jobs=workers)
         else:
-            events = report.read(positional, strict=strict, max_line_bytes=line_cap, required=required)
+            slot = BlockSlot()
+            events = report.read(positional, strict=strict, max_line_bytes=line_cap, required=required, slot=slot)
             stats = scan(
                 events, session.sink, condition=condition, rules=ruleset, window=window,
-                on_alert=session.on_alert, on_unparsable=report.bad.on_unparsable,
+                on_alert=session.on_alert, on_unparsable=report.bad.on_unparsable, slot=slot,
             )
         session.close()
     except KeyboardInterrupt:
