@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .events import batches
+from .events import batches, fastscan
 from .events.batches import BlockSlot
 from .events.event import UNPARSED, AuditEvent
 from .events.projection import Projection, projection_for
@@ -189,7 +189,7 @@ def _scan_condition(
     lines = project.projection.lines()
     if (slot is not None and batches.BATCHES and pre is None and keep and direct is not None and lines is not None
             and getattr(sink, "batchable", False)):
-        slot.take = _block_taker(lines, errors, match, emit, taken)
+        slot.take = _block_taker(lines, errors, match, emit, taken, getattr(sink, "needs_raw", False))
     try:
         for n, ev in enumerate(events, first):  # noqa: B007 (n is read in finally)
             if pre is not None and not pre(ev.raw):
@@ -254,14 +254,16 @@ class _Decoded:
 
 
 def _block_taker(lines: Callable[[Any], list[Any]], errors: tuple[type, ...], match: Callable[[Any], bool],
-                 emit: Callable[[Any], None], taken: list[int]) -> Callable[[Any, str, int, int], bool]:
+                 emit: Callable[[Any], None], taken: list[int], raw: bool) -> Callable[[Any, str, int, int], bool]:
     """`BlockSlot.take` for `_scan_condition`: a block's k plain lines decoded in one call
-    (`Projection.lines`), the condition run on one reused event, matches handed to `emit`.
+    (`Projection.lines`), the condition run on one reused event, matches handed to `emit` (with
+    `raw`, each with its line's text, cut out of the block for it alone).
 
     False (the reader goes on line by line) when the block is not k values the typed decoder reads;
     see events/batches.py for why k values are then the k lines. `taken` adds up what it handled.
     """
     ev = _Decoded()
+    cut = fastscan.lines
 
     def take(block: Any, source: str, first: int, k: int) -> bool:
         try:
@@ -269,6 +271,9 @@ def _block_taker(lines: Callable[[Any], list[Any]], errors: tuple[type, ...], ma
         except errors:
             return False
         if len(parts) != k:
+            return False
+        texts = cut(block) if raw else None
+        if texts is not None and len(texts) != k + 1:
             return False
         ev.source = source
         m = 0
@@ -279,6 +284,8 @@ def _block_taker(lines: Callable[[Any], list[Any]], errors: tuple[type, ...], ma
                 ev.line = line
                 if match(ev):
                     m += 1
+                    if texts is not None:
+                        ev.raw = bytes(texts[line - first])
                     emit(ev)
         finally:
             taken[0] += line - first + 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["SIMD", "functions", "simd"]
+__all__ = ["SIMD", "functions", "lines", "simd"]
 
 SIMD = True  # the slow twin: False searches and counts with bytes' own methods
 
@@ -46,3 +46,14 @@ def functions() -> tuple[Find, Find]:
 def simd() -> bool:
     """True when `functions()` gives StringZilla's (SIMD on, and its wheel loads)."""
     return functions()[0] is not _find
+
+
+def lines(block: Any) -> Any:
+    """The lines of `block` (complete lines: it ends with a newline), each without its newline, and
+    an empty last item: as `bytes(block).split(b"\\n")`, but with SIMD only offsets are kept (an
+    item is cut out when asked for: `bytes(lines(block)[i])`)."""
+    if simd():
+        import stringzilla
+
+        return stringzilla.Str(block).split("\n")
+    return bytes(block).split(b"\n")

@@ -83,8 +83,10 @@ class Sink:
             else:
                 self.event = self._direct_event(writer.event)  # type: ignore[method-assign]
                 self._direct = writer.event
-        # matches may come as one reused event (events/batches.py): the writer reads fields only
-        self.batchable = self._direct is not None and getattr(writer, "reads_raw", True) is False
+        # matches may come as one reused event (events/batches.py): the writer reads fields only,
+        # or (`needs_raw`) only the raw text, which the block's taker then cuts out per match
+        self.needs_raw = self._direct is not None and getattr(self, "_raw_direct", False)
+        self.batchable = self.needs_raw or (self._direct is not None and getattr(writer, "reads_raw", True) is False)
 
     def _direct_event(self, write_event: Any) -> Any:
         """Nothing to check per event (no limit, not quiet, an event writer): count and hand on."""
@@ -146,6 +148,7 @@ class Sink:
 
         self._drain = drain
         self._direct = uncounted
+        self._raw_direct = True  # `uncounted` reads `ev.raw` alone, and keeps that, not the event
         return event
 
     def direct(self) -> Any:
