@@ -90,8 +90,8 @@ def scan(
     When the condition, the rules, the window and the sink all say which JSON paths they read
     (`reads`), events are decoded through a projection of those paths (events/projection.py).
     `slot`: the `BlockSlot` given to the reader of `events` (`read_events(slot=...)`), through
-    which a condition whose matches are only counted or read for fields takes whole blocks of
-    plain event lines (events/batches.py).
+    which a condition whose matches are only counted, read for fields or printed as read takes
+    whole blocks of plain event lines (events/batches.py).
     """
     st = stats if stats is not None else ScanStats()
     project = projector(condition, rules, window, sink)
@@ -167,7 +167,8 @@ def _scan_condition(
     Same results as the general loop; the prefilter (if any) is applied to the raw bytes first. A
     projection is decoded here (`Projector.matcher`, inlined: one call less per event); a sink that
     offers `direct()` (nothing to check per match) gets its writer's function, counted at the end;
-    one that reads only projected fields (`batchable`) takes whole blocks through `slot`.
+    one that reads only projected fields or the raw text (`batchable`) takes whole blocks through
+    `slot`.
     """
     pre = getattr(condition, "prefilter", None)
     if project is None or not FUSED:
@@ -272,9 +273,7 @@ def _block_taker(lines: Callable[[Any], list[Any]], errors: tuple[type, ...], ma
             return False
         if len(parts) != k:
             return False
-        texts = cut(block) if raw else None
-        if texts is not None and len(texts) != k + 1:
-            return False
+        texts: Any = None  # the block's lines (k and an empty last one), split at the first match printed
         ev.source = source
         m = 0
         line = first - 1
@@ -284,7 +283,9 @@ def _block_taker(lines: Callable[[Any], list[Any]], errors: tuple[type, ...], ma
                 ev.line = line
                 if match(ev):
                     m += 1
-                    if texts is not None:
+                    if raw:
+                        if texts is None:
+                            texts = cut(block)
                         ev.raw = bytes(texts[line - first])
                     emit(ev)
         finally:

@@ -2,8 +2,9 @@
 
 Counting (`--count-by`) spends most of its time around the decoder, not in it: an event object
 per line, the loop, two calls per event. When the scan loop has nothing to do per event but test
-the condition and hand the match to a writer that reads only projected fields, the block reader
-offers it whole blocks instead: every complete line of a block, when each is a plain event line
+the condition and hand the match to a writer that reads only projected fields (or only the raw
+text, which is then cut out of the block for each match), the block reader offers it whole
+blocks instead: every complete line of a block, when each is a plain event line
 (`{"kind":"Event",` ... `}`, no document open: what the reader would pass on unparsed). The loop
 decodes the block with the projection's `decode_lines` and runs the condition on the partial
 objects through one reused event.

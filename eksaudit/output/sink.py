@@ -77,6 +77,7 @@ class Sink:
         self.reads: frozenset[tuple[str, ...]] | None = None
         self._pending: list[bytes] = []
         self._direct: Any = None  # what `direct()` hands out
+        self._raw_direct = False  # `_direct` reads only `ev.raw` (the fast JSON-lines writer)
         if not quiet and limit is None and not alerts:
             if isinstance(writer, JsonlWriter) and writer.query is None:
                 self.event = self._fast_event_writer(console)  # type: ignore[method-assign]
@@ -85,7 +86,7 @@ class Sink:
                 self._direct = writer.event
         # matches may come as one reused event (events/batches.py): the writer reads fields only,
         # or (`needs_raw`) only the raw text, which the block's taker then cuts out per match
-        self.needs_raw = self._direct is not None and getattr(self, "_raw_direct", False)
+        self.needs_raw = self._direct is not None and self._raw_direct
         self.batchable = self.needs_raw or (self._direct is not None and getattr(writer, "reads_raw", True) is False)
 
     def _direct_event(self, write_event: Any) -> Any:
