@@ -17,6 +17,10 @@ from .events.projection import Projection, projection_for
 from .timestamps import ts_ms
 from .timewindow import Window
 
+# The slow twin of counting a taken block's matches at once (`Counter.bulk`): when False, each
+# match of a block is counted through `sink.direct()`'s function, as any other match.
+COUNT_BLOCKS = True
+
 # The slow twin of the condition loop's fused projection and of sinks' `direct()` writers: when
 # False, a projected condition runs through `Projector.matcher` and every match through `sink.event`.
 FUSED = True
@@ -190,7 +194,8 @@ def _scan_condition(
     lines = project.projection.lines()
     if (slot is not None and batches.BATCHES and pre is None and keep and direct is not None and lines is not None
             and getattr(sink, "batchable", False)):
-        slot.take = _block_taker(lines, errors, match, emit, taken, getattr(sink, "needs_raw", False))
+        bulk = sink.bulk() if COUNT_BLOCKS and hasattr(sink, "bulk") else None  # type: ignore[attr-defined]
+        slot.take = _block_taker(lines, errors, match, emit, taken, getattr(sink, "needs_raw", False), bulk)
     try:
         for n, ev in enumerate(events, first):  # noqa: B007 (n is read in finally)
             if pre is not None and not pre(ev.raw):
@@ -255,10 +260,13 @@ class _Decoded:
 
 
 def _block_taker(lines: Callable[[Any], list[Any]], errors: tuple[type, ...], match: Callable[[Any], bool],
-                 emit: Callable[[Any], None], taken: list[int], raw: bool) -> Callable[[Any, str, int, int], bool]:
+                 emit: Callable[[Any], None], taken: list[int], raw: bool,
+                 bulk: tuple[Callable[[Any], Any], Callable[[list[Any]], None]] | None = None,
+                 ) -> Callable[[Any, str, int, int], bool]:
     """`BlockSlot.take` for `_scan_condition`: a block's k plain lines decoded in one call
     (`Projection.lines`), the condition run on one reused event, matches handed to `emit` (with
-    `raw`, each with its line's text, cut out of the block for it alone).
+    `raw`, each with its line's text, cut out of the block for it alone; with `bulk`, a one-column
+    `--count-by`, the matches' values collected and counted at once: `Counter.bulk`).
 
     False (the reader goes on line by line) when the block is not k values the typed decoder reads;
     see events/batches.py for why k values are then the k lines. `taken` adds up what it handled.
@@ -277,6 +285,21 @@ def _block_taker(lines: Callable[[Any], list[Any]], errors: tuple[type, ...], ma
         ev.source = source
         m = 0
         line = first - 1
+        if bulk is not None:
+            get, add_values = bulk
+            values: list[Any] = []
+            keep = values.append
+            try:
+                for line, part in enumerate(parts, first):  # noqa: B007 (read in finally)
+                    ev.obj = ev._obj = part
+                    ev.line = line
+                    if match(ev):
+                        keep(get(ev))
+            finally:
+                add_values(values)
+                taken[0] += line - first + 1
+                taken[1] += len(values)
+            return True
         try:
             for line, part in enumerate(parts, first):  # noqa: B007 (read in finally)
                 ev.obj = ev._obj = part

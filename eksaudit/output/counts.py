@@ -18,7 +18,8 @@ from __future__ import annotations
 import heapq
 import pickle
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -133,7 +134,8 @@ class Counter:
         self.used = 0  # estimated bytes held by `counts`
         self.spills = 0
         self._spill: _Spill | None = None
-        if len(self.columns) == 1 and ONE_COLUMN:
+        self._one = len(self.columns) == 1 and ONE_COLUMN
+        if self._one:
             self.add = self._one_column_add()  # type: ignore[method-assign]
 
     @property
@@ -186,6 +188,48 @@ class Counter:
                 by_value[v] = n + 1
 
         return add1
+
+    def bulk(self) -> tuple[Callable[[Any], Any], Callable[[list[Any]], None]] | None:
+        """(get, add_values), for counting a whole block's matches at once (events/batches.py):
+        `get(ev)` per match, then `add_values(values)`; None unless one column is counted by value.
+
+        The same counts and order of first appearance as `add` per event, the counting done in C
+        (`collections` counts into the dict, new keys last, in order); a spill while a block is
+        counted moves its counts whole, which ranks the same (the spill file keeps each key's first
+        place, and keys' first appearances keep their order).
+        """
+        if not self._one:
+            return None
+        try:
+            from collections import _count_elements as count_into  # type: ignore[attr-defined]
+        except ImportError:  # not CPython's C helper: the same counting, in Python
+            def count_into(mapping: dict[Any, int], values: list[Any]) -> None:
+                get = mapping.get
+                for v in values:
+                    mapping[v] = get(v, 0) + 1
+
+        by_value = self._by_value
+        counts = self._counts
+        new_key = self._new_key
+        unhashable = (list, dict)
+
+        def add_values(values: list[Any]) -> None:
+            if not values:
+                return
+            if any(issubclass(t, unhashable) for t in set(map(type, values))):
+                values = [_hashable(v) if isinstance(v, unhashable) else v for v in values]
+            before = len(by_value)
+            count_into(by_value, values)
+            new = len(by_value) - before
+            if new:
+                spills = self.spills
+                for v in reversed(list(islice(reversed(by_value), new))):  # the new keys, first seen first
+                    if (v,) not in counts:
+                        new_key((v,))
+                        if self.spills != spills:
+                            break  # the rest went to the spill file with it: nothing of them is held
+
+        return self.columns[0][1], add_values
 
     def _new_key(self, key: tuple[Any, ...]) -> None:
         self.used += _size(key)

@@ -152,6 +152,14 @@ class Sink:
         self._raw_direct = True  # `uncounted` reads `ev.raw` alone, and keeps that, not the event
         return event
 
+    def bulk(self) -> Any:
+        """`Counter.bulk()` of a `--count-by` of one column whose matches go straight to the counter
+        (what `direct()` hands out), else None: a taken block's matches counted at once."""
+        counter = getattr(self._writer, "counter", None)
+        if counter is None or self._direct is None or self._direct != counter.add:
+            return None
+        return counter.bulk()
+
     def direct(self) -> Any:
         """The writer's own function for a match, when a match needs nothing else (no `--limit`,
         not `-q`, events printed as events), else None.

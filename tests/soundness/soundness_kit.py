@@ -10,8 +10,9 @@ False`, its typed first decoder off), `eksaudit.pipeline.FUSED = False` (the pro
 False` (`--count-by` counted by the general `Counter.add`), `eksaudit.rules.screen.SCREENING =
 False` (rules matched one by one), `eksaudit.events.blocks.RUNS = False` (the anchored reader
 looks at each line between anchors), `eksaudit.events.fastscan.SIMD = False` (bytes' own
-substring search instead of StringZilla's) and `eksaudit.events.batches.BATCHES = False` (no
-block of plain lines decoded whole).
+substring search instead of StringZilla's), `eksaudit.events.batches.BATCHES = False` (no
+block of plain lines decoded whole) and `eksaudit.pipeline.COUNT_BLOCKS = False` (a taken block's
+matches counted one by one).
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ REG = default_registry()
 def slow_path() -> Iterator[None]:
     """Every skip off: each line parsed, each event evaluated in full."""
     saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
-             _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES)
+             _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
+             _pipeline.COUNT_BLOCKS)
     _prefilter.SKIPPING = False
     _sniff.FAST = False
     _projection.PROJECTING = False
@@ -60,11 +62,13 @@ def slow_path() -> Iterator[None]:
     _blocks.RUNS = False
     _fastscan.SIMD = False
     _batches.BATCHES = False
+    _pipeline.COUNT_BLOCKS = False
     try:
         yield
     finally:
         (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
-         _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES) = saved
+         _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
+         _pipeline.COUNT_BLOCKS) = saved
 
 
 class Collect:
