@@ -99,8 +99,8 @@ def scan(
     """
     st = stats if stats is not None else ScanStats()
     project = projector(condition, rules, window, sink)
-    if rules is None and window is None and condition is not None:
-        return _scan_condition(events, sink, condition, on_unparsable, st, project, slot)
+    if rules is None and window is None:  # no condition (`fields`): every event is a match
+        return _scan_condition(events, sink, condition or _EVERY, on_unparsable, st, project, slot)
     prefilter = _both_prefilters(condition, rules)
     cond_match = condition.matches if condition is not None else None
     rules_match = rules.match if rules is not None else None
@@ -146,6 +146,20 @@ def scan(
         if flush is not None:
             flush()  # events a sink batches are written even when the scan is interrupted
     return st
+
+
+class _Every:
+    """The condition of a scan without one (`eksaudit fields`): every event matches, nothing is read."""
+
+    prefilter = None
+    reads: frozenset[tuple[str, ...]] = frozenset()
+
+    @staticmethod
+    def matches(event: Any) -> bool:
+        return True
+
+
+_EVERY = _Every()
 
 
 def _both_prefilters(condition: Any, rules: Any) -> Callable[[bytes], bool] | None:

@@ -1,7 +1,7 @@
 """Property: blocks of plain event lines decoded whole (events/batches.py) print what lines print.
 
-`--count-by`, `--fields` and plain `-o jsonl` after a condition take whole blocks of plain event
-lines from the reader, decode them with one `decode_lines` call and run the condition on one reused event. The
+`--count-by`, `--fields` and plain `-o jsonl` after a condition, and `eksaudit fields`, take whole
+blocks of plain event lines from the reader, decode them with one `decode_lines` call and run the condition on one reused event. The
 slow twin (`batches.BATCHES = False`) makes an event of every line. The inputs mix valid plain
 lines with every plain line the block path must not take at face value (not JSON, two values on
 one line, values the typed decoder declines: integers beyond 64 bits, deep values, a string where
@@ -64,6 +64,7 @@ _ARGS = [
     ["filter", "not ka.verb in (get, list)", "--count-by", "ka.user.name", "--max-memory", "1K"],
     ["filter", "not ka.verb in (get, list)"],  # matched events printed as read: their lines cut out
     ["filter", "ka.verb exists"],
+    ["fields", "ka.user.name", "ka.verb"],  # no condition: every event is a match
 ]
 
 

@@ -120,6 +120,7 @@ def _print_descriptions(defs, json_out: bool, quiet: bool) -> ExitStatus:
 
 
 def _extract(field_refs, files, registry, strict, output, limit, query, color, quiet, line_cap, jobs) -> ExitStatus:
+    from ...events.batches import BlockSlot
     from ...output.options import OutputOptions
     from ...parallel import ScanJob, can_split, default_jobs
     from ...pipeline import scan
@@ -138,7 +139,9 @@ def _extract(field_refs, files, registry, strict, output, limit, query, color, q
         if workers > 1 and can_split(job, session.format):
             stats = report.scan_files(files, session, job, jobs=workers)
         else:
-            stats = scan(report.read(files, strict=strict, max_line_bytes=line_cap), session.sink)
+            slot = BlockSlot()
+            events = report.read(files, strict=strict, max_line_bytes=line_cap, slot=slot)
+            stats = scan(events, session.sink, slot=slot)
         session.close()
     finally:
         report.finish()
