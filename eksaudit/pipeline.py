@@ -88,14 +88,12 @@ def scan(
 
     With both a condition and rules, an event must pass the condition before the rules see it.
     `on_alert` sees every alert (the end-of-run summary counts them). `on_unparsable` hears of
-    events that turned out not to be JSON when they were evaluated (readers do not parse event
-    lines, so this is where a broken line is found).
+    events found not to be JSON when evaluated (readers do not parse event lines).
 
     When the condition, the rules, the window and the sink all say which JSON paths they read
     (`reads`), events are decoded through a projection of those paths (events/projection.py).
-    `slot`: the `BlockSlot` given to the reader of `events` (`read_events(slot=...)`), through
-    which a condition whose matches are only counted, read for fields or printed as read takes
-    whole blocks of plain event lines (events/batches.py).
+    `slot`: the `BlockSlot` of `events`' reader (`read_events(slot=...)`), through which a scan
+    may take whole blocks of plain event lines (events/batches.py).
     """
     st = stats if stats is not None else ScanStats()
     project = projector(condition, rules, window, sink)
@@ -142,9 +140,7 @@ def scan(
                 break
     finally:
         st.events = n
-        flush = getattr(sink, "flush", None)
-        if flush is not None:
-            flush()  # events a sink batches are written even when the scan is interrupted
+        _flush(sink)
     return st
 
 
@@ -160,6 +156,13 @@ class _Every:
 
 
 _EVERY = _Every()
+
+
+def _flush(sink: Any) -> None:
+    """What a sink holds back (a batch of printed events) written, also when the scan was interrupted."""
+    flush = getattr(sink, "flush", None)
+    if flush is not None:
+        flush()
 
 
 def _both_prefilters(condition: Any, rules: Any) -> Callable[[bytes], bool] | None:
@@ -182,11 +185,9 @@ def _scan_condition(
 ) -> ScanStats:
     """`scan` for the common case, a condition alone (no rules, no window): one test per event.
 
-    Same results as the general loop; the prefilter (if any) is applied to the raw bytes first. A
-    projection is decoded here (`Projector.matcher`, inlined: one call less per event); a sink that
-    offers `direct()` (nothing to check per match) gets its writer's function, counted at the end;
-    one that reads only projected fields or the raw text (`batchable`) takes whole blocks through
-    `slot`.
+    Same results as the general loop; the prefilter (if any) runs on the raw bytes first. A
+    projection is decoded here (`Projector.matcher`, inlined); a sink that offers `direct()` gets
+    its writer's function, counted at the end; a `batchable` one, whole blocks (`_offer_blocks`).
     """
     pre = getattr(condition, "prefilter", None)
     if project is None or not FUSED:
@@ -198,18 +199,10 @@ def _scan_condition(
     unparsed = UNPARSED
     direct = getattr(sink, "direct", None)
     emit = direct() if direct is not None else None
-    if emit is None:
-        emit = sink.event
-        direct = None
+    emit, direct = (sink.event, None) if emit is None else (emit, direct)
     first = st.events + 1
-    n = first - 1  # events seen so far (the loop variable, read in finally)
-    matched = 0
-    taken = [0, 0]  # events and matches of the blocks taken whole
-    lines = project.projection.lines()
-    if (slot is not None and batches.BATCHES and pre is None and keep and direct is not None and lines is not None
-            and getattr(sink, "batchable", False)):
-        bulk = sink.bulk() if COUNT_BLOCKS and hasattr(sink, "bulk") else None  # type: ignore[attr-defined]
-        slot.take = _block_taker(lines, errors, match, emit, taken, getattr(sink, "needs_raw", False), bulk)
+    n, matched = first - 1, 0  # n: events seen so far (the loop variable, read in finally)
+    taken = _offer_blocks(slot, sink, project, match, emit) if pre is None and direct is not None else [0, 0]
     try:
         for n, ev in enumerate(events, first):  # noqa: B007 (n is read in finally)
             if pre is not None and not pre(ev.raw):
@@ -249,10 +242,21 @@ def _scan_condition(
         st.matched += matched
         if direct is not None:
             sink.counted(matched)  # type: ignore[attr-defined]
-        flush = getattr(sink, "flush", None)
-        if flush is not None:
-            flush()
+        _flush(sink)
     return st
+
+
+def _offer_blocks(slot: BlockSlot | None, sink: Any, project: Projector, match: Callable[[Any], bool],
+                  emit: Callable[[Any], None]) -> list[int]:
+    """Put a block taker in `slot` when the sink may take whole blocks (`batchable`: it reads only
+    projected fields or the raw text); the [events, matches] the taker will have handled."""
+    taken = [0, 0]
+    lines = project.projection.lines()
+    if slot is None or not batches.BATCHES or not project.keep or lines is None or not getattr(sink, "batchable", False):
+        return taken
+    bulk = sink.bulk() if COUNT_BLOCKS else None
+    slot.take = _block_taker(lines, project.projection.parts()[2], match, emit, taken, sink.needs_raw, bulk)
+    return taken
 
 
 class _Decoded:
@@ -360,9 +364,7 @@ def _scan_matching(
     finally:
         st.events = n
         st.matched += matched
-        flush = getattr(sink, "flush", None)
-        if flush is not None:
-            flush()
+        _flush(sink)
     return st
 
 

@@ -216,12 +216,11 @@ def read_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
 def _anchored_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
     """`read_blocks` with anchors: plain event lines without the anchor are skipped unread.
 
-    Such a line could only have become an event that the prefilter rejects. The anchor (the
-    group of required literals with the fewest hits in the first block) is found with one
-    search per literal and block (`Anchor.finder`); the lines before it are skipped at once
-    when they are all plain event lines (`_plain_run`), else one by one. Blocks are read into
-    one reused buffer (most lines are never copied out, and a fresh megabyte per block
-    makes the allocator hand memory back and fault it in again, block after block).
+    Such a line could only have become an event that the prefilter rejects. The anchor (the group
+    of required literals with the fewest hits in the first block) is found with one search per
+    literal and block (`Anchor.finder`); the lines before it are skipped at once when all are plain
+    event lines (`_plain_run`), else one by one. Blocks go into one reused buffer (a fresh megabyte
+    per block makes the allocator hand memory back and fault it in again, block after block).
     """
     src = reader.source
     event = plain_event
@@ -264,14 +263,10 @@ def _anchored_blocks(reader: SourceReader, f: Any) -> Iterator[AuditEvent]:
         tried = 0  # lines before this offset are not all plain: no run is looked for there
         while p < end:
             if run is not None and mpos > p >= tried and reader.acc is None:
-                k, g = run(buf, p, mpos)
-                if k:
-                    n += k  # a run of plain event lines without the anchor, skipped at once
-                    p = g
-                    if p >= end:
-                        break
-                else:
-                    tried = g
+                k, g = run(buf, p, mpos)  # a run of plain event lines without the anchor: skipped at once
+                n, p, tried = (n + k, g, tried) if k else (n, p, g)
+                if p >= end:
+                    break
             q = nlfind(nl, p)
             n += 1
             if q <= mpos and starts(prefix, p) and buf[q - 1] == rbrace and reader.acc is None:
