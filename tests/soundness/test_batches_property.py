@@ -13,12 +13,17 @@ spills. Output, stderr (bad lines with their numbers) and exit status must be th
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from soundness_kit import conformance_events, demo_events, sample
+from support.conformance import conformance_dir
 from support.jobs import run_jobs
+from support.respell import go_spell, respell
 
 from eksaudit.events import batches, blocks
 
@@ -125,3 +130,32 @@ def test_each_kind_of_line_inside_a_run_of_plain_lines(tmp_path: Path, special: 
         mp.setattr(blocks, "_BLOCK", block)
         for args in _ARGS:
             assert _run(args, path, jobs, on=True) == _run(args, path, jobs, on=False), args
+
+
+_REAL_ARGS = [
+    ["filter", "ka.verb exists", "--count-by", "ka.target.resource"],
+    ["filter", "not ka.verb in (get, list, watch)", "--fields", "ka.user.name,ka.target.name,ka.uri"],
+    ["filter", "ka.response.code >= 400"],
+]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), respelled=st.sampled_from([0.0, 0.05, 0.3]), args=st.sampled_from(_REAL_ARGS),
+       block=st.sampled_from([4096, 1 << 20]), jobs=st.sampled_from([1, 2]))
+def test_real_events_respelled(tmp_path: Path, seed, respelled, args, block, jobs):
+    """Demo and conformance events, written as the API server writes them (some with Go's `\\u0026`),
+    some re-spelled (escapes anywhere, whitespace, shuffled keys: not plain, read line by line)."""
+    rng = random.Random(seed)
+    pool = demo_events() + conformance_events(conformance_dir())
+    lines = []
+    for v in sample(rng, pool, 300):
+        if rng.random() < respelled:
+            lines.append(respell(v, rng).encode("utf-8", "surrogatepass"))
+        else:
+            line = orjson.dumps(v)
+            lines.append(go_spell(line) if rng.random() < 0.5 else line)
+    path = tmp_path / "audit.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(blocks, "_BLOCK", block)
+        assert _run(args, path, jobs, on=True) == _run(args, path, jobs, on=False)
