@@ -97,7 +97,7 @@ def scan(
     """
     st = stats if stats is not None else ScanStats()
     project = projector(condition, rules, window, sink)
-    if rules is None and window is None:  # no condition (`fields`): every event is a match
+    if rules is None and window is None:  # no condition (`fields`, `fetch`): every event is a match
         return _scan_condition(events, sink, condition or _EVERY, on_unparsable, st, project, slot)
     prefilter = _both_prefilters(condition, rules)
     cond_match = condition.matches if condition is not None else None
@@ -145,10 +145,10 @@ def scan(
 
 
 class _Every:
-    """The condition of a scan without one (`eksaudit fields`): every event matches, nothing is read."""
+    """The condition of a scan without one (`eksaudit fields`, `fetch` without `--filter`): every
+    event matches (what reads the events is the sink alone: `projector` was given no condition)."""
 
     prefilter = None
-    reads: frozenset[tuple[str, ...]] = frozenset()
 
     @staticmethod
     def matches(event: Any) -> bool:
