@@ -51,7 +51,13 @@ def parse_ts_ns(text: str) -> int | None:
     The API server's own form (`2026-11-30T10:00:00.123456Z`) takes a fast path: the second is
     looked up in a cache and the fraction added, since this runs per event in `jevt.rawtime`.
     """
-    if len(text) > 21 and text[19] == "." and text[-1] == "Z" and text[10] == "T":
+    if len(text) == 27 and text[19] == "." and text[26] == "Z" and text[10] == "T":  # microseconds
+        frac = text[20:26]
+        if frac.isdigit() and frac.isascii():
+            base = _second_ns(text[:19])
+            if base is not None:
+                return base + int(frac) * 1000
+    elif len(text) > 21 and text[19] == "." and text[-1] == "Z" and text[10] == "T":
         frac = text[20:-1]
         if frac.isdigit() and frac.isascii():
             base = _second_ns(text[:19])

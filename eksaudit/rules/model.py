@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -193,7 +194,37 @@ def format_time_text(time_ns: int, *, iso8601: bool = False) -> str:
     secs, ns = divmod(time_ns, 1_000_000_000)
     if iso8601:
         return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ns:09d}+0000"
-    return time.strftime("%H:%M:%S", time.localtime(secs)) + f".{ns:09d}"
+    return f"{_local_clock(secs)}.{ns:09d}"
+
+
+def _local_clock(secs: int) -> str:
+    """`HH:MM:SS` of `secs` in the local zone, as `strftime` of `localtime` gives it.
+
+    Alerts come one or many to a second, and `localtime` with `strftime` costs more than the rest
+    of the line, so the zone's UTC offset is looked up once per hour (`_hour_offset`) and the clock
+    computed from it. Where the offset is not the same at both ends of the hour (a change of
+    daylight saving time inside it), every second asks `localtime`.
+    """
+    off = _hour_offset(secs // 3600, time.tzname)
+    if off is None:
+        return time.strftime("%H:%M:%S", time.localtime(secs))
+    m, s = divmod((secs + off) % 86400, 60)
+    h, m = divmod(m, 60)
+    return f"{h:02d}:{m:02d}:{s:02d}"
+
+
+@lru_cache(maxsize=64)
+def _hour_offset(hour: int, zone: tuple[str, str]) -> int | None:
+    """The local zone's UTC offset (seconds) throughout UTC hour `hour`, None when it changes in it.
+
+    `zone` (`time.tzname`) is part of the key so that a `tzset()` to another zone is seen. Equal
+    offsets at the hour's first and last second mean one offset all hour, assuming no zone changes
+    its offset twice within an hour (tests/rules/test_alert_clock.py compares with `strftime`
+    around the changes of zones with odd offsets).
+    """
+    first = time.localtime(hour * 3600).tm_gmtoff
+    last = time.localtime(hour * 3600 + 3599).tm_gmtoff
+    return first if first == last else None
 
 
 def format_time_json(time_ns: int) -> str:
