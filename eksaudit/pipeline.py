@@ -105,6 +105,7 @@ def scan(
     emit_event = sink.event
     emit_alert = sink.alert
     n = st.events
+    taken = _offer_rule_blocks(slot, sink, condition, rules, window, on_alert, on_unparsable, st)
     try:
         for ev in events:
             n += 1
@@ -139,9 +140,30 @@ def scan(
             if sink.done:
                 break
     finally:
+        if taken is not None:
+            slot.take = None  # type: ignore[union-attr]
+            n += taken[0]
         st.events = n
         _flush(sink)
     return st
+
+
+def _offer_rule_blocks(slot: BlockSlot | None, sink: Any, condition: Any, rules: Any, window: Window | None,
+                       on_alert: Callable[[Any], None] | None, on_unparsable: Callable[[AuditEvent], None] | None,
+                       st: ScanStats) -> list[int] | None:
+    """Put the rules' block taker (rules/blockscreen.py) in `slot` for a scan of rules alone into
+    a sink without `--limit`; the [events] it will have handled (None: nothing offered)."""
+    if slot is None or not batches.BATCHES or condition is not None or window is not None:
+        return None
+    if getattr(sink, "limit", None) is not None:
+        return None
+    block_screen = getattr(rules, "block_screen", None)
+    screen = block_screen() if block_screen is not None else None
+    if screen is None:
+        return None
+    taken = [0]
+    slot.take = screen.taker(sink.alert, on_alert, on_unparsable, st, taken)
+    return taken
 
 
 class _Every:

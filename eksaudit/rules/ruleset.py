@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import eksaudit.rules.blockscreen as _blockscreen  # its BLOCK_SCREEN switch (tests flip it)
 import eksaudit.rules.screen as _screen  # its SCREENING switch, read per call (tests flip it)
 
 from ..condition.ast import Expr, as_string
@@ -81,6 +82,7 @@ class Ruleset:
         self.screen = Screen([(c.split, c.matches) for c in self._enabled])
         self.prefilter = ruleset_prefilter([(c.prefilter, c.required) for c in self._enabled])
         self.reads = _union_reads(c.reads for c in self._enabled)
+        self._blocks: _blockscreen.BlockScreen | None = None
 
     @property
     def required(self) -> tuple[frozenset[bytes], ...] | None:
@@ -116,6 +118,15 @@ class Ruleset:
         if not _screen.SCREENING:
             return self._match_plain(event)
         return self.finish(event, self.screen.candidates(event))
+
+    def block_screen(self) -> _blockscreen.BlockScreen | None:
+        """The screen over whole blocks of plain event lines (blockscreen.py), or None when it or
+        the screen is switched off. One per ruleset: its decision tables serve every scan."""
+        if not (_screen.SCREENING and _blockscreen.BLOCK_SCREEN):
+            return None
+        if self._blocks is None:
+            self._blocks = _blockscreen.BlockScreen(self)
+        return self._blocks
 
     def finish(self, event: Any, mask: int) -> list[Alert]:
         """`match` for an event whose `screen.candidates` are `mask`: the residuals, in load order."""

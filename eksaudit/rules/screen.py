@@ -123,11 +123,14 @@ class _ValueResolver:
 class KeyedField:
     """One keyed field: its extractor, each constraining rule's test of its value, and the cache."""
 
-    __slots__ = ("key", "extract", "tests", "free", "none_mask", "cache", "ints", "weight", "_texts")
+    __slots__ = ("key", "extract", "reads", "path", "tests", "free", "none_mask", "cache", "ints", "weight",
+                 "_texts", "_literals", "_others")
 
     def __init__(self, key: FieldKey, bound: ResolvedField) -> None:
         self.key = key
         self.extract: Callable[[Any], Any] = bound.extract
+        self.reads = getattr(bound, "reads", None)  # JSON paths it reads (blockscreen.py decodes them)
+        self.path = bound.path
         # (bits of the rules, their conjuncts on this field compiled to run on the value): rules
         # whose conjuncts read the same (`as_string`) share one test, run once per value
         self.tests: list[tuple[int, Pred]] = []
@@ -137,11 +140,18 @@ class KeyedField:
         self.none_mask = 0
         self.cache: dict[str, int] = {}
         self.ints: dict[int, int] = {}  # apart: `type(v) is int` leaves bools out, and 1 == True
+        # Every string that no test names decides alike when the tests only compare the value for
+        # equality with literals (`=`, `!=`, `in`, `exists`, under `not`/`and`/`or`) on a string
+        # field: those literals (and ""), else None. `_others` is the decision for every other string.
+        self._literals: set[str] | None = set() if bound.type == "string" and not bound.is_list else None
+        self._others: int | None = None  # set by `seal`
 
     def compile(self, parts: list[Expr], resolver: FieldResolver) -> tuple[str, Pred, int]:
         """A rule's conjuncts on this field as a test of the value: (its text, the test, literals named)."""
         expr = _and(parts)
         text = as_string(expr)
+        if self._literals is not None and not _equality_only(expr, self._literals):
+            self._literals = None
         i = self._texts.get(text)
         test = self.tests[i][1] if i is not None else compile_predicate(expr, _ValueResolver(resolver, self.key))
         return text, test, sum(_literal_count(p) for p in parts)
@@ -163,9 +173,16 @@ class KeyedField:
             all_mask &= ~bits
         self.free = all_mask
         self.none_mask = self.decide(None)
+        if self._literals is not None:
+            self._literals.add("")
+            other = "\x01" * (1 + max(map(len, self._literals)))  # longer than any literal: named by none
+            self._others = self.decide(other)
 
     def decide(self, value: Any) -> int:
         """The rules this value leaves possible."""
+        literals = self._literals
+        if type(value) is str and literals is not None and self._others is not None and value not in literals:
+            return self._others
         m = self.free
         for bits, test in self.tests:
             if test(value):
@@ -230,6 +247,26 @@ def split_condition(expanded: Expr, resolver: FieldResolver) -> Split:
         else:
             by_field.setdefault(key, []).append(conj)
     return Split(by_field, rest, resolver)
+
+
+def _equality_only(expr: Expr, literals: set[str]) -> bool:
+    """True when `expr` tests its field only for equality with literals (added to `literals`)."""
+    if isinstance(expr, (AndExpr, OrExpr)):
+        return all(_equality_only(c, literals) for c in expr.children)
+    if isinstance(expr, NotExpr):
+        return _equality_only(expr.child, literals)
+    if isinstance(expr, UnaryCheckExpr):
+        return expr.op == "exists" and isinstance(expr.left, FieldExpr)
+    if isinstance(expr, BinaryCheckExpr) and isinstance(expr.left, FieldExpr) and expr.modifier is None:
+        if expr.op in ("=", "!=") and isinstance(expr.right, ValueExpr):
+            literals.add(expr.right.value)
+            return True
+        if expr.op == "in" and isinstance(expr.right, ListExpr):
+            if not all(isinstance(v, ValueExpr) for v in expr.right.values):
+                return False
+            literals.update(v.value for v in expr.right.values)
+            return True
+    return False
 
 
 def _and(parts: list[Expr]) -> Expr:
