@@ -40,6 +40,7 @@ from eksaudit.events.readers import read_events
 from eksaudit.fields import default_registry
 from eksaudit.output import counts as _counts
 from eksaudit.pipeline import scan
+from eksaudit.rules import blockscreen as _blockscreen
 from eksaudit.rules import load_rules
 from eksaudit.rules import screen as _screen
 
@@ -51,7 +52,7 @@ def slow_path() -> Iterator[None]:
     """Every skip off: each line parsed, each event evaluated in full."""
     saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
              _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
-             _pipeline.COUNT_BLOCKS)
+             _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN)
     _prefilter.SKIPPING = False
     _sniff.FAST = False
     _projection.PROJECTING = False
@@ -63,12 +64,13 @@ def slow_path() -> Iterator[None]:
     _fastscan.SIMD = False
     _batches.BATCHES = False
     _pipeline.COUNT_BLOCKS = False
+    _blockscreen.BLOCK_SCREEN = False
     try:
         yield
     finally:
         (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
          _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
-         _pipeline.COUNT_BLOCKS) = saved
+         _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN) = saved
 
 
 class Collect:
