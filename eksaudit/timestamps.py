@@ -67,6 +67,17 @@ def parse_ts_ns(text: str) -> int | None:
 
 
 @lru_cache(maxsize=4096)
+def seconds_text(prefix: str) -> str | None:
+    """`YYYY-MM-DDTHH:MM:SS` (UTC) as decimal seconds since the epoch when after it, else None.
+
+    For `jevt.rawtime` of the API server's form: its nanoseconds are then these digits, the six of
+    the fraction and `000`, with no arithmetic per event (fields/jevt.py).
+    """
+    ns = _second_ns(prefix)
+    return None if ns is None or ns <= 0 else str(ns // 1_000_000_000)
+
+
+@lru_cache(maxsize=4096)
 def _parse_general(text: str) -> int | None:
     m = _TS_RE.match(text)
     if m is None:

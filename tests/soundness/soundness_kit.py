@@ -38,6 +38,7 @@ from eksaudit.events import projection as _projection
 from eksaudit.events import sniff as _sniff
 from eksaudit.events.readers import read_events
 from eksaudit.fields import default_registry
+from eksaudit.fields import jevt as _jevt
 from eksaudit.output import counts as _counts
 from eksaudit.pipeline import scan
 from eksaudit.rules import blockscreen as _blockscreen
@@ -52,7 +53,7 @@ def slow_path() -> Iterator[None]:
     """Every skip off: each line parsed, each event evaluated in full."""
     saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
              _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
-             _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN)
+             _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME)
     _prefilter.SKIPPING = False
     _sniff.FAST = False
     _projection.PROJECTING = False
@@ -65,12 +66,13 @@ def slow_path() -> Iterator[None]:
     _batches.BATCHES = False
     _pipeline.COUNT_BLOCKS = False
     _blockscreen.BLOCK_SCREEN = False
+    _jevt.FAST_RAWTIME = False
     try:
         yield
     finally:
         (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
          _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
-         _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN) = saved
+         _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME) = saved
 
 
 class Collect:
