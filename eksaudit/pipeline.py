@@ -162,7 +162,8 @@ def _offer_rule_blocks(slot: BlockSlot | None, sink: Any, condition: Any, rules:
     if screen is None:
         return None
     taken = [0]
-    slot.take = screen.taker(sink.alert, on_alert, on_unparsable, st, taken)
+    slot.take = screen.taker(sink.alert, on_alert, on_unparsable, st, taken,
+                             partial=bool(getattr(sink, "alerts_only", False)))
     return taken
 
 

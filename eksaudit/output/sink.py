@@ -213,6 +213,12 @@ class Sink:
         if self._limit is not None and self.count >= self._limit:
             self.done = True
 
+    @property
+    def alerts_only(self) -> bool:
+        """Alerts are printed as alerts (Falco's formats) or not at all: nothing reads an alert's
+        event but its rule's output fields and time (so it may hold a partial object)."""
+        return self._alert_writer or self._quiet
+
     # --- output rendered by worker processes (eksaudit.parallel) ---------------------------------
     @property
     def writer(self) -> Any:

@@ -35,11 +35,12 @@ import msgspec
 
 from ..events import fastscan
 from ..events.event import plain_event
-from ..events.projection import _nameable
+from ..events.projection import _nameable, projection_for
 
 BLOCK_SCREEN = True  # the slow twin: False, rules take no blocks (every line becomes an event)
 CACHE_CAP = 4096  # decisions remembered per field and gate state (more: decided afresh)
 MAX_LEAVES = 24  # beyond this many leaves, the Structs cost more than they save
+SURVIVOR_VALUES = 16  # values a surviving event's projection may decode (events/projection.py)
 
 Path = tuple[str, ...]
 _GATE: Path = ("auditID",)
@@ -185,10 +186,15 @@ class BlockScreen:
         cap = CACHE_CAP
         if len(leaves) == 1 and len(leaves[0]) == 1 and not gated:  # `jevt.rawtime`: one top-level member
             (key0,) = leaves[0]
+            from_leaf = getattr(extract, "from_leaf", None)  # (member, the value from the member's value)
+            leaf_value = from_leaf[1] if from_leaf is not None and from_leaf[0] == key0 else None
 
             def miss1(s: Any, key: Any, present: bool) -> int:
-                holder.obj = holder._obj = {} if key is _U else {key0: key}
-                v = extract(holder)
+                if leaf_value is not None:
+                    v = leaf_value(None if key is _U else key)
+                else:
+                    holder.obj = holder._obj = {} if key is _U else {key0: key}
+                    v = extract(holder)
                 m = none_mask if v is None else decide(v)
                 table = tables[0]
                 if len(table) < cap:
@@ -226,12 +232,27 @@ class BlockScreen:
         assert self._fn is not None
         return self._fn(s)
 
+    def _projection(self, mask: int) -> Any:
+        """What decodes a surviving event for the fields left, the residuals and the outputs of the
+        rules in `mask` (events/projection.py), or None: parse it whole."""
+        reads = self.ruleset.alert_reads(mask)
+        for f in self._rest:
+            r = f.reads
+            reads = None if reads is None or r is None else reads | frozenset(r)
+        return projection_for(reads, SURVIVOR_VALUES)
+
     def taker(self, emit: Callable[[Any], None], on_alert: Callable[[Any], None] | None,
-              on_unparsable: Callable[[Any], None] | None, stats: Any, taken: list[int],
+              on_unparsable: Callable[[Any], None] | None, stats: Any, taken: list[int], *, partial: bool = False,
               ) -> Callable[[Any, str, int, int], bool]:
         """`BlockSlot.take` for a scan of rules alone: alerts to `emit` (and `on_alert`), counted in
-        `stats` as the scan loop counts them; `taken[0]` adds up the events handled."""
+        `stats` as the scan loop counts them; `taken[0]` adds up the events handled.
+
+        `partial`: the alerts' events are read for their rules' output fields and times only
+        (`Sink.alerts_only`), so a surviving event is decoded through a projection of what its
+        candidate rules read, when there is one, instead of parsed whole.
+        """
         finish = self.ruleset.finish
+        projections: dict[int, Any] = {}
         cut = fastscan.lines
         event = plain_event
 
@@ -256,6 +277,14 @@ class BlockScreen:
                     if texts is None:
                         texts = cut(block)
                     ev = event(bytes(texts[line - first]), source, line)
+                    if partial:
+                        project = projections.get(m, _U)
+                        if project is _U:
+                            project = projections[m] = self._projection(m)
+                        if project is not None:
+                            obj = project(ev.raw)
+                            if obj is not None:
+                                ev._obj = obj
                     for f in rest:
                         v = f.extract(ev)
                         m = m & f.none_mask if v is None else f.narrow(v, m)

@@ -174,6 +174,20 @@ class OutputFormatter:
                                  for p in self.parts)
         self._tokens = [(p.get, p.width) for p in self.parts if isinstance(p, _Token)]
 
+    @property
+    def reads(self) -> frozenset[tuple[str, ...]] | None:
+        """The JSON paths rendering reads (None: maybe all of the event)."""
+        out: set[tuple[str, ...]] = set()
+        for p in self.parts:
+            if isinstance(p, str):
+                continue
+            for _, bound in p.fields:
+                r = getattr(bound, "reads", None)
+                if r is None:
+                    return None
+                out.update(r)
+        return frozenset(out)
+
     # --- rendering
     @property
     def field_keys(self) -> list[str]:

@@ -165,6 +165,9 @@ def parse_rfc3339_ns(text: Any) -> int | None:
     return ts_ns(text.strip()) if isinstance(text, str) else None
 
 
+TIME_READS = frozenset({("stageTimestamp",), ("requestReceivedTimestamp",), ("timestamp",)})  # what it reads
+
+
 def event_time_ns(event: Any) -> int:
     """The event time Falco gives a k8s audit event: its `stageTimestamp`, as the k8saudit plugin gives it.
 

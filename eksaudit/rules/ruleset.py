@@ -16,7 +16,7 @@ import eksaudit.rules.screen as _screen  # its SCREENING switch, read per call (
 
 from ..condition.ast import Expr, as_string
 from .formatting import OutputFormatter
-from .model import Alert, RuleInfo, RuleSummary, RuleWarning, default_hostname
+from .model import TIME_READS, Alert, RuleInfo, RuleSummary, RuleWarning, default_hostname
 from .prefilter import required_hint, ruleset_prefilter
 from .screen import Screen, Split
 
@@ -127,6 +127,20 @@ class Ruleset:
         if self._blocks is None:
             self._blocks = _blockscreen.BlockScreen(self)
         return self._blocks
+
+    def alert_reads(self, mask: int) -> frozenset[tuple[str, ...]] | None:
+        """The JSON paths that finishing an event whose candidates are `mask` reads, its alerts'
+        outputs and times included (None: maybe the whole event)."""
+        out: set[tuple[str, ...]] = set(TIME_READS)
+        while mask:
+            low = mask & -mask
+            mask ^= low
+            c = self._enabled[low.bit_length() - 1]
+            output = c.formatter.reads
+            if c.reads is None or output is None:
+                return None
+            out |= c.reads | output
+        return frozenset(out)
 
     def finish(self, event: Any, mask: int) -> list[Alert]:
         """`match` for an event whose `screen.candidates` are `mask`: the residuals, in load order."""
