@@ -67,7 +67,7 @@ class EscapeScan:
     backslash to backslash far faster than `re` or `bytes.find` on this pattern.
     """
 
-    __slots__ = ("pattern", "_line", "_block")
+    __slots__ = ("pattern", "_numeric", "_line", "_block")
 
     def __init__(self, lits: Iterable[bytes]) -> None:
         chars: set[str] = set()
@@ -92,26 +92,36 @@ class EscapeScan:
         if numeric:
             alts.append(EXPONENT)
         self.pattern = b"|".join(alts)
+        self._numeric = numeric
+        # compiled when first used: a ruleset has one per rule (48 upstream, ~1 ms each to compile)
+        # and most are never called
         self._line: Any = None
         self._block: Any = None
-        if alts:
-            import re2
 
-            self._block = re2.compile(self.pattern).search
-            # the number pattern has no literal prefix: `re` would try it at every byte
-            self._line = self._block if numeric else re.compile(self.pattern).search
+    def _compile(self) -> None:
+        import re2
+
+        self._block = re2.compile(self.pattern).search
+        # the number pattern has no literal prefix: `re` would try it at every byte
+        self._line = self._block if self._numeric else re.compile(self.pattern).search
 
     def __bool__(self) -> bool:
-        return self._block is not None
+        return bool(self.pattern)
 
     def find(self, buf: Any, pos: int = 0, end: int | None = None) -> int:
         """Offset of the first such escape in `buf[pos:end]`, or -1."""
+        if self._block is None:
+            self._compile()
         m = self._block(buf, pos, len(buf) if end is None else end)
         return m.start() if m is not None else -1
 
     def __call__(self, raw: bytes) -> bool:
         """True when the line may spell a literal through an escape (then it is not rejected)."""
-        return self._line(raw) is not None
+        line = self._line
+        if line is None:
+            self._compile()
+            line = self._line
+        return line(raw) is not None
 
 
 def _hex_class(code: int) -> bytes:

@@ -103,12 +103,13 @@ class RulesLoader:
     # --- loading
     def add_text(self, text: str, name: str) -> None:
         """Read one rules file's text (`name` is used in messages): Falco rules, or Sigma rules."""
-        from ..sigma import looks_like_sigma
+        if "detection" in text and "logsource" in text:  # else no Sigma rule: its package left unimported
+            from ..sigma import looks_like_sigma
 
-        if looks_like_sigma(text):
-            self._add_sigma(text, name)
-        else:
-            self._reader.read_text(text, name)
+            if looks_like_sigma(text):
+                self._add_sigma(text, name)
+                return
+        self._reader.read_text(text, name)
 
     def _add_sigma(self, text: str, name: str) -> None:
         """Sigma rules become Falco rules of source k8s_audit (see eksaudit.sigma)."""
