@@ -12,13 +12,9 @@ then the residuals, then the alerts).
 Why the mask is the one `Screen.candidates` computes on the whole event (the slow twin is
 `BLOCK_SCREEN = False`; tests/soundness/test_blockscreen_property.py compares the two):
 - A bound field reads its event only at its `reads` paths (what projection decoding relies on, see
-  events/projection.py), so its value is a function of the leaves at those paths; a decision is
-  made by running the field's own extractor on a partial object holding exactly those leaves.
-- A leaf is typed `str | int64 | None`: anything else (a float, a bool, an object, a big integer)
-  makes msgspec decline, and the whole block goes line by line. So two leaves that compare equal
-  are the same JSON value: `1` and `1.0` and `true` never share a decision (`1 == True` in Python).
-  A missing member is `UNSET`; a path cut short by a `null` or a missing member has its own marker
-  per depth (`_CUT`), so `{"a": null}` and `{"a": {"b": null}}` never share one either.
+  events/projection.py), so its value is a function of the leaves at those paths, which key its
+  decisions without being confused with one another (events/leaves.py); a decision is made by the
+  field's own extractor on a partial object holding exactly those leaves.
 - A field with a plain `path` (`ka.verb`, `ka.user.name`) reads `auditID` only for the audit gate
   (is it there?), so its decision is keyed by the leaf and the gate's presence; a test checks every
   such field of the registry for that. Other fields are keyed by all the leaves they read.
@@ -29,13 +25,12 @@ Why the mask is the one `Screen.candidates` computes on the whole event (the slo
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Union
-
-import msgspec
+from typing import Any
 
 from ..events import fastscan
 from ..events.event import plain_event
-from ..events.projection import _nameable, projection_for
+from ..events.leaves import DECLINED, GATE, UNSET, Leaves, PartialEvent, servable
+from ..events.projection import projection_for
 
 BLOCK_SCREEN = True  # the slow twin: False, rules take no blocks (every line becomes an event)
 CACHE_CAP = 4096  # decisions remembered per field and gate state (more: decided afresh)
@@ -43,60 +38,6 @@ MAX_LEAVES = 24  # beyond this many leaves, the Structs cost more than they save
 SURVIVOR_VALUES = 16  # values a surviving event's projection may decode (events/projection.py)
 
 Path = tuple[str, ...]
-_GATE: Path = ("auditID",)
-_U: Any = msgspec.UNSET
-_LEAF: Any = Union[str, Annotated[int, msgspec.Meta(ge=-(1 << 63), le=(1 << 63) - 1)], None]
-_DECLINED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
-
-
-class _Cut:
-    """Where a path stops early: at depth `depth`, a `null` (`null=True`) or a missing member."""
-
-    __slots__ = ("depth", "null")
-
-    def __init__(self, depth: int, null: bool) -> None:
-        self.depth, self.null = depth, null
-
-    def __repr__(self) -> str:
-        return f"<{'null' if self.null else 'missing'} at {self.depth}>"
-
-
-_CUT = [(_Cut(d, True), _Cut(d, False)) for d in range(16)]  # markers compare by identity
-
-
-class _Obj:
-    """An event that is only its (partial) object, for running an extractor on a decision's leaves."""
-
-    __slots__ = ("obj", "_obj", "raw", "cw", "source", "line")
-
-    def __init__(self, obj: dict[str, Any]) -> None:
-        self.obj = self._obj = obj
-        self.raw = b""
-        self.cw = None
-        self.source = self.line = None
-
-    failed_to_parse = False
-
-
-class _Node:
-    """One object of the path tree: its members' attribute names and, for inner ones, their nodes."""
-
-    def __init__(self) -> None:
-        self.attrs: dict[str, str] = {}  # JSON key -> Struct attribute
-        self.kids: dict[str, _Node] = {}
-        self.type: Any = None
-
-
-def _build(node: _Node, name: str) -> Any:
-    fields: list[tuple[str, Any, Any]] = []
-    rename: dict[str, str] = {}
-    for key, attr in node.attrs.items():
-        kid = node.kids.get(key)
-        typ = _LEAF if kid is None else Union[_build(kid, f"{name}_{attr}"), None]
-        fields.append((attr, typ, _U))
-        rename[attr] = key
-    node.type = msgspec.defstruct(name, fields, rename=rename, gc=False)
-    return node.type
 
 
 class _Spec:
@@ -127,19 +68,19 @@ class BlockScreen:
         for f in self.screen.fields:
             reads = getattr(f, "reads", None)
             path = getattr(f, "path", None)
-            if reads is None or not reads or any(not p or _nameable(p) != p or len(p) > 15 for p in reads):
+            if reads is None or not servable(reads):
                 continue
-            if path is not None and path != _GATE and set(reads) <= {path, _GATE}:
-                spec = _Spec(f, [path], _GATE in reads)
+            if path is not None and path != GATE and set(reads) <= {path, GATE}:
+                spec = _Spec(f, [path], GATE in reads)
             else:
                 spec = _Spec(f, sorted(reads), False)
             if leaves + len(spec.leaves) > MAX_LEAVES:
                 continue
             specs.append(spec)
             leaves += len(spec.leaves)
-        # a path that is a prefix of another would be wanted whole (an object, not a leaf): drop
-        # the fields that read such paths (their values come from the whole event instead)
-        every = {p for s in specs for p in s.leaves} | {_GATE}
+        # a path inside another would be wanted whole (an object, not a leaf): drop the fields
+        # that read such paths (their values come from the whole event instead)
+        every = {p for s in specs for p in s.leaves} | {GATE}
         clash = {p for p in every for q in every if p != q and q[: len(p)] == p}
         return [s for s in specs if not clash & set(s.leaves)]
 
@@ -148,21 +89,14 @@ class BlockScreen:
         specs = self._specs()
         if not specs:
             return False
-        root = _Node()
-        for p in [_GATE, *(p for s in specs for p in s.leaves)]:
-            node = root
-            for i, key in enumerate(p):
-                node.attrs.setdefault(key, f"a{len(node.attrs)}")
-                if i < len(p) - 1:
-                    node = node.kids.setdefault(key, _Node())
-        typ = _build(root, "ScreenLeaves")
-        self._lines = msgspec.json.Decoder(typ).decode_lines
-        env: dict[str, Any] = {"U": _U, "ALL": self.screen.all_mask}
-        code = ["def screen(s):", "    m = ALL", f"    g = s.{root.attrs['auditID']} is not U"]
+        tree = Leaves(p for s in specs for p in s.leaves)
+        self._lines = tree.lines
+        env: dict[str, Any] = {"U": UNSET, "ALL": self.screen.all_mask}
+        code = ["def screen(s):", "    m = ALL", f"    g = s.{tree.gate_attr} is not U"]
         for j, spec in enumerate(specs):
-            names = [_walk(root, p, f"v{j}_{i}", code, env) for i, p in enumerate(spec.leaves)]
+            names = [tree.walk(p, f"v{j}_{i}", code, env) for i, p in enumerate(spec.leaves)]
             key = names[0] if len(names) == 1 else "(" + ", ".join(names) + ",)"
-            env[f"T{j}"], env[f"M{j}"] = spec.tables, self._miss(spec, root)
+            env[f"T{j}"], env[f"M{j}"] = spec.tables, self._miss(spec, tree)
             table = f"T{j}[g]" if spec.gated else f"T{j}[0]"
             code += [f"    k = {key}", f"    x = {table}.get(k)", "    if x is None:",
                      f"        x = M{j}(s, k, g)", "    m &= x", "    if not m:", "        return 0"]
@@ -174,15 +108,15 @@ class BlockScreen:
         return True
 
     @staticmethod
-    def _miss(spec: _Spec, root: _Node) -> Callable[[Any, Any, bool], int]:
+    def _miss(spec: _Spec, tree: Leaves) -> Callable[[Any, Any, bool], int]:
         """The decision for a key not in the table yet: the field's extractor on the leaves alone."""
         field = spec.field
         extract, decide, none_mask = field.extract, field.decide, field.none_mask
         leaves = spec.leaves
         gated = spec.gated
-        gate_attr = root.attrs["auditID"]
+        gate_attr = tree.gate_attr
         tables = spec.tables
-        holder = _Obj({})
+        holder = PartialEvent({})
         cap = CACHE_CAP
         if len(leaves) == 1 and len(leaves[0]) == 1 and not gated:  # `jevt.rawtime`: one top-level member
             (key0,) = leaves[0]
@@ -191,9 +125,9 @@ class BlockScreen:
 
             def miss1(s: Any, key: Any, present: bool) -> int:
                 if leaf_value is not None:
-                    v = leaf_value(None if key is _U else key)
+                    v = leaf_value(None if key is UNSET else key)
                 else:
-                    holder.obj = holder._obj = {} if key is _U else {key0: key}
+                    holder.obj = holder._obj = {} if key is UNSET else {key0: key}
                     v = extract(holder)
                 m = none_mask if v is None else decide(v)
                 table = tables[0]
@@ -206,7 +140,7 @@ class BlockScreen:
         def miss(s: Any, key: Any, present: bool) -> int:
             obj: dict[str, Any] = {}
             for p in leaves:
-                _copy(s, root, p, obj)
+                tree.copy(s, p, obj)
             if gated and present:
                 obj["auditID"] = getattr(s, gate_attr)
             holder.obj = holder._obj = obj
@@ -279,7 +213,7 @@ class BlockScreen:
                 return False
             try:
                 parts = self._lines(block)
-            except _DECLINED:
+            except DECLINED:
                 return False
             if len(parts) != k:
                 return False
@@ -296,8 +230,8 @@ class BlockScreen:
                         texts = cut(block)
                     ev = event(bytes(texts[line - first]), source, line)
                     if partial:
-                        project = projections.get(m, _U)
-                        if project is _U:
+                        project = projections.get(m, UNSET)
+                        if project is UNSET:
                             project = projections[m] = self._projection(m)
                         if project is not None:
                             obj = project(ev.raw)
@@ -325,40 +259,3 @@ class BlockScreen:
 
         return take
 
-
-def _walk(root: _Node, path: Path, var: str, code: list[str], env: dict[str, Any]) -> str:
-    """Code that sets `var` to the leaf at `path` of Struct `s` (UNSET: missing; a `_Cut` marker
-    where the path stops early); returns `var`."""
-    src = "s"
-    node = root
-    indent = "    "
-    for i, key in enumerate(path[:-1]):
-        kid = node.kids[key]
-        tname = f"N{id(kid)}"
-        env[tname] = kid.type
-        null, missing = f"C{i}n", f"C{i}m"
-        env[null], env[missing] = _CUT[i]
-        code += [f"{indent}{var} = {src}.{node.attrs[key]}",
-                 f"{indent}if type({var}) is not {tname}:",
-                 f"{indent}    {var} = {null} if {var} is None else {missing}",
-                 f"{indent}else:"]
-        src = var
-        node = kid
-        indent += "    "
-    code.append(f"{indent}{var} = {src}.{node.attrs[path[-1]]}")
-    return var
-
-
-def _copy(s: Any, root: _Node, path: Path, out: dict[str, Any]) -> None:
-    """The leaf at `path` of Struct `s` into the partial object `out`, as the whole event holds it
-    there: members present down to it, a `null` where the path meets one, nothing where one is missing."""
-    src, node = s, root
-    for i, key in enumerate(path):
-        v = getattr(src, node.attrs[key])
-        if v is _U:
-            return
-        if i == len(path) - 1 or v is None:
-            out[key] = v
-            return
-        out = out.setdefault(key, {})
-        src, node = v, node.kids[key]

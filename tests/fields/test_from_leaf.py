@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from eksaudit.events.leaves import PartialEvent
 from eksaudit.fields import default_registry
-from eksaudit.rules.blockscreen import _Obj
 
 REG = default_registry()
 _WITH_LEAF = [b for b in (REG.resolve(n, None) for n in REG.names() if n.endswith("rawtime"))
@@ -33,7 +33,7 @@ def test_from_leaf_is_the_extractor_on_that_member(value: Any, present: bool) ->
     for bound in _WITH_LEAF:
         member, leaf = bound.extract.from_leaf
         obj = {"kind": "Event", "auditID": "a", member: value} if present else {"kind": "Event"}
-        assert leaf(value if present else None) == bound.extract(_Obj(obj))
+        assert leaf(value if present else None) == bound.extract(PartialEvent(obj))
 
 
 @given(value=st.one_of(_TIMES, st.builds(lambda y, f: f"{y:04d}-01-01T00:00:00.{f}Z", st.integers(1960, 1971),

@@ -33,6 +33,7 @@ from test_soundness_property import compiled_conditions
 
 from eksaudit.events import blocks
 from eksaudit.events.batches import BlockSlot
+from eksaudit.events.leaves import PartialEvent
 from eksaudit.events.readers import read_events
 from eksaudit.pipeline import ScanStats, scan
 from eksaudit.rules import blockscreen, load_rules
@@ -238,7 +239,7 @@ def test_path_fields_read_the_audit_id_only_for_the_gate() -> None:
         for o in rng.sample(events, 20):
             values = set()
             for audit_id in ("a", "b" * 40, "", 7, None, {"x": 1}, [1]):
-                ev = blockscreen._Obj({**o, "auditID": audit_id})
+                ev = PartialEvent({**o, "auditID": audit_id})
                 values.add(repr(bound.extract(ev)))
             assert len(values) == 1, name
     assert checked >= 10
