@@ -225,7 +225,7 @@ def _scan_condition(
     emit, direct = (sink.event, None) if emit is None else (emit, direct)
     first = st.events + 1
     n, matched = first - 1, 0  # n: events seen so far (the loop variable, read in finally)
-    taken = _offer_blocks(slot, sink, project, match, emit) if pre is None and direct is not None else [0, 0]
+    taken = _offer_blocks(slot, sink, project, condition, emit) if pre is None and direct is not None else [0, 0]
     try:
         for n, ev in enumerate(events, first):  # noqa: B007 (n is read in finally)
             if pre is not None and not pre(ev.raw):
@@ -269,17 +269,37 @@ def _scan_condition(
     return st
 
 
-def _offer_blocks(slot: BlockSlot | None, sink: Any, project: Projector, match: Callable[[Any], bool],
+def _offer_blocks(slot: BlockSlot | None, sink: Any, project: Projector, condition: Any,
                   emit: Callable[[Any], None]) -> list[int]:
     """Put a block taker in `slot` when the sink may take whole blocks (`batchable`: it reads only
-    projected fields or the raw text); the [events, matches] the taker will have handled."""
+    projected fields or the raw text); the [events, matches] the taker will have handled.
+
+    A one-column `--count-by` whose condition and column read only scalar leaves is decided once
+    per combination of them (leafcount.py), with the projection's blocks as the fallback."""
     taken = [0, 0]
     lines = project.projection.lines()
     if slot is None or not batches.BATCHES or not project.keep or lines is None or not getattr(sink, "batchable", False):
         return taken
+    match = condition.matches
     bulk = sink.bulk() if COUNT_BLOCKS else None
-    slot.take = _block_taker(lines, project.projection.parts()[2], match, emit, taken, sink.needs_raw, bulk)
+    take = _block_taker(lines, project.projection.parts()[2], match, emit, taken, sink.needs_raw, bulk)
+    if bulk is not None:
+        from .leafcount import count_taker
+
+        presence = _joint_presence(condition, sink) if condition is not _EVERY else getattr(sink, "presence_reads", None)
+        memo = count_taker(project.projection.paths, presence, match, bulk, taken, take)
+        take = memo if memo is not None else take
+    slot.take = take
     return taken
+
+
+def _joint_presence(condition: Any, sink: Any) -> frozenset[tuple[str, ...]] | None:
+    """The paths that the condition and the sink both read, if at all, only for being there."""
+    parts = [(getattr(x, "reads", None), getattr(x, "presence_reads", None)) for x in (condition, sink)]
+    if any(r is None or p is None for r, p in parts):
+        return None
+    values = set().union(*(r - p for r, p in parts))
+    return frozenset(set().union(*(p for _, p in parts)) - values)
 
 
 class _Decoded:

@@ -69,7 +69,7 @@ from .predicates import (
     scalar_check,
 )
 from .prefilter import derive_prefilter
-from .resolver import FieldResolver
+from .resolver import FieldResolver, presence_reads
 from .transformers import SCALAR_FUNCS, getopt, length
 
 
@@ -97,11 +97,12 @@ class CompiledCondition:
     tuple of JSON paths, None for the whole object), for projection decoding.
     """
 
-    __slots__ = ("source", "ast", "matches", "prefilter", "required", "warnings", "reads")
+    __slots__ = ("source", "ast", "matches", "prefilter", "required", "warnings", "reads", "presence_reads")
 
     def __init__(self, source: str, ast: Expr, matches: Pred, prefilter: Callable[[bytes], bool] | None,
                  required: tuple[frozenset[bytes], ...], warnings: list[str],
-                 reads: frozenset[tuple[str, ...]] | None = None) -> None:
+                 reads: frozenset[tuple[str, ...]] | None = None,
+                 presence_reads: frozenset[tuple[str, ...]] | None = None) -> None:
         self.source = source
         self.ast = ast
         self.matches = matches
@@ -109,6 +110,7 @@ class CompiledCondition:
         self.required = required
         self.warnings = warnings
         self.reads = reads
+        self.presence_reads = presence_reads  # of `reads`, those read only for being there (resolver.py)
 
     def __repr__(self) -> str:
         return f"CompiledCondition({self.source!r})"
@@ -123,6 +125,7 @@ class _Compiler:
         self.source = source
         self.warnings: list[str] = []
         self.reads: set[tuple[str, ...]] | None = set()  # None once a field reads the whole object
+        self.bound: list[Any] = []  # the fields resolved, for `presence_reads`
 
     def error(self, message: str, pos: Pos | None, suggestions: list[str] | None = None, *,
               kind: str | None = None) -> ConditionError:
@@ -160,6 +163,7 @@ class _Compiler:
         except Exception as ex:  # a resolver bug must still be a clean error
             raise self.error(f"cannot resolve field {as_string(e)}: {ex}", e.pos) from None
         self._note_reads(getattr(rf, "reads", None))
+        self.bound.append(rf)
         extract = rf.extract
         if rf.is_list:
             def get(ev: Any, _x: Getter = extract) -> Any:
@@ -536,7 +540,7 @@ def compile_condition(source: str | Expr, resolver: FieldResolver, *, macros: Ma
         raise ConditionError("condition nested too deeply", text, expr.pos) from None
     reads = frozenset(comp.reads) if comp.reads is not None else None
     return CompiledCondition(text if text is not None else as_string(expr), expanded, matches, prefilter,
-                             required, comp.warnings, reads)
+                             required, comp.warnings, reads, presence_reads(comp.bound))
 
 
 def compile_predicate(expr: Expr, resolver: FieldResolver) -> Pred:

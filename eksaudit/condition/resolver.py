@@ -39,3 +39,26 @@ class FieldResolver(Protocol):
     def names(self) -> Iterable[str]:
         """Every known field name (for did-you-mean)."""
         ...
+
+
+def presence_reads(fields: Iterable[Any]) -> frozenset[tuple[str, ...]] | None:
+    """The paths these bound fields read only to know whether they are there (None: some field
+    reads the whole object).
+
+    A field with a `path` depends on an event only through the value at that path and whether its
+    other `reads` are present (the audit gate of most `ka.*` fields): part of what `path` means,
+    and tested for every such field of eksaudit's registry. Any path another field reads for its
+    value is not presence-only.
+    """
+    presence: set[tuple[str, ...]] = set()
+    values: set[tuple[str, ...]] = set()
+    for f in fields:
+        reads = getattr(f, "reads", None)
+        if reads is None:
+            return None
+        path = getattr(f, "path", None)
+        for p in reads:
+            (presence if path is not None and tuple(p) != tuple(path) else values).add(tuple(p))
+        if path is not None:
+            values.add(tuple(path))
+    return frozenset(presence - values)

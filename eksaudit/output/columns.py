@@ -96,6 +96,13 @@ def columns_reads(refs: Sequence[str], registry: Any) -> frozenset[tuple[str, ..
     return frozenset(out)
 
 
+def columns_presence_reads(refs: Sequence[str], registry: Any) -> frozenset[tuple[str, ...]] | None:
+    """Of `columns_reads`, the paths read only for being there (condition/resolver.py)."""
+    from ..condition.resolver import presence_reads
+
+    return presence_reads(registry.resolve_ref(ref) for ref in refs)
+
+
 def cell_text(value: Any) -> str:
     """A value as one table/CSV cell: no value is empty, lists are joined with commas."""
     if value is None:

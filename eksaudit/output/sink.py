@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..events.event import AuditEvent
-from .columns import columns_reads, field_columns
+from .columns import columns_presence_reads, columns_reads, field_columns
 from .console import Console
 from .jsonl import FieldsJsonlWriter, JsonlWriter
 from .options import OutputFormat, OutputOptions
@@ -75,6 +75,7 @@ class Sink:
         # what printing reads of an event's JSON (None: maybe all of it): lets the scan loop keep a
         # projected partial object on matched events (pipeline.py); `open_sink` fills it in
         self.reads: frozenset[tuple[str, ...]] | None = None
+        self.presence_reads: frozenset[tuple[str, ...]] | None = None  # of those, read for being there only
         self._pending: list[bytes] = []
         self._direct: Any = None  # what `direct()` hands out
         self._raw_direct = False  # `_direct` reads only `ev.raw` (the fast JSON-lines writer)
@@ -314,6 +315,8 @@ def open_sink(
     )
     sink.format = fmt
     sink.reads = _sink_reads(opts, fmt, registry)
+    if opts.count_by and sink.reads is not None:
+        sink.presence_reads = columns_presence_reads(opts.count_by, registry)
     return sink
 
 

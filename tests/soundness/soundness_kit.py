@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from eksaudit import leafcount as _leafcount
 from eksaudit import pipeline as _pipeline
 from eksaudit.condition import compile_condition
 from eksaudit.condition import prefilter as _prefilter
@@ -53,7 +54,7 @@ def slow_path() -> Iterator[None]:
     """Every skip off: each line parsed, each event evaluated in full."""
     saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
              _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
-             _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME)
+             _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME, _leafcount.MEMO)
     _prefilter.SKIPPING = False
     _sniff.FAST = False
     _projection.PROJECTING = False
@@ -67,12 +68,13 @@ def slow_path() -> Iterator[None]:
     _pipeline.COUNT_BLOCKS = False
     _blockscreen.BLOCK_SCREEN = False
     _jevt.FAST_RAWTIME = False
+    _leafcount.MEMO = False
     try:
         yield
     finally:
         (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
          _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
-         _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME) = saved
+         _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME, _leafcount.MEMO) = saved
 
 
 class Collect:

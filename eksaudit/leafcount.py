@@ -1,0 +1,103 @@
+"""`--count-by` of one column over whole blocks, decided once per distinct combination of leaves.
+
+`eksaudit filter 'ka.verb exists' --count-by ka.user.name` asks the same question of 100,000
+events that hold perhaps 300 distinct (verb, user) pairs. When everything the condition and the
+column read are scalar leaves (events/leaves.py), a block of plain event lines is decoded into
+Structs of those leaves only (msgspec, cheaper than the projection's dicts), and per event one
+tuple of leaf values is looked up in a table: what to count (the column's value), or nothing (no
+match). A combination not seen yet is decided by the condition and the column themselves, on the
+partial object those leaves stand for.
+
+Why that is the line by line answer (the slow twin is `MEMO = False`; the whole-block property,
+tests/soundness/test_batches_property.py, compares the two):
+- the condition and the column read an event only at their `reads` paths (what projection decoding
+  relies on), and a leaf tuple stands for exactly one partial object (leaves.py: typed leaves,
+  markers for paths cut short);
+- a path read only for whether it is there (`auditID`, the audit gate of `ka.*` fields: see
+  `condition.resolver.presence_reads`) is keyed by its presence alone, not its value.
+
+A table that fills up (`CAP` combinations), or still misses on more than a quarter of a block's
+events after the first `TRIAL` blocks (values that rarely repeat: URIs, names), is given up for
+the plain block path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .events.leaves import CUT, DECLINED, GATE, UNSET, Leaves, PartialEvent, servable
+
+MEMO = True  # the slow twin: False, one-column --count-by takes blocks through the projection's dicts
+CAP = 4096  # combinations remembered
+TRIAL = 8  # blocks to fill the table, after which a block that misses often gives it up
+
+Path = tuple[str, ...]
+Take = Callable[[Any, str, int, int], bool]
+_NO: Any = object()  # the table's answer for "no match"
+_MISS: Any = object()
+
+
+def count_taker(paths: frozenset[Path], presence: frozenset[Path] | None, match: Callable[[Any], bool],
+                bulk: tuple[Callable[[Any], Any], Callable[[list[Any]], None]], taken: list[int],
+                fallback: Take) -> Take | None:
+    """A `BlockSlot.take` counting one column's values of the matches (`bulk`: `Counter.bulk`), or
+    None when the paths are not all leaves; blocks it cannot serve go to `fallback`."""
+    if not MEMO or presence is None or not servable(paths | {GATE}):
+        return None
+    order = sorted(paths)
+    tree = Leaves(order)
+    env: dict[str, Any] = {"U": UNSET, "Cut": type(CUT[0][0])}
+    code = ["def key(s):"]
+    parts: list[str] = []
+    for i, p in enumerate(order):
+        var = tree.walk(p, f"v{i}", code, env)
+        parts.append(f"({var} is not U and type({var}) is not Cut)" if p in presence else var)
+    code.append("    return (" + ", ".join(parts) + ",)")
+    exec(compile("\n".join(code), "<leafcount>", "exec"), env)  # noqa: S102 (our code, no user text)
+    key: Callable[[Any], tuple[Any, ...]] = env["key"]
+    get, add_values = bulk
+    lines = tree.lines
+    table: dict[tuple[Any, ...], Any] = {}
+    state = {"on": True, "blocks": 0}
+
+    def decide(s: Any, k: tuple[Any, ...]) -> Any:
+        obj: dict[str, Any] = {}
+        for p in order:
+            tree.copy(s, p, obj)
+        ev = PartialEvent(obj)
+        r = get(ev) if match(ev) else _NO
+        if len(table) < CAP:
+            table[k] = r
+        return r
+
+    def take(block: Any, source: str, first: int, k: int) -> bool:
+        if not state["on"]:
+            return fallback(block, source, first, k)
+        try:
+            structs = lines(block)
+        except DECLINED:
+            return fallback(block, source, first, k)
+        if len(structs) != k:
+            return fallback(block, source, first, k)  # it declines the same block (batches.py)
+        values: list[Any] = []
+        keep = values.append
+        misses = 0
+        lookup = table.get
+        for s in structs:
+            kk = key(s)
+            r = lookup(kk, _MISS)
+            if r is _MISS:
+                misses += 1
+                r = decide(s, kk)
+            if r is not _NO:
+                keep(r)
+        add_values(values)
+        taken[0] += k
+        taken[1] += len(values)
+        state["blocks"] += 1
+        if len(table) >= CAP or (state["blocks"] > TRIAL and misses * 4 > k):
+            state["on"] = False
+        return True
+
+    return take
