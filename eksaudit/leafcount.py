@@ -40,9 +40,13 @@ _MISS: Any = object()
 
 def count_taker(paths: frozenset[Path], presence: frozenset[Path] | None, match: Callable[[Any], bool],
                 bulk: tuple[Callable[[Any], Any], Callable[[list[Any]], None]], taken: list[int],
-                fallback: Take) -> Take | None:
+                fallback: Take, table: dict[tuple[Any, ...], Any] | None = None) -> Take | None:
     """A `BlockSlot.take` counting one column's values of the matches (`bulk`: `Counter.bulk`), or
-    None when the paths are not all leaves; blocks it cannot serve go to `fallback`."""
+    None when the paths are not all leaves; blocks it cannot serve go to `fallback`.
+
+    `table`: the answers so far for this condition, column and paths (kept by the caller across
+    scans: a `--jobs` worker scans chunk after chunk); a new one when not given.
+    """
     if not MEMO or presence is None or not servable(paths | {GATE}):
         return None
     order = sorted(paths)
@@ -58,7 +62,8 @@ def count_taker(paths: frozenset[Path], presence: frozenset[Path] | None, match:
     key: Callable[[Any], tuple[Any, ...]] = env["key"]
     get, add_values = bulk
     lines = tree.lines
-    table: dict[tuple[Any, ...], Any] = {}
+    if table is None:
+        table = {}
     state = {"on": True, "blocks": 0}
 
     def decide(s: Any, k: tuple[Any, ...]) -> Any:

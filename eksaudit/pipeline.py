@@ -172,6 +172,7 @@ class _Every:
     event matches (what reads the events is the sink alone: `projector` was given no condition)."""
 
     prefilter = None
+    tables: dict[Any, Any] = {}  # as CompiledCondition's (leafcount.py)
 
     @staticmethod
     def matches(event: Any) -> bool:
@@ -287,7 +288,11 @@ def _offer_blocks(slot: BlockSlot | None, sink: Any, project: Projector, conditi
         from .leafcount import count_taker
 
         presence = _joint_presence(condition, sink) if condition is not _EVERY else getattr(sink, "presence_reads", None)
-        memo = count_taker(project.projection.paths, presence, match, bulk, taken, take)
+        paths = project.projection.paths
+        tables = getattr(condition, "tables", None)
+        column = tuple(getattr(sink.writer, "names", ()))
+        table = tables.setdefault((column, paths, presence), {}) if tables is not None and column else {}
+        memo = count_taker(paths, presence, match, bulk, taken, take, table)
         take = memo if memo is not None else take
     slot.take = take
     return taken

@@ -97,7 +97,7 @@ class CompiledCondition:
     tuple of JSON paths, None for the whole object), for projection decoding.
     """
 
-    __slots__ = ("source", "ast", "matches", "prefilter", "required", "warnings", "reads", "presence_reads")
+    __slots__ = ("source", "ast", "matches", "prefilter", "required", "warnings", "reads", "presence_reads", "tables")
 
     def __init__(self, source: str, ast: Expr, matches: Pred, prefilter: Callable[[bytes], bool] | None,
                  required: tuple[frozenset[bytes], ...], warnings: list[str],
@@ -111,6 +111,9 @@ class CompiledCondition:
         self.warnings = warnings
         self.reads = reads
         self.presence_reads = presence_reads  # of `reads`, those read only for being there (resolver.py)
+        # answers remembered per combination of values read (eksaudit/leafcount.py), kept with the
+        # condition so that every scan with it (each `--jobs` chunk) starts from what others learned
+        self.tables: dict[Any, Any] = {}
 
     def __repr__(self) -> str:
         return f"CompiledCondition({self.source!r})"
