@@ -114,8 +114,11 @@ _ALLOWED_INSIDE = {
                         "eksaudit.rules.collector", "eksaudit.rules.model", "eksaudit.rules.yamlload"},
     "rules/prefilter.py": {"eksaudit.condition.operators", "eksaudit.condition.prefilter"},
     "rules/ruleset.py": {"eksaudit.condition.ast", "eksaudit.condition.resolver", "eksaudit.errors",
-                         "eksaudit.rules.formatting", "eksaudit.rules.model", "eksaudit.rules.prefilter",
-                         "eksaudit.rules.screen", "eksaudit.rules.summary"},
+                         "eksaudit.rules.blockscreen", "eksaudit.rules.formatting", "eksaudit.rules.model",
+                         "eksaudit.rules.prefilter", "eksaudit.rules.screen", "eksaudit.rules.summary"},
+    # the screen over a block of lines: decodes the block (events), never reads files or compiles
+    "rules/blockscreen.py": {"eksaudit.events.event", "eksaudit.events.fastscan", "eksaudit.events.leaves",
+                             "eksaudit.events.projection"},
     "rules/screen.py": {"eksaudit.condition.ast", "eksaudit.condition.compiler", "eksaudit.condition.resolver",
                         "eksaudit.errors"},
 }
