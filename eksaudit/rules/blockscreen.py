@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..events import fastscan
+from ..events.fastscan import lines as cut_lines
 from ..events.event import plain_event
 from ..events.leaves import DECLINED, GATE, UNSET, Leaves, PartialEvent, servable
 from ..events.projection import projection_for
@@ -205,7 +205,7 @@ class BlockScreen:
         """
         finish = self.ruleset.finish
         projections: dict[int, Any] = {}
-        cut = fastscan.lines
+        cut = cut_lines
         event = plain_event
 
         def take(block: Any, source: str, first: int, k: int) -> bool:
