@@ -27,8 +27,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..events.fastscan import lines as cut_lines
 from ..events.event import plain_event
+from ..events.fastscan import lines as cut_lines
 from ..events.leaves import DECLINED, GATE, UNSET, Leaves, PartialEvent, servable
 from ..events.projection import projection_for
 
