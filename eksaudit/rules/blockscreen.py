@@ -92,16 +92,20 @@ class BlockScreen:
         tree = Leaves(p for s in specs for p in s.leaves)
         self._lines = tree.lines
         env: dict[str, Any] = {"U": UNSET, "ALL": self.screen.all_mask}
-        code = ["def screen(s):", "    m = ALL", f"    g = s.{tree.gate_attr} is not U"]
+        code = ["    m = ALL", f"    g = s.{tree.gate_attr} is not U"]
         for j, spec in enumerate(specs):
             names = [tree.walk(p, f"v{j}_{i}", code, env) for i, p in enumerate(spec.leaves)]
             key = names[0] if len(names) == 1 else "(" + ", ".join(names) + ",)"
-            env[f"T{j}"], env[f"M{j}"] = spec.tables, self._miss(spec, tree)
-            table = f"T{j}[g]" if spec.gated else f"T{j}[0]"
-            code += [f"    k = {key}", f"    x = {table}.get(k)", "    if x is None:",
+            # the table's lookup for each gate state (bound methods: no attribute lookup per event)
+            env[f"G{j}"] = (spec.tables[0].get, spec.tables[1 if spec.gated else 0].get)
+            env[f"M{j}"] = self._miss(spec, tree)
+            code += [f"    k = {key}", f"    x = G{j}[g](k)", "    if x is None:",
                      f"        x = M{j}(s, k, g)", "    m &= x", "    if not m:", "        return 0"]
         code.append("    return m")
-        exec(compile("\n".join(code), "<blockscreen>", "exec"), env)  # noqa: S102 (our code, no user text)
+        # every name as a default argument: read as a local, not looked up in globals per event
+        names = sorted(env)
+        head = "def screen(s, *, " + ", ".join(f"{n}={n}" for n in names) + "):"
+        exec(compile("\n".join([head, *code]), "<blockscreen>", "exec"), env)  # noqa: S102 (our code, no user text)
         self._fn = env["screen"]
         served = {id(s.field) for s in specs}
         self._rest = [f for f in self.screen.fields if id(f) not in served]

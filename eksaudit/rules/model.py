@@ -47,12 +47,15 @@ class Priority(IntEnum):
     @property
     def long_name(self) -> str:
         """As in alert lines and JSON: `Warning`, `Informational`."""
-        return self.name.capitalize()
+        return _LONG_NAMES[self]  # per alert: an enum's `name` is a descriptor call
 
     @property
     def short_name(self) -> str:
         """As in the end-of-run summary: `WARNING`, `INFO`."""
         return "INFO" if self is Priority.INFORMATIONAL else self.name
+
+
+_LONG_NAMES = tuple(p.name.capitalize() for p in sorted(Priority))  # by value: 0 is EMERGENCY
 
 
 @dataclass
