@@ -24,6 +24,7 @@ the plain block path.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from .events.leaves import CUT, DECLINED, GATE, UNSET, Leaves, PartialEvent, servable
@@ -38,6 +39,23 @@ _NO: Any = object()  # the table's answer for "no match"
 _MISS: Any = object()
 
 
+@lru_cache(maxsize=16)
+def _keyed(paths: frozenset[Path], presence: frozenset[Path]) -> tuple[list[Path], Leaves, Callable[[Any], Any]]:
+    """The paths in order, their Structs, and the function giving a Struct's key: built once per
+    path set, not for each `--jobs` chunk (0.5 ms)."""
+    order = sorted(paths)
+    tree = Leaves(order)
+    env: dict[str, Any] = {"U": UNSET, "Cut": type(CUT[0][0])}
+    code = ["def key(s):"]
+    parts: list[str] = []
+    for i, p in enumerate(order):
+        var = tree.walk(p, f"v{i}", code, env)
+        parts.append(f"({var} is not U and type({var}) is not Cut)" if p in presence else var)
+    code.append("    return (" + ", ".join(parts) + ",)")
+    exec(compile("\n".join(code), "<leafcount>", "exec"), env)  # noqa: S102 (our code, no user text)
+    return order, tree, env["key"]
+
+
 def count_taker(paths: frozenset[Path], presence: frozenset[Path] | None, match: Callable[[Any], bool],
                 bulk: tuple[Callable[[Any], Any], Callable[[list[Any]], None]], taken: list[int],
                 fallback: Take, table: dict[tuple[Any, ...], Any] | None = None) -> Take | None:
@@ -49,17 +67,7 @@ def count_taker(paths: frozenset[Path], presence: frozenset[Path] | None, match:
     """
     if not MEMO or presence is None or not servable(paths | {GATE}):
         return None
-    order = sorted(paths)
-    tree = Leaves(order)
-    env: dict[str, Any] = {"U": UNSET, "Cut": type(CUT[0][0])}
-    code = ["def key(s):"]
-    parts: list[str] = []
-    for i, p in enumerate(order):
-        var = tree.walk(p, f"v{i}", code, env)
-        parts.append(f"({var} is not U and type({var}) is not Cut)" if p in presence else var)
-    code.append("    return (" + ", ".join(parts) + ",)")
-    exec(compile("\n".join(code), "<leafcount>", "exec"), env)  # noqa: S102 (our code, no user text)
-    key: Callable[[Any], tuple[Any, ...]] = env["key"]
+    order, tree, key = _keyed(paths, presence)
     get, add_values = bulk
     lines = tree.lines
     if table is None:

@@ -172,7 +172,6 @@ class _Every:
     event matches (what reads the events is the sink alone: `projector` was given no condition)."""
 
     prefilter = None
-    tables: dict[Any, Any] = {}  # as CompiledCondition's (leafcount.py)
 
     @staticmethod
     def matches(event: Any) -> bool:
