@@ -158,11 +158,14 @@ class BlockScreen:
         return miss
 
     def _ready(self) -> bool:
-        """Compiled, once the screen has learned its order (until then, blocks go line by line);
-        False for good when no keyed field can be served."""
-        if self._unservable or "candidates" in self.screen.__dict__:
+        """Compiled, once the screen has learned its order and the ruleset's prefilter whether it
+        pays (until then, blocks go line by line); False for good when no keyed field can be
+        served, or when the prefilter rejects events by their bytes (`two-stage`: the `eks`
+        ruleset, whose literals most events lack, skips more that way than blocks save)."""
+        mode = getattr(self.ruleset.prefilter, "mode", None)
+        if self._unservable or "candidates" in self.screen.__dict__ or mode == "learning":
             return False
-        self._unservable = not self._compile()
+        self._unservable = mode == "two-stage" or not self._compile()
         return not self._unservable
 
     def candidates(self, s: Any) -> int:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from time import perf_counter
 from typing import Any
 
 from ..condition.ast import (
@@ -249,6 +248,12 @@ def split_condition(expanded: Expr, resolver: FieldResolver) -> Split:
     return Split(by_field, rest, resolver)
 
 
+def _cost(f: KeyedField) -> float:
+    """A field's cost for ordering: a plain path's value 1, a computed one (`jevt.rawtime` parses a
+    timestamp, `ka.uri.param` a query string) 4, about what they measure."""
+    return 1.0 if f.path is not None else 4.0
+
+
 def _equality_only(expr: Expr, literals: set[str]) -> bool:
     """True when `expr` tests its field only for equality with literals (added to `literals`)."""
     if isinstance(expr, (AndExpr, OrExpr)):
@@ -319,38 +324,39 @@ class Screen:
         # bitmask that reaches 0 ends the event's screening before the other fields are read.
         self.fields = sorted(fields.values(), key=lambda f: (-f.weight, f.label))
         # The first events are screened with every field, to learn an order (`_order`).
-        self._sample: list[tuple[list[int], list[float]]] = []
+        self._sample: list[list[int]] = []
         if len(self.fields) > 1:
             self.candidates = self._learning  # type: ignore[method-assign]
 
     def _learning(self, event: Any) -> int:
-        """`candidates` while learning: every field read (and timed), the same mask."""
+        """`candidates` while learning: every field read, the same mask."""
         masks: list[int] = []
-        costs: list[float] = []
         mask = self.all_mask
         for f in self.fields:
-            t0 = perf_counter()
             v = f.extract(event)
-            costs.append(perf_counter() - t0)
             m = f.none_mask if v is None else f.narrow(v, self.all_mask)
             masks.append(m)
             mask &= m
-        self._sample.append((masks, costs))
+        self._sample.append(masks)
         if len(self._sample) >= LEARN:
             self._order()
         return mask
 
     def _order(self) -> None:
-        """Order the fields greedily: next, the one that rules out the most rules per second of
-        extraction over the sample, given the fields before it; then screen with early exit."""
-        sample, self._sample = self._sample, []
+        """Order the fields greedily: next, the one that rules out the most rules of the sample per
+        unit of cost (`_cost`), given the fields before it; then screen with early exit.
+
+        The costs are fixed, not timed: the order then depends on the events alone, and so does
+        which events get parsed (an event ruled out before any field reads its JSON is never
+        parsed, so a line that is not JSON is reported or not by the order: the same every run).
+        """
+        masks, self._sample = self._sample, []
         n = len(self.fields)
-        cost = [max(sum(c[i] for _, c in sample), 1e-9) for i in range(n)]
+        cost = [_cost(f) for f in self.fields]
         left = list(range(n))
-        current = [self.all_mask] * len(sample)
+        current = [self.all_mask] * len(masks)
         order: list[int] = []
         while left:
-            masks = [m for m, _ in sample]
             gain = {i: sum((cur & ~m[i]).bit_count() for cur, m in zip(current, masks, strict=True)) / cost[i]
                     for i in left}
             best = max(left, key=lambda i: (gain[i], -left.index(i)))
