@@ -8,8 +8,8 @@ tuple of leaf values is looked up in a table: what to count (the column's value)
 match). A combination not seen yet is decided by the condition and the column themselves, on the
 partial object those leaves stand for.
 
-Why that is the line by line answer (the slow twin is `MEMO = False`; the whole-block property,
-tests/soundness/test_batches_property.py, compares the two):
+Why that is the line by line answer (the slow twin is `MEMO = False`;
+tests/soundness/test_leafcount_property.py compares it with the blocks' other path and with lines):
 - the condition and the column read an event only at their `reads` paths (what projection decoding
   relies on), and a leaf tuple stands for exactly one partial object (leaves.py: typed leaves,
   markers for paths cut short);

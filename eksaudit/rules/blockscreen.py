@@ -6,8 +6,9 @@ plain event lines (events/batches.py) is decoded in one `decode_lines` call into
 hold only the leaves those fields read, and one generated function screens each Struct: per field,
 the leaf value (or, for a field that reads several paths, their tuple) is looked up in a table of
 the decisions already made for it. Only an event that some rule survives is cut out of the block,
-parsed whole and finished as `Ruleset.match` finishes it (keyed fields the Structs cannot serve,
-then the residuals, then the alerts).
+decoded (through a projection of what its candidate rules and their alerts read, when alerts are
+all that is printed; else parsed whole) and finished as `Ruleset.match` finishes it (keyed fields
+the Structs cannot serve, then the residuals, then the alerts).
 
 Why the mask is the one `Screen.candidates` computes on the whole event (the slow twin is
 `BLOCK_SCREEN = False`; tests/soundness/test_blockscreen_property.py compares the two):
@@ -19,7 +20,8 @@ Why the mask is the one `Screen.candidates` computes on the whole event (the slo
   (is it there?), so its decision is keyed by the leaf and the gate's presence; a test checks every
   such field of the registry for that. Other fields are keyed by all the leaves they read.
 - Block values are the lines' values (batches.py); the raw-bytes prefilter is not run, which only
-  skips events that no rule can match anyway.
+  skips events that no rule can match anyway. (Where it skips most events by their bytes, its
+  `two-stage` mode, blocks are not taken at all: that is cheaper.)
 """
 
 from __future__ import annotations
