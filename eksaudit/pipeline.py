@@ -105,7 +105,8 @@ def scan(
     emit_event = sink.event
     emit_alert = sink.alert
     n = st.events
-    taken = _offer_rule_blocks(slot, sink, condition, rules, window, on_alert, on_unparsable, st)
+    deliver = _deliverer(st, on_alert, emit_alert)
+    taken = _offer_rule_blocks(slot, sink, condition, rules, window, deliver, on_unparsable)
     try:
         for ev in events:
             n += 1
@@ -126,12 +127,7 @@ def scan(
                     continue
                 if projected:
                     ev._obj = UNPARSED  # alerts render their output from the whole event, always
-                st.matched += 1
-                for a in alerts:
-                    st.alerts += 1
-                    if on_alert is not None:
-                        on_alert(a)
-                    emit_alert(a)
+                deliver(alerts)
             else:
                 if projected:
                     project.release(ev)  # type: ignore[union-attr]
@@ -148,9 +144,24 @@ def scan(
     return st
 
 
+def _deliverer(st: ScanStats, on_alert: Callable[[Any], None] | None,
+               emit_alert: Callable[[Any], None]) -> Callable[[list[Any]], None]:
+    """What becomes of a matched event's alerts: counted in `st`, heard by `on_alert`, emitted."""
+
+    def deliver(alerts: list[Any]) -> None:
+        st.matched += 1
+        for a in alerts:
+            st.alerts += 1
+            if on_alert is not None:
+                on_alert(a)
+            emit_alert(a)
+
+    return deliver
+
+
 def _offer_rule_blocks(slot: BlockSlot | None, sink: Any, condition: Any, rules: Any, window: Window | None,
-                       on_alert: Callable[[Any], None] | None, on_unparsable: Callable[[AuditEvent], None] | None,
-                       st: ScanStats) -> list[int] | None:
+                       deliver: Callable[[list[Any]], None],
+                       on_unparsable: Callable[[AuditEvent], None] | None) -> list[int] | None:
     """Put the rules' block taker (rules/blockscreen.py) in `slot` for a scan of rules alone into
     a sink without `--limit`; the [events] it will have handled (None: nothing offered)."""
     if slot is None or not batches.BATCHES or condition is not None or window is not None:
@@ -162,8 +173,7 @@ def _offer_rule_blocks(slot: BlockSlot | None, sink: Any, condition: Any, rules:
     if screen is None:
         return None
     taken = [0]
-    slot.take = screen.taker(sink.alert, on_alert, on_unparsable, st, taken,
-                             partial=bool(getattr(sink, "alerts_only", False)))
+    slot.take = screen.taker(deliver, on_unparsable, taken, partial=bool(getattr(sink, "alerts_only", False)))
     return taken
 
 

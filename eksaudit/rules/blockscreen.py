@@ -202,11 +202,10 @@ class BlockScreen:
 
         return decode
 
-    def taker(self, emit: Callable[[Any], None], on_alert: Callable[[Any], None] | None,
-              on_unparsable: Callable[[Any], None] | None, stats: Any, taken: list[int], *, partial: bool = False,
-              ) -> Callable[[Any, str, int, int], bool]:
-        """`BlockSlot.take` for a scan of rules alone: alerts to `emit` (and `on_alert`), counted in
-        `stats` as the scan loop counts them; `taken[0]` adds up the events handled.
+    def taker(self, deliver: Callable[[list[Any]], None], on_unparsable: Callable[[Any], None] | None,
+              taken: list[int], *, partial: bool = False) -> Callable[[Any, str, int, int], bool]:
+        """`BlockSlot.take` for a scan of rules alone: each matched event's alerts to `deliver` (the
+        scan loop's own: counted, summarised, printed); `taken[0]` adds up the events handled.
 
         `partial`: the alerts' events are read for their rules' output fields and times only
         (`Sink.alerts_only`), so a surviving event is decoded through a projection of what its
@@ -252,16 +251,10 @@ class BlockScreen:
                         if not m:
                             break
                     alerts = finish(ev, m) if m else None
-                    if not alerts:
-                        if on_unparsable is not None and ev.failed_to_parse:
-                            on_unparsable(ev)
-                        continue
-                    stats.matched += 1
-                    for a in alerts:
-                        stats.alerts += 1
-                        if on_alert is not None:
-                            on_alert(a)
-                        emit(a)
+                    if alerts:
+                        deliver(alerts)
+                    elif on_unparsable is not None and ev.failed_to_parse:
+                        on_unparsable(ev)
             finally:
                 taken[0] += line - first + 1
             return True
