@@ -243,3 +243,26 @@ def test_path_fields_read_the_audit_id_only_for_the_gate() -> None:
                 values.add(repr(bound.extract(ev)))
             assert len(values) == 1, name
     assert checked >= 10
+
+
+def test_path_fields_read_their_path_and_the_gate_only() -> None:
+    """`presence_reads` (condition/resolver.py) counts a path field's other reads as presence-only:
+    in eksaudit's registry those are the audit gate alone."""
+    checked = 0
+    for name in REG.names():
+        try:
+            bound = REG.resolve(name, None)
+        except Exception:  # noqa: BLE001 (fields that need an argument)
+            continue
+        path = getattr(bound, "path", None)
+        reads = getattr(bound, "reads", None)
+        if path is None or reads is None:
+            continue
+        checked += 1
+        assert set(map(tuple, reads)) <= {tuple(path), ("auditID",)}, name
+    for ref in ("ka.annotation[x]", "jevt.value[/a/b]", "ka.user.extra[arn]"):
+        bound = REG.resolve_ref(ref)
+        if bound.path is not None and bound.reads is not None:
+            checked += 1
+            assert set(map(tuple, bound.reads)) <= {tuple(bound.path), ("auditID",)}, ref
+    assert checked >= 10
