@@ -211,7 +211,7 @@ def _local_clock(secs: int) -> str:
     computed from it. Where the offset is not the same at both ends of the hour (a change of
     daylight saving time inside it), every second asks `localtime`.
     """
-    off = _hour_offset(secs // 3600, time.tzname)
+    off = _hour_offset(secs // 3600, (time.tzname, time.timezone, time.altzone))
     if off is None:
         return time.strftime("%H:%M:%S", time.localtime(secs))
     m, s = divmod((secs + off) % 86400, 60)
@@ -220,10 +220,11 @@ def _local_clock(secs: int) -> str:
 
 
 @lru_cache(maxsize=64)
-def _hour_offset(hour: int, zone: tuple[str, str]) -> int | None:
+def _hour_offset(hour: int, zone: tuple[Any, ...]) -> int | None:
     """The local zone's UTC offset (seconds) throughout UTC hour `hour`, None when it changes in it.
 
-    `zone` (`time.tzname`) is part of the key so that a `tzset()` to another zone is seen. Equal
+    `zone` (`time.tzname` and the standard and daylight offsets: America/Chicago and America/Havana
+    are both `CST`/`CDT`) is part of the key so that a `tzset()` to another zone is seen. Equal
     offsets at the hour's first and last second mean one offset all hour, assuming no zone changes
     its offset twice within an hour (tests/rules/test_alert_clock.py compares with `strftime`
     around the changes of zones with odd offsets).

@@ -75,3 +75,12 @@ def test_a_tzset_to_another_zone_is_seen(zone):
     assert model.format_time_text(t * 1_000_000_000 + 5) == "10:00:00.000000005"
     zone("Asia/Kathmandu")
     assert model.format_time_text(t * 1_000_000_000 + 5) == "15:45:00.000000005"
+
+
+def test_zones_of_the_same_names_are_told_apart(zone):
+    """America/Chicago and America/Havana both name their times `CST`/`CDT`, an hour apart."""
+    t = 1_767_261_600  # 2026-01-01T10:00:00Z
+    zone("America/Chicago")
+    assert model.format_time_text(t * 1_000_000_000) == "04:00:00.000000000"
+    zone("America/Havana")
+    assert model.format_time_text(t * 1_000_000_000) == "05:00:00.000000000"
