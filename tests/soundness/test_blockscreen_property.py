@@ -220,49 +220,39 @@ def test_paths_cut_short_and_events_without_the_gate_are_keyed_apart(tmp_path: P
     assert len(fast[0]) > 100
 
 
+def _path_fields() -> list[Any]:
+    """Every bound field of the registry with a plain `path` and declared reads (fields that need
+    an argument, with a few sample arguments)."""
+    out = []
+    for name in REG.names():
+        try:
+            out.append(REG.resolve(name, None))
+        except Exception:  # noqa: BLE001 (fields that need an argument)
+            continue
+    out += [REG.resolve_ref(ref) for ref in ("ka.annotation[x]", "jevt.value[/a/b]", "ka.user.extra[arn]")]
+    return [b for b in out if getattr(b, "path", None) is not None and getattr(b, "reads", None) is not None]
+
+
 def test_path_fields_read_the_audit_id_only_for_the_gate() -> None:
     """The assumption behind keying a `path` field by its leaf and the gate's presence: its value
     does not change with the `auditID` value (only with whether there is one)."""
     rng = random.Random(5)
     events = [o for o in _pool() if isinstance(o, dict)][:200]
-    checked = 0
-    for name in REG.names():
-        try:
-            bound = REG.resolve(name, None)
-        except Exception:  # noqa: BLE001 (fields that need an argument)
-            continue
-        path = getattr(bound, "path", None)
-        reads = getattr(bound, "reads", None)
-        if path is None or reads is None or path == ("auditID",) or ("auditID",) not in set(reads):
-            continue
-        checked += 1
+    gated = [b for b in _path_fields() if b.path != ("auditID",) and ("auditID",) in set(map(tuple, b.reads))]
+    for bound in gated:
         for o in rng.sample(events, 20):
             values = set()
             for audit_id in ("a", "b" * 40, "", 7, None, {"x": 1}, [1]):
                 ev = PartialEvent({**o, "auditID": audit_id})
                 values.add(repr(bound.extract(ev)))
-            assert len(values) == 1, name
-    assert checked >= 10
+            assert len(values) == 1, bound.ref
+    assert len(gated) >= 10
 
 
 def test_path_fields_read_their_path_and_the_gate_only() -> None:
     """`presence_reads` (condition/resolver.py) counts a path field's other reads as presence-only:
     in eksaudit's registry those are the audit gate alone."""
-    checked = 0
-    for name in REG.names():
-        try:
-            bound = REG.resolve(name, None)
-        except Exception:  # noqa: BLE001 (fields that need an argument)
-            continue
-        path = getattr(bound, "path", None)
-        reads = getattr(bound, "reads", None)
-        if path is None or reads is None:
-            continue
-        checked += 1
-        assert set(map(tuple, reads)) <= {tuple(path), ("auditID",)}, name
-    for ref in ("ka.annotation[x]", "jevt.value[/a/b]", "ka.user.extra[arn]"):
-        bound = REG.resolve_ref(ref)
-        if bound.path is not None and bound.reads is not None:
-            checked += 1
-            assert set(map(tuple, bound.reads)) <= {tuple(bound.path), ("auditID",)}, ref
-    assert checked >= 10
+    fields = _path_fields()
+    for bound in fields:
+        assert set(map(tuple, bound.reads)) <= {tuple(bound.path), ("auditID",)}, bound.ref
+    assert len(fields) >= 10
