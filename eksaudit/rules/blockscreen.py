@@ -62,6 +62,7 @@ class BlockScreen:
         self._rest: list[Any] = []
         self._lines: Any = None
         self._unservable = False
+        self._projections: dict[int, Any] = {}  # `_projection(mask)`, remembered
 
     def _specs(self) -> list[_Spec]:
         """The keyed fields the Structs serve, in the screen's (learned) order."""
@@ -212,7 +213,7 @@ class BlockScreen:
         candidate rules read, when there is one, instead of parsed whole.
         """
         finish = self.ruleset.finish
-        projections: dict[int, Any] = {}
+        projections = self._projections  # per candidate mask: fixed once compiled, shared by every scan
         cut = cut_lines
         event = plain_event
 
