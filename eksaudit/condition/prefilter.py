@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 from .ast import AndExpr, BinaryCheckExpr, Expr, FieldExpr, ListExpr, NotExpr, OrExpr, ValueExpr
@@ -98,20 +99,13 @@ class EscapeScan:
         self._line: Any = None
         self._block: Any = None
 
-    def _compile(self) -> None:
-        import re2
-
-        self._block = re2.compile(self.pattern).search
-        # the number pattern has no literal prefix: `re` would try it at every byte
-        self._line = self._block if self._numeric else re.compile(self.pattern).search
-
     def __bool__(self) -> bool:
         return bool(self.pattern)
 
     def find(self, buf: Any, pos: int = 0, end: int | None = None) -> int:
         """Offset of the first such escape in `buf[pos:end]`, or -1."""
         if self._block is None:
-            self._compile()
+            self._block = _re2_search(self.pattern)
         m = self._block(buf, pos, len(buf) if end is None else end)
         return m.start() if m is not None else -1
 
@@ -119,9 +113,22 @@ class EscapeScan:
         """True when the line may spell a literal through an escape (then it is not rejected)."""
         line = self._line
         if line is None:
-            self._compile()
-            line = self._line
+            # the number pattern has no literal prefix: `re` would try it at every byte
+            line = self._line = _re2_search(self.pattern) if self._numeric else _re_search(self.pattern)
         return line(raw) is not None
+
+
+# Compiled once per pattern: rules that name the same characters share it.
+@lru_cache(maxsize=256)
+def _re2_search(pattern: bytes) -> Callable[..., Any]:
+    import re2
+
+    return re2.compile(pattern).search
+
+
+@lru_cache(maxsize=256)
+def _re_search(pattern: bytes) -> Callable[..., Any]:
+    return re.compile(pattern).search
 
 
 def _hex_class(code: int) -> bytes:
