@@ -21,7 +21,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @lru_cache(maxsize=4096)
-def _second_ns(prefix: str) -> int | None:
+def second_ns(prefix: str) -> int | None:
     """`YYYY-MM-DDTHH:MM:SS` (UTC) to ns since the epoch; cached, as consecutive events share seconds.
 
     A new second is its hour (cached too: a log spans few hours but may have a second per event)
@@ -54,13 +54,13 @@ def parse_ts_ns(text: str) -> int | None:
     if len(text) == 27 and text[19] == "." and text[26] == "Z" and text[10] == "T":  # microseconds
         frac = text[20:26]
         if frac.isdigit() and frac.isascii():
-            base = _second_ns(text[:19])
+            base = second_ns(text[:19])
             if base is not None:
                 return base + int(frac) * 1000
     elif len(text) > 21 and text[19] == "." and text[-1] == "Z" and text[10] == "T":
         frac = text[20:-1]
         if frac.isdigit() and frac.isascii():
-            base = _second_ns(text[:19])
+            base = second_ns(text[:19])
             if base is not None:
                 return base + int(frac[:9].ljust(9, "0"))
     return _parse_general(text)
@@ -73,7 +73,7 @@ def seconds_text(prefix: str) -> str | None:
     For `jevt.rawtime` of the API server's form: its nanoseconds are then these digits, the six of
     the fraction and `000`, with no arithmetic per event (fields/jevt.py).
     """
-    ns = _second_ns(prefix)
+    ns = second_ns(prefix)
     return None if ns is None or ns <= 0 else str(ns // 1_000_000_000)
 
 

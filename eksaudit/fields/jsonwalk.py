@@ -157,6 +157,8 @@ def path_getter(keys: tuple[str, ...], *, gate: bool = True) -> Callable[[Any], 
 
     The gate, the object access and the walk are inlined (no `audit_obj`/`json_obj` call, no
     argument wrapper), because this is the innermost call of every condition and `--count-by`.
+    Its `walk` says so to the output formats' compiled renderer (rules/formatting.py): the keys,
+    the gate, and "text" (a string leaf is returned as it is, an int as `str` of it).
     """
     if not keys:
         raise ValueError("empty path")
@@ -173,6 +175,7 @@ def path_getter(keys: tuple[str, ...], *, gate: bool = True) -> Callable[[Any], 
                 return None
             return v if type(v) is str else as_string(v)
 
+        get1.walk = (keys, gate, "text")  # type: ignore[attr-defined]  # see rules/formatting.py
         return get1
 
     if len(keys) == 2:
@@ -190,6 +193,7 @@ def path_getter(keys: tuple[str, ...], *, gate: bool = True) -> Callable[[Any], 
                 return None
             return v if type(v) is str else as_string(v)
 
+        get2.walk = (keys, gate, "text")  # type: ignore[attr-defined]
         return get2
 
     head, rest = keys[0], keys[1:]
@@ -203,6 +207,7 @@ def path_getter(keys: tuple[str, ...], *, gate: bool = True) -> Callable[[Any], 
             return None
         return v if type(v) is str else as_string(v)
 
+    getn.walk = (keys, gate, "text")  # type: ignore[attr-defined]
     return getn
 
 

@@ -91,7 +91,7 @@ def _uri_param(event: Any, key: Any) -> str | None:
     return params.get(key)
 
 
-def _response_code(event: Any, arg: Any) -> int | None:
+def _response_code_of(event: Any) -> int | None:
     rs = audit_dict(event, "responseStatus")
     if rs is None:
         return None
@@ -102,6 +102,18 @@ def _response_code(event: Any, arg: Any) -> int | None:
     if t is float and c.is_integer() and 0 <= c <= _UINT64_MAX:
         return int(c)
     return None
+
+
+# the walk for the output formats' compiled renderer (rules/formatting.py): an int leaf in range is
+# the value, a missing member none
+_response_code_of.walk = (("responseStatus", "code"), True, "uint")  # type: ignore[attr-defined]
+
+
+def _response_code(event: Any, arg: Any) -> int | None:
+    return _response_code_of(event)
+
+
+_response_code.getter = _response_code_of  # type: ignore[attr-defined]  # the one-argument form (registry.resolve)
 
 
 def _select(arr: Any, idx: int | None) -> list[Any] | None:

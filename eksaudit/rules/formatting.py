@@ -19,6 +19,7 @@ from ..condition.transformers import SCALAR_FUNCS, length
 from ..errors import EksauditError
 
 NA = "<NA>"
+FAST_TEXT = True  # the slow twin: False, alerts' text rendered by `render_text`, token by token
 MAX_WIDTH = 1024  # `%NNNfield` pads every alert to NNN characters: a larger width is a load error
 
 _NAME_CHARS_RE = re.compile(r"[A-Za-z0-9_.]+")
@@ -33,6 +34,14 @@ class FormatError(EksauditError):
         super().__init__(message)
         self.message = message
         self.unknown_field = unknown_field
+
+
+_MISSING: Any = object()  # a member the compiled renderer's walk did not find
+_UINT64_MAX = 2**64 - 1
+
+
+def _text_of(v: Any) -> str:
+    return v if type(v) is str else render_value(v)
 
 
 def render_value(v: Any) -> str:
@@ -173,6 +182,72 @@ class OutputFormatter:
         self._template = "".join(p.replace("{", "{{").replace("}", "}}") if isinstance(p, str) else "{}"
                                  for p in self.parts)
         self._tokens = [(p.get, p.width) for p in self.parts if isinstance(p, _Token)]
+        self._fast_text: Callable[[Any], str] | None = None
+
+    @property
+    def text_renderer(self) -> Callable[[Any], str]:
+        """What renders the output text of an alert: `render_text`, or its compiled twin
+        (`_compile_text`) while FAST_TEXT is on."""
+        if not FAST_TEXT:
+            return self.render_text
+        if self._fast_text is None:
+            self._fast_text = self._compile_text()
+        return self._fast_text
+
+    def _compile_text(self) -> Callable[[Any], str]:
+        """`render_text` as one generated function, with the walk of each plain-path token inlined.
+
+        A token's getter may declare its walk (`.walk`: keys, audit gate, kind), as `path_getter`
+        does: on an object (a `dict`, with `auditID` when gated) whose members down the keys are
+        `dict`s, a missing member gives no value (`<NA>`), and a leaf of kind "text" that is a
+        string is the value as it is, an int `str` of it; of kind "uint" (`ka.response.code`), an
+        int from 0 to 2**64-1 is the value. Every other case (no object, a subclass of `dict`,
+        `null`, any other leaf) is handed to the getter itself, so the text is `render_text`'s
+        (tests/soundness/test_render_property.py compares the two). Keys and literals are passed
+        in as constants: no text of a rules file becomes code.
+        """
+        env: dict[str, Any] = {"S": _text_of, "M": _MISSING, "NA": NA, "U": _UINT64_MAX}
+        body: list[str] = []
+        walks = [getattr(get, "walk", None) for get, _ in self._tokens]
+        if any(w is not None for w in walks):
+            body += ["    o = event.obj", "    d = type(o) is dict", '    g = d and "auditID" in o']
+        names: list[str] = []
+        for i, ((get, width), walk) in enumerate(zip(self._tokens, walks, strict=True)):
+            v = f"v{i}"
+            env[f"G{i}"] = get
+            if walk is None:
+                body.append(f"    {v} = S(G{i}(event))")
+            else:
+                keys, gated, kind = walk
+                for j, k in enumerate(keys):
+                    env[f"K{i}_{j}"] = k
+                # F (the getter's turn) is G itself: a marker no walk can produce
+                body.append(f"    {v} = o.get(K{i}_0, M) if {'g' if gated else 'd'} else G{i}")
+                for j in range(1, len(keys)):
+                    body.append(f"    if type({v}) is dict: {v} = {v}.get(K{i}_{j}, M)")
+                    body.append(f"    elif {v} is not M and {v} is not G{i}: {v} = M if not isinstance({v}, dict) else G{i}")
+                if kind == "text":
+                    body += [f"    if type({v}) is not str:",
+                             f"        {v} = NA if {v} is M else str({v}) if type({v}) is int else S(G{i}(event))"]
+                else:  # "uint"
+                    body += [f"    if type({v}) is int and 0 <= {v} <= U: {v} = str({v})",
+                             f"    else: {v} = NA if {v} is M else S(G{i}(event))"]
+            if width is not None:
+                body.append(f"    {v} = {v}[:{int(width)}].ljust({int(width)})")
+            names.append(v)
+        # the text as one f-string of the literals (constants) and the values: cheaper than format
+        values = iter(names)
+        line: list[str] = []
+        for k, p in enumerate(self.parts):
+            if isinstance(p, str):
+                env[f"L{k}"] = p
+                line.append(f"{{L{k}}}")
+            else:
+                line.append(f"{{{next(values)}}}")
+        body.append('    return f"' + "".join(line) + '"')
+        head = "def render(event, *, " + ", ".join(f"{n}={n}" for n in sorted(env)) + "):"
+        exec(compile("\n".join([head, *body]), "<output format>", "exec"), env)  # noqa: S102 (our code, no user text)
+        return env["render"]
 
     @property
     def reads(self) -> frozenset[tuple[str, ...]] | None:

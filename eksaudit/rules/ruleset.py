@@ -169,6 +169,6 @@ class Ruleset:
 
     def _alert(self, c: CompiledRule, event: Any) -> Alert:
         return Alert(c.info.name, c.info.priority, c.info.source, tags=c.tags, hostname=self.hostname, event=event,
-                     renderer=c.formatter.render, text_renderer=c.formatter.render_text)
+                     renderer=c.formatter.render, text_renderer=c.formatter.text_renderer)
 
 

@@ -12,7 +12,8 @@ False` (rules matched one by one), `eksaudit.events.blocks.RUNS = False` (the an
 looks at each line between anchors), `eksaudit.events.fastscan.SIMD = False` (bytes' own
 substring search instead of StringZilla's), `eksaudit.events.batches.BATCHES = False` (no
 block of plain lines decoded whole) and `eksaudit.pipeline.COUNT_BLOCKS = False` (a taken block's
-matches counted one by one).
+matches counted one by one); also the rules' own twins (`BLOCK_SCREEN`, `FAST_RAWTIME`, `MEMO`,
+`formatting.FAST_TEXT`, `model.FAST_CLOCK`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ from eksaudit.fields import jevt as _jevt
 from eksaudit.output import counts as _counts
 from eksaudit.pipeline import scan
 from eksaudit.rules import blockscreen as _blockscreen
+from eksaudit.rules import formatting as _formatting
 from eksaudit.rules import load_rules
+from eksaudit.rules import model as _model
 from eksaudit.rules import screen as _screen
 
 REG = default_registry()
@@ -54,7 +57,8 @@ def slow_path() -> Iterator[None]:
     """Every skip off: each line parsed, each event evaluated in full."""
     saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
              _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
-             _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME, _leafcount.MEMO)
+             _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME, _leafcount.MEMO,
+             _formatting.FAST_TEXT, _model.FAST_CLOCK)
     _prefilter.SKIPPING = False
     _sniff.FAST = False
     _projection.PROJECTING = False
@@ -69,12 +73,15 @@ def slow_path() -> Iterator[None]:
     _blockscreen.BLOCK_SCREEN = False
     _jevt.FAST_RAWTIME = False
     _leafcount.MEMO = False
+    _formatting.FAST_TEXT = False
+    _model.FAST_CLOCK = False
     try:
         yield
     finally:
         (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
          _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
-         _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME, _leafcount.MEMO) = saved
+         _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME, _leafcount.MEMO,
+         _formatting.FAST_TEXT, _model.FAST_CLOCK) = saved
 
 
 class Collect:
