@@ -36,6 +36,8 @@ from ..events.projection import projection_for
 
 BLOCK_SCREEN = True  # the slow twin: False, rules take no blocks (every line becomes an event)
 CACHE_CAP = 4096  # decisions remembered per field and gate state (more: decided afresh)
+INLINE = True  # the slow twin: False, equality-only computed fields by their tables like the rest
+
 MAX_LEAVES = 24  # beyond this many leaves, the Structs cost more than they save
 SURVIVOR_VALUES = 16  # values a surviving event's projection may decode (events/projection.py)
 
@@ -94,25 +96,55 @@ class BlockScreen:
             return False
         tree = Leaves(p for s in specs for p in s.leaves)
         self._lines = tree.lines
+        self._generate(specs, tree)
+        served = {id(s.field) for s in specs}
+        self._rest = [f for f in self.screen.fields if id(f) not in served]
+        return True
+
+    def _generate(self, specs: list[_Spec], tree: Leaves) -> None:
+        """The screen function: per field, its key looked up in its table of decisions.
+
+        A field whose rules only compare it for equality with literals and that reads one
+        top-level member it can be computed from (`jevt.rawtime`, whose values are all new, so its
+        table would only miss) is decided inline instead: its value, then the literals' decisions
+        or the one for every other string (`KeyedField.equality_classes`).
+        """
         env: dict[str, Any] = {"U": UNSET, "ALL": self.screen.all_mask}
         code = ["    m = ALL", f"    g = s.{tree.gate_attr} is not U"]
         for j, spec in enumerate(specs):
             names = [tree.walk(p, f"v{j}_{i}", code, env) for i, p in enumerate(spec.leaves)]
             key = names[0] if len(names) == 1 else "(" + ", ".join(names) + ",)"
-            # the table's lookup for each gate state (bound methods: no attribute lookup per event)
-            env[f"G{j}"] = (spec.tables[0].get, spec.tables[1 if spec.gated else 0].get)
-            env[f"M{j}"] = self._miss(spec, tree)
-            code += [f"    k = {key}", f"    x = G{j}[g](k)", "    if x is None:",
-                     f"        x = M{j}(s, k, g)", "    m &= x", "    if not m:", "        return 0"]
+            inline = self._inline(spec)
+            if inline is not None:
+                env[f"LV{j}"], env[f"LIT{j}"], env[f"OTH{j}"], env[f"NONE{j}"], env[f"DEC{j}"] = inline
+                code += [f"    v = LV{j}(None if {key} is U else {key})",
+                         f"    x = NONE{j} if v is None else LIT{j}.get(v, OTH{j}) if type(v) is str else DEC{j}(v)"]
+            else:
+                # the table's lookup for each gate state (bound methods: no attribute lookup per event)
+                env[f"G{j}"] = (spec.tables[0].get, spec.tables[1 if spec.gated else 0].get)
+                env[f"M{j}"] = self._miss(spec, tree)
+                code += [f"    k = {key}", f"    x = G{j}[g](k)", "    if x is None:", f"        x = M{j}(s, k, g)"]
+            code += ["    m &= x", "    if not m:", "        return 0"]
         code.append("    return m")
         # every name as a default argument: read as a local, not looked up in globals per event
         names = sorted(env)
         head = "def screen(s, *, " + ", ".join(f"{n}={n}" for n in names) + "):"
         exec(compile("\n".join([head, *code]), "<blockscreen>", "exec"), env)  # noqa: S102 (our code, no user text)
         self._fn = env["screen"]
-        served = {id(s.field) for s in specs}
-        self._rest = [f for f in self.screen.fields if id(f) not in served]
-        return True
+
+    @staticmethod
+    def _inline(spec: _Spec) -> tuple[Any, dict[str, int], int, int, Any] | None:
+        """(value from the leaf, the literals' decisions, every other string's, None's, `decide`) for
+        a field decided inline (see `_generate`), else None."""
+        if not INLINE or spec.gated or len(spec.leaves) != 1 or len(spec.leaves[0]) != 1:
+            return None
+        field = spec.field
+        from_leaf = getattr(field.extract, "from_leaf", None)
+        classes = field.equality_classes()
+        if from_leaf is None or from_leaf[0] != spec.leaves[0][0] or classes is None:
+            return None
+        literals, others = classes
+        return from_leaf[1], literals, others, field.none_mask, field.decide
 
     @staticmethod
     def _miss(spec: _Spec, tree: Leaves) -> Callable[[Any, Any, bool], int]:

@@ -188,6 +188,13 @@ class KeyedField:
                 m |= bits
         return m
 
+    def equality_classes(self) -> tuple[dict[str, int], int] | None:
+        """When every string that no test names decides alike (see `_literals`): the decisions of
+        the strings they name, and that of every other string; else None."""
+        if self._literals is None or self._others is None:
+            return None
+        return {lit: self.decide(lit) for lit in self._literals}, self._others
+
     def narrow(self, value: Any, mask: int) -> int:
         """`mask & decide(value)`, remembered for strings and ints while the cache has room.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eksaudit.timestamps import _parse_general, parse_ts_ns
@@ -48,3 +48,32 @@ def test_the_microsecond_form_agrees_with_the_general_parser(y, mo, d, frac):
     text = f"{y:04d}-{mo:02d}-{d:02d}T10:11:12.{frac}Z"
     assert len(text) == 27
     assert parse_ts_ns(text) == _parse_general(text)
+
+
+_EDGES = st.sampled_from([0, 1, 59, 60, 61])
+
+
+@settings(max_examples=300)
+@given(st.integers(1960, 2200), st.integers(0, 13) | st.just(1), st.integers(0, 32) | st.just(1),
+       st.integers(0, 25) | st.just(0), st.integers(0, 61) | _EDGES, st.integers(0, 61) | _EDGES,
+       st.sampled_from([":", ":", ":", ".", "x"]), st.sampled_from(["", "", "", "٣", "+", " "]))
+def test_seconds_text_from_a_minute_table_is_the_seconds(y, mo, d, h, mi, s, sep, odd):
+    """`seconds_text` (jevt.rawtime's digits) builds a minute's 60 texts at once: each is the text
+    of the second's own parse, or None where that is not after the epoch or not a time."""
+    from eksaudit.timestamps import _minute_texts, seconds_text
+
+    seconds_text.cache_clear()
+    _minute_texts.cache_clear()
+    prefix = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}{sep}{mi:02d}:{s:02d}"
+    if odd:
+        prefix = prefix[:17] + odd + prefix[18:]
+    ns = _parse_general(prefix + "Z")
+    assert seconds_text(prefix) == (None if ns is None or ns <= 0 else str(ns // 1_000_000_000))
+
+
+def test_seconds_text_around_the_epoch():
+    from eksaudit.timestamps import seconds_text
+
+    assert seconds_text("1970-01-01T00:00:00") is None
+    assert seconds_text("1970-01-01T00:00:01") == "1"
+    assert seconds_text("1969-12-31T23:59:59") is None

@@ -220,6 +220,53 @@ def test_paths_cut_short_and_events_without_the_gate_are_keyed_apart(tmp_path: P
     assert len(fast[0]) > 100
 
 
+_TIMES: list[Any] = ["2026-02-01T10:00:00.179826Z", "2026-02-01T10:00:00.179826Z", "2026-02-01T10:00:01.000000Z",
+                     "1970-01-01T00:00:00.000000Z", "1970-01-01T00:00:00Z", "1970-01-01T01:00:00+01:00",
+                     "1969-12-31T23:59:59.999999Z", "2026-02-30T10:00:00.179826Z", "2026-02-01T10:00:00Z", "",
+                     "x", None, 0, 7, "2026-02-01t10:00:00.179826Z", "2026-02-01T10:00:00.17982\u0661Z"]
+_TIME_RULES = "\n".join(
+    f"- rule: t{i}\n  desc: d\n  condition: {c}\n  output: o %jevt.rawtime\n  priority: WARNING\n"
+    f"  source: k8s_audit\n"
+    for i, c in enumerate([
+        "jevt.rawtime exists", "jevt.rawtime = 0", "not jevt.rawtime = 0 and ka.verb = get",
+        "jevt.rawtime in (1769940000179826000, 3600000000000, '')", "jevt.rawtime = 1769940001000000000",
+        "not jevt.rawtime exists", "jevt.rawtime != 0 and jevt.rawtime exists",
+    ])
+)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_equality_fields_decided_inline_read_as_their_tables(tmp_path: Path, seed: int) -> None:
+    """`jevt.rawtime` in Falco's never/always-true macros is decided inline (its values are all
+    new): missing, `null`, other types, the epoch in several spellings, invalid dates and values
+    equal to a literal must decide as line by line does."""
+    rng = random.Random(seed)
+    objs = []
+    for i in range(400):
+        o: dict[str, Any] = {"kind": "Event", "auditID": f"a{i}", "verb": rng.choice(["get", "list"])}
+        r = rng.random()
+        if r < 0.85:
+            o["stageTimestamp"] = rng.choice(_TIMES)
+        elif r < 0.9:
+            o["stageTimestamp"] = {"a": 1}  # not a leaf: the block goes line by line
+        objs.append(o)
+    path = tmp_path / "times.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(o) for o in objs) + b"\n")
+    rules = tmp_path / "times.yaml"
+    rules.write_text(_TIME_RULES)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(blocks, "_BLOCK", rng.choice([300, 4096]))
+        mp.setattr(_screen, "LEARN", 3)
+        fast, slow = _both(mp, _library, path, rules, "all")
+        rs = load_rules([str(rules)], REG)
+        for ev in read_events([str(path)]):
+            rs.screen.candidates(ev)
+        assert any(blockscreen.BlockScreen._inline(s) is not None for s in rs.block_screen()._specs())
+    assert fast == slow
+    rules_hit = {a for a in fast[2]}
+    assert {"t0", "t1", "t3", "t4", "t5"} <= rules_hit
+
+
 def _path_fields() -> list[Any]:
     """Every bound field of the registry with a plain `path` and declared reads (fields that need
     an argument, with a few sample arguments)."""
