@@ -133,16 +133,32 @@ class OutputFormatter:
         return j, bound.extract, [(key, bound)]
 
     def _expr_at(self, text: str, i: int) -> tuple[int, Callable[[Any], Any], list[tuple[str, ResolvedField]]]:
+        end, get, fields, _ = self._typed_expr_at(text, i)
+        return end, get, fields
+
+    def _typed_expr_at(self, text: str, i: int) -> tuple[int, Callable[[Any], Any], list[tuple[str, ResolvedField]],
+                                                          tuple[str, bool]]:
+        """`_expr_at` and the expression's (type, is a list), which the transformers check as the
+        condition compiler does: `len` of strings and lists, the others of strings (`b64` also of
+        bytes); anything else fails the load instead of every alert."""
         m = _TRANSFORMER_RE.match(text, i)
         if not m:
-            return self._field_at(text, i)
+            end, get, fields = self._field_at(text, i)
+            bound = fields[0][1]
+            return end, get, fields, (bound.type, bool(bound.is_list))
         name = m.group(1)
-        j, inner, fields = self._expr_at(text, m.end())
+        j, inner, fields, (kind, is_list) = self._typed_expr_at(text, m.end())
         while j < len(text) and text[j] in " \t":
             j += 1
         if j >= len(text) or text[j] != ")":
             raise FormatError(f"expected a ')' token closing the transformer {name}(")
-        return j + 1, (lambda ev, _g=inner, _n=name: _apply_transformer(_n, _g(ev))), fields
+        if name == "len":
+            if not (is_list or kind in ("string", "bytebuf")):
+                raise FormatError(f"transformer 'len' does not support fields of type {kind}")
+            kind, is_list = "uint64", False
+        elif kind not in (("string", "bytebuf") if name == "b64" else ("string",)):
+            raise FormatError(f"transformer '{name}' does not support fields of type {kind}")
+        return j + 1, (lambda ev, _g=inner, _n=name: _apply_transformer(_n, _g(ev))), fields, (kind, is_list)
 
     def _parse(self) -> None:
         text = self.format

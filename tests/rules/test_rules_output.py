@@ -61,9 +61,19 @@ def test_width_and_transformers() -> None:
     ("%ka.nosuch", "unknown filter"),
     ("% ka.verb", "unknown filter"),
     ("%ka.uri.param", "nonexistent field"),
+    # transformers checked as in conditions: at load, not as a traceback at the first alert
+    ("%len(ka.response.code)", "transformer 'len' does not support fields of type uint64"),
+    ("%toupper(ka.response.code)", "transformer 'toupper' does not support fields of type uint64"),
+    ("%tolower(len(ka.verb))", "transformer 'tolower' does not support fields of type uint64"),
 ])
 def test_bad_formats(fmt: str, message: str) -> None:
     with pytest.raises(FormatError, match=message.replace("%", "%")):
+        OutputFormatter(fmt, REG)
+
+
+def test_transformers_of_the_types_they_take_load() -> None:
+    for fmt in ("%len(ka.verb)", "%len(ka.req.pod.containers.image)", "%b64(ka.user.name)", "%len(toupper(ka.verb))",
+                "%basename(ka.uri)"):
         OutputFormatter(fmt, REG)
 
 
