@@ -49,7 +49,7 @@ def _odd(rng: random.Random, obj: dict[str, Any]) -> dict[str, Any]:
         if rng.random() < 0.15:
             node.pop(path[-1], None)
         else:
-            node[path[-1]] = rng.choice(_ODD)
+            node[path[-1]] = copy.deepcopy(rng.choice(_ODD))  # never shared: later paths write into it
     return o
 
 
