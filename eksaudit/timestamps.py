@@ -87,14 +87,22 @@ def _minute_texts(prefix: str) -> tuple[str | None, ...] | None:
     """`seconds_text` of the 60 seconds of minute `YYYY-MM-DDTHH:MM` at once (None: not a minute that
     `second_ns` reads digit by digit). A log has a new second every few events, and a second parsed
     alone costs a few microseconds; 60 at once cost one `str` each."""
+    base = minute_seconds(prefix)
+    if base is None:
+        return None
+    return tuple(str(base + s) if base + s > 0 else None for s in range(60))
+
+
+@lru_cache(maxsize=1024)
+def minute_seconds(prefix: str) -> int | None:
+    """Seconds since the epoch of minute `YYYY-MM-DDTHH:MM` (UTC), when `second_ns` reads its
+    seconds digit by digit (`HH:MM:SS` with ASCII digits, each second of it then this plus `SS`);
+    else None."""
     mi = prefix[14:16]
-    if not (mi.isascii() and mi.isdigit() and int(mi) < 60):
+    if len(prefix) != 16 or prefix[13] != ":" or not (mi.isascii() and mi.isdigit() and int(mi) < 60):
         return None
     hour = _hour_ns(prefix[:13])
-    if hour is None:
-        return None
-    base = hour // 1_000_000_000 + int(mi) * 60
-    return tuple(str(base + s) if base + s > 0 else None for s in range(60))
+    return None if hour is None else hour // 1_000_000_000 + int(mi) * 60
 
 
 @lru_cache(maxsize=4096)

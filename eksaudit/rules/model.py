@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from ..timestamps import second_ns, ts_ns
+from ..timestamps import minute_seconds, ts_ns
 
 
 class Priority(IntEnum):
@@ -243,8 +243,8 @@ def _fast_clock_text(event: Any) -> str | None:
 
     That form (a digit first, `Z` last: nothing for `strip` to take) is parsed by `parse_ts_ns` as
     its second plus the six digits in microseconds, so the text is the second's clock (cached per
-    second and zone) and the digits with `000`: no integer arithmetic per alert
-    (tests/rules/test_alert_clock.py compares the two).
+    minute and zone: a log has a new second every few events) and the digits with `000`
+    (tests/soundness/test_render_property.py compares the two).
     """
     obj = getattr(event, "obj", event)
     if type(obj) is not dict:
@@ -253,18 +253,30 @@ def _fast_clock_text(event: Any) -> str | None:
     if type(ts) is not str or len(ts) != 27 or ts[19] != "." or ts[26] != "Z" or ts[10] != "T":
         return None
     frac = ts[20:26]
-    if not (frac.isdigit() and frac.isascii() and ts[0].isdigit()):
+    se = ts[17:19]
+    if not (frac.isdigit() and frac.isascii() and ts[0].isdigit() and ts[16] == ":" and se.isascii()
+            and se.isdigit()):
         return None
-    clock = _second_clock(ts[:19], (time.tzname, time.timezone, time.altzone))
-    return None if clock is None else f"{clock}.{frac}000"
+    clocks = _minute_clocks(ts[:16], (time.tzname, time.timezone, time.altzone))
+    s = int(se) + 1
+    if clocks is None or s > 60:
+        return None
+    clock = clocks[s]
+    if clock is None:
+        secs = clocks[0] + s - 1
+        if secs <= 0:
+            return None
+        clock = clocks[s] = _local_clock(secs)
+    return f"{clock}.{frac}000"
 
 
-@lru_cache(maxsize=4096)
-def _second_clock(prefix: str, zone: tuple[Any, ...]) -> str | None:
-    """The local `HH:MM:SS` of a `YYYY-MM-DDTHH:MM:SS` (UTC) second after the epoch (`zone`: as in
-    `_hour_offset`, so that a `tzset()` is seen), else None."""
-    ns = second_ns(prefix)
-    return None if ns is None or ns <= 0 else _local_clock(ns // 1_000_000_000)
+@lru_cache(maxsize=256)
+def _minute_clocks(prefix: str, zone: tuple[Any, ...]) -> list[Any] | None:
+    """For minute `YYYY-MM-DDTHH:MM` (UTC): its first second since the epoch, then a slot for the local
+    `HH:MM:SS` of each of its seconds, filled when first asked (`zone`: as in `_hour_offset`, so that
+    a `tzset()` is seen); None when `second_ns` would not read its seconds digit by digit."""
+    base = minute_seconds(prefix)
+    return None if base is None else [base] + [None] * 60
 
 
 def format_time_json(time_ns: int) -> str:
