@@ -3,6 +3,7 @@
 # Annotations are evaluated at definition (no `from __future__ import annotations`): Typer reads
 # them at every start-up, and a string annotation costs it an eval (tests/cli/test_startup.py).
 import importlib
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -84,6 +85,20 @@ def _app_for(args: Sequence[str]) -> typer.Typer:
     return whole_app()
 
 
+def _buffer_stdout() -> None:
+    """Block-buffered stdout even under `PYTHONUNBUFFERED=1` or `python -u` (container images often
+    set it), where every line of output would be a system call of its own: output is flushed
+    where people watch it (a terminal, `watch`) by the Console, not by the interpreter. The
+    buffer writes to the same descriptor and never closes it; the interpreter flushes it at exit.
+    """
+    out = sys.stdout
+    raw = getattr(out, "buffer", None)
+    if not isinstance(raw, io.FileIO):  # already buffered (the default), or not a real file
+        return
+    buffered = io.BufferedWriter(io.FileIO(raw.fileno(), "wb", closefd=False), 1 << 16)
+    sys.stdout = io.TextIOWrapper(buffered, encoding=out.encoding, errors=out.errors, newline=None)
+
+
 def main() -> None:
     """Console-script entry point (Ctrl-C before a command took over still exits 130 quietly)."""
     if sys.stderr is None:  # `2>&-`: warnings and errors have nowhere to go; the exit status still tells
@@ -93,6 +108,7 @@ def main() -> None:
 
         error("cannot write output: standard output is closed")
         raise SystemExit(2)
+    _buffer_stdout()
     try:
         _app_for(sys.argv[1:])(prog_name="eksaudit")
     except KeyboardInterrupt:
