@@ -1,7 +1,11 @@
-"""Shared fixtures: where the external conformance material lives (skipped with a reason when absent)."""
+"""Shared fixtures: where the external conformance material lives (skipped with a reason when absent),
+and the local time zone set for one test."""
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,3 +21,20 @@ def conformance() -> Path:
     if d is None:
         pytest.skip("conformance data not found: set EKSAUDIT_CONFORMANCE_DIR or place it at ../shared/conformance")
     return d
+
+
+@pytest.fixture
+def zone() -> Iterator[Callable[[str], None]]:
+    """`zone(name)` sets the local time zone (TZ and tzset) for the test; restored after it."""
+    saved = os.environ.get("TZ")
+
+    def use(name: str) -> None:
+        os.environ["TZ"] = name
+        time.tzset()
+
+    yield use
+    if saved is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = saved
+    time.tzset()

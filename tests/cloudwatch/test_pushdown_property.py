@@ -18,6 +18,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.filterpattern import parse_pattern
+from support.objects import parent_at
 
 from eksaudit.cloudwatch.pushdown.pattern import MAX_PATTERN_CHARS, filter_pattern
 from eksaudit.condition.ast import (
@@ -85,13 +86,7 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
     for path in ALL_PATHS:
         if not draw(st.booleans()):
             continue
-        cur = ev
-        for k in path[:-1]:
-            nxt = cur.get(k)
-            if not isinstance(nxt, dict):
-                nxt = cur[k] = {}
-            cur = nxt
-        cur[path[-1]] = draw(_typed(path))
+        parent_at(ev, path)[path[-1]] = draw(_typed(path))
     return ev
 
 

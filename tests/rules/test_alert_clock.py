@@ -19,22 +19,6 @@ _ZONES = ["UTC", "Europe/Dublin", "Australia/Lord_Howe", "America/St_Johns", "As
           "Pacific/Chatham", "Africa/Monrovia", "America/Sao_Paulo", "Europe/Moscow", "Antarctica/Troll"]
 
 
-@pytest.fixture
-def zone():
-    saved = os.environ.get("TZ")
-
-    def use(name: str) -> None:
-        os.environ["TZ"] = name
-        time.tzset()
-
-    yield use
-    if saved is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = saved
-    time.tzset()
-
-
 def _changes(start: int, end: int) -> list[int]:
     """UTC seconds where the local offset changes (found hour by hour, then narrowed to the second)."""
     out = []

@@ -208,16 +208,20 @@ def test_paths_cut_short_and_events_without_the_gate_are_keyed_apart(tmp_path: P
         for part in rng.sample(_CUTS, 2):
             o.update(part)
         objs.append(o)
-    path = tmp_path / "cuts.jsonl"
-    path.write_bytes(b"\n".join(orjson.dumps(o) for o in objs) + b"\n")
-    rules = tmp_path / "cuts.yaml"
-    rules.write_text(_CUT_RULES)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(blocks, "_BLOCK", rng.choice([200, 2048]))
-        mp.setattr(_screen, "LEARN", 3)
-        fast, slow = _both(mp, _library, path, rules, "all")
+    fast, slow = _screened(tmp_path / "cuts", objs, _CUT_RULES, rng.choice([200, 2048]))
     assert fast == slow
     assert len(fast[0]) > 100
+
+
+def _screened(base: Path, objs: list[Any], rules_text: str, block: int) -> tuple[Any, Any]:
+    """`_library` on these objects (one line each) and rules, blocks on and off, learning on 3 events."""
+    path, rules = base.with_suffix(".jsonl"), base.with_suffix(".yaml")
+    path.write_bytes(b"\n".join(orjson.dumps(o) for o in objs) + b"\n")
+    rules.write_text(rules_text)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(blocks, "_BLOCK", block)
+        mp.setattr(_screen, "LEARN", 3)
+        return _both(mp, _library, path, rules, "all")
 
 
 _TIMES: list[Any] = ["2026-02-01T10:00:00.179826Z", "2026-02-01T10:00:00.179826Z", "2026-02-01T10:00:01.000000Z",
@@ -250,18 +254,11 @@ def test_equality_fields_decided_inline_read_as_their_tables(tmp_path: Path, see
         elif r < 0.9:
             o["stageTimestamp"] = {"a": 1}  # not a leaf: the block goes line by line
         objs.append(o)
-    path = tmp_path / "times.jsonl"
-    path.write_bytes(b"\n".join(orjson.dumps(o) for o in objs) + b"\n")
-    rules = tmp_path / "times.yaml"
-    rules.write_text(_TIME_RULES)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(blocks, "_BLOCK", rng.choice([300, 4096]))
-        mp.setattr(_screen, "LEARN", 3)
-        fast, slow = _both(mp, _library, path, rules, "all")
-        rs = load_rules([str(rules)], REG)
-        for ev in read_events([str(path)]):
-            rs.screen.candidates(ev)
-        assert any(blockscreen.BlockScreen._inline(s) is not None for s in rs.block_screen()._specs())
+    fast, slow = _screened(tmp_path / "times", objs, _TIME_RULES, rng.choice([300, 4096]))
+    rs = load_rules([str(tmp_path / "times.yaml")], REG)
+    for ev in read_events([str(tmp_path / "times.jsonl")]):
+        rs.screen.candidates(ev)
+    assert any(blockscreen.BlockScreen._inline(s) is not None for s in rs.block_screen()._specs())
     assert fast == slow
     rules_hit = {a for a in fast[2]}
     assert {"t0", "t1", "t3", "t4", "t5"} <= rules_hit

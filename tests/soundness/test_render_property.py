@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from soundness_kit import REG, conformance_events, demo_events
 from support.conformance import conformance_dir
+from support.objects import parent_at
 
 from eksaudit.events.event import AuditEvent
 from eksaudit.fields.registry import ArgKind
@@ -83,12 +84,7 @@ def _format(rng: random.Random, tokens: list[str]) -> str:
 def _odd(rng: random.Random, obj: dict[str, Any]) -> Any:
     o = copy.deepcopy(obj)
     for path in rng.sample(_WALKED, rng.randint(1, 4)):
-        node = o
-        for k in path[:-1]:
-            nxt = node.get(k)
-            if not isinstance(nxt, dict):
-                nxt = node[k] = {}
-            node = nxt
+        node = parent_at(o, path)
         r = rng.random()
         if r < 0.2:
             node.pop(path[-1], None)
@@ -166,22 +162,6 @@ def test_the_switch_selects_the_plain_renderer(monkeypatch: pytest.MonkeyPatch) 
     assert fmt.text_renderer != fmt.render_text
     monkeypatch.setattr(formatting, "FAST_TEXT", False)
     assert fmt.text_renderer == fmt.render_text
-
-
-@pytest.fixture
-def zone():
-    saved = os.environ.get("TZ")
-
-    def use(name: str) -> None:
-        os.environ["TZ"] = name
-        time.tzset()
-
-    yield use
-    if saved is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = saved
-    time.tzset()
 
 
 @pytest.mark.parametrize("name", ["UTC", "Asia/Kathmandu", "America/St_Johns", "Australia/Lord_Howe"])

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from soundness_kit import REG, conformance_events, demo_events
 from support.conformance import conformance_dir
+from support.objects import parent_at
 from test_soundness_property import compiled_conditions
 
 from eksaudit.events.event import AuditEvent
@@ -40,12 +41,7 @@ _ODD = [None, 0, 1, 1.0, True, False, "", "1", "0", [], ["get"], {}, {"a": 1}, 2
 def _odd(rng: random.Random, obj: dict[str, Any]) -> dict[str, Any]:
     o = copy.deepcopy(obj)
     for path in rng.sample(_PATHS, rng.randint(1, 3)):
-        node = o
-        for k in path[:-1]:
-            nxt = node.get(k)
-            if not isinstance(nxt, dict):
-                nxt = node[k] = {}
-            node = nxt
+        node = parent_at(o, path)
         if rng.random() < 0.15:
             node.pop(path[-1], None)
         else:
