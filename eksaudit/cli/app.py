@@ -96,7 +96,9 @@ def _buffer_stdout() -> None:
     if not isinstance(raw, io.FileIO):  # already buffered (the default), or not a real file
         return
     buffered = io.BufferedWriter(io.FileIO(raw.fileno(), "wb", closefd=False), 1 << 16)
-    sys.stdout = io.TextIOWrapper(buffered, encoding=out.encoding, errors=out.errors, newline=None)
+    # on a terminal, text written through sys.stdout (help, the demo) is line-buffered, as by default
+    sys.stdout = io.TextIOWrapper(buffered, encoding=out.encoding, errors=out.errors, newline=None,
+                                  line_buffering=raw.isatty())
 
 
 def main() -> None:

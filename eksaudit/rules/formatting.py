@@ -237,7 +237,7 @@ class OutputFormatter:
                 keys, gated, kind = walk
                 for j, k in enumerate(keys):
                     env[f"K{i}_{j}"] = k
-                # F (the getter's turn) is G itself: a marker no walk can produce
+                # G{i} itself marks "the getter's turn": no walk can produce it
                 body.append(f"    {v} = o.get(K{i}_0, M) if {'g' if gated else 'd'} else G{i}")
                 for j in range(1, len(keys)):
                     body.append(f"    if type({v}) is dict: {v} = {v}.get(K{i}_{j}, M)")

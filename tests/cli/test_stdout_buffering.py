@@ -45,3 +45,31 @@ def test_a_closed_pipe_after_a_few_lines_is_quiet() -> None:
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 0
     assert b"Traceback" not in err and b"Exception ignored" not in err
+
+
+def test_on_a_terminal_printed_lines_come_at_once() -> None:
+    """Text printed through sys.stdout on a terminal (help, the demo) is line-buffered, as Python's
+    default is: a line shows before the program goes on (here: waits for its stdin to close)."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    code = ("import sys; from eksaudit.cli import app; app._buffer_stdout(); "
+            "print('first line'); sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-u", "-c", code], stdout=slave, stdin=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    os.close(slave)
+    try:
+        seen = b""
+        while b"first line" not in seen:
+            ready, _, _ = select.select([master], [], [], 30)  # a buffered line would never come
+            assert ready, f"no line on the terminal while the program runs (got {seen!r})"
+            chunk = os.read(master, 1024)
+            assert chunk, "the terminal closed before the line came"
+            seen += chunk
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=60)
+        os.close(master)
+    assert proc.returncode == 0
