@@ -21,7 +21,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @lru_cache(maxsize=4096)
-def second_ns(prefix: str) -> int | None:
+def _second_ns(prefix: str) -> int | None:
     """`YYYY-MM-DDTHH:MM:SS` (UTC) to ns since the epoch; cached, as consecutive events share seconds.
 
     A new second is its hour (cached too: a log spans few hours but may have a second per event)
@@ -54,13 +54,13 @@ def parse_ts_ns(text: str) -> int | None:
     if len(text) == 27 and text[19] == "." and text[26] == "Z" and text[10] == "T":  # microseconds
         frac = text[20:26]
         if frac.isdigit() and frac.isascii():
-            base = second_ns(text[:19])
+            base = _second_ns(text[:19])
             if base is not None:
                 return base + int(frac) * 1000
     elif len(text) > 21 and text[19] == "." and text[-1] == "Z" and text[10] == "T":
         frac = text[20:-1]
         if frac.isdigit() and frac.isascii():
-            base = second_ns(text[:19])
+            base = _second_ns(text[:19])
             if base is not None:
                 return base + int(frac[:9].ljust(9, "0"))
     return _parse_general(text)
@@ -78,14 +78,14 @@ def seconds_text(prefix: str) -> str | None:
         se = prefix[17:19]
         if texts is not None and se.isascii() and se.isdigit() and int(se) < 60:
             return texts[int(se)]
-    ns = second_ns(prefix)
+    ns = _second_ns(prefix)
     return None if ns is None or ns <= 0 else str(ns // 1_000_000_000)
 
 
 @lru_cache(maxsize=1024)
 def _minute_texts(prefix: str) -> tuple[str | None, ...] | None:
     """`seconds_text` of the 60 seconds of minute `YYYY-MM-DDTHH:MM` at once (None: not a minute that
-    `second_ns` reads digit by digit). A log has a new second every few events, and a second parsed
+    `_second_ns` reads digit by digit). A log has a new second every few events, and a second parsed
     alone costs a few microseconds; 60 at once cost one `str` each."""
     base = minute_seconds(prefix)
     if base is None:
@@ -95,7 +95,7 @@ def _minute_texts(prefix: str) -> tuple[str | None, ...] | None:
 
 @lru_cache(maxsize=1024)
 def minute_seconds(prefix: str) -> int | None:
-    """Seconds since the epoch of minute `YYYY-MM-DDTHH:MM` (UTC), when `second_ns` reads its
+    """Seconds since the epoch of minute `YYYY-MM-DDTHH:MM` (UTC), when `_second_ns` reads its
     seconds digit by digit (`HH:MM:SS` with ASCII digits, each second of it then this plus `SS`);
     else None."""
     mi = prefix[14:16]

@@ -132,22 +132,18 @@ class OutputFormatter:
         key = name if arg is None else f"{name}[{arg}]"
         return j, bound.extract, [(key, bound)]
 
-    def _expr_at(self, text: str, i: int) -> tuple[int, Callable[[Any], Any], list[tuple[str, ResolvedField]]]:
-        end, get, fields, _ = self._typed_expr_at(text, i)
-        return end, get, fields
-
-    def _typed_expr_at(self, text: str, i: int) -> tuple[int, Callable[[Any], Any], list[tuple[str, ResolvedField]],
-                                                          tuple[str, bool]]:
-        """`_expr_at` and the expression's (type, is a list), which the transformers check as the
-        condition compiler does: `len` of strings and lists, the others of strings (`b64` also of
-        bytes); anything else fails the load instead of every alert."""
+    def _expr_at(self, text: str, i: int) -> tuple[int, Callable[[Any], Any], list[tuple[str, ResolvedField]],
+                                                    tuple[str, bool]]:
+        """A field or transformer at text[i]: (end, getter, fields, (its type, is a list)). The
+        transformers check the type as the condition compiler does: `len` of strings and lists, the
+        others of strings (`b64` also of bytes); anything else fails the load instead of every alert."""
         m = _TRANSFORMER_RE.match(text, i)
         if not m:
             end, get, fields = self._field_at(text, i)
             bound = fields[0][1]
             return end, get, fields, (bound.type, bool(bound.is_list))
         name = m.group(1)
-        j, inner, fields, (kind, is_list) = self._typed_expr_at(text, m.end())
+        j, inner, fields, (kind, is_list) = self._expr_at(text, m.end())
         while j < len(text) and text[j] in " \t":
             j += 1
         if j >= len(text) or text[j] != ")":
@@ -186,7 +182,7 @@ class OutputFormatter:
                 i = m.end()
             if i >= n or text[i] in " \t\n(%":
                 raise FormatError(f"invalid formatting token: unknown filter: {text[start:start + 20]!r}", unknown_field=True)
-            end, get, fields = self._expr_at(text, i)
+            end, get, fields, _ = self._expr_at(text, i)
             if lit:
                 self.parts.append("".join(lit))
                 lit = []

@@ -274,7 +274,7 @@ def _fast_clock_text(event: Any) -> str | None:
 def _minute_clocks(prefix: str, zone: tuple[Any, ...]) -> list[Any] | None:
     """For minute `YYYY-MM-DDTHH:MM` (UTC): its first second since the epoch, then a slot for the local
     `HH:MM:SS` of each of its seconds, filled when first asked (`zone`: as in `_hour_offset`, so that
-    a `tzset()` is seen); None when `second_ns` would not read its seconds digit by digit."""
+    a `tzset()` is seen); None when `_second_ns` would not read its seconds digit by digit."""
     base = minute_seconds(prefix)
     return None if base is None else [base] + [None] * 60
 

@@ -38,15 +38,14 @@ class CombinedPrefilter:
     """
 
     def __init__(self, rules: list[tuple[frozenset[bytes], ...]], exact: Callable[[bytes], bool], learn: int = 400):
-        self._rules: list[list[tuple[int, tuple[bytes, ...]]]] = []
+        self._rules: list[list[tuple[int, frozenset[bytes]]]] = []
         k = 0
         for groups in rules:
-            self._rules.append([(k + i, tuple(g)) for i, g in enumerate(groups)])
+            self._rules.append([(k + i, frozenset(g)) for i, g in enumerate(groups)])
             k += len(groups)
         # rules share literals (48 upstream rules: 190 in their groups, 38 distinct): each is
         # searched for once per learned event, the groups then looked up in what was found
         self._distinct = sorted({lit for groups in rules for g in groups for lit in g})
-        self._sets = [[(k, frozenset(g)) for k, g in groups] for groups in self._rules]
         self._exact = exact
         self._learn = learn
         self._samples: list[int] = []
@@ -68,7 +67,7 @@ class CombinedPrefilter:
         bits = 0
         result = False
         found = {lit for lit in self._distinct if lit in raw}
-        for groups in self._sets:
+        for groups in self._rules:
             ok = True
             for k, g in groups:
                 if found.isdisjoint(g):

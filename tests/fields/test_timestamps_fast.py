@@ -27,11 +27,11 @@ def test_fast_path_values():
        st.integers(0, 61), st.sampled_from([":", ".", "x"]), st.text("0123456789", min_size=1, max_size=3))
 def test_a_new_second_agrees_with_the_general_parser(y, mo, d, h, mi, s, sep, frac):
     """A second not seen before is built from its cached hour: same answer, in and out of range."""
-    from eksaudit.timestamps import second_ns
+    from eksaudit.timestamps import _second_ns
 
-    second_ns.cache_clear()
+    _second_ns.cache_clear()
     prefix = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}{sep}{mi:02d}:{s:02d}"
-    assert second_ns(prefix) == _parse_general(prefix + "Z")
+    assert _second_ns(prefix) == _parse_general(prefix + "Z")
     text = f"{prefix}.{frac}Z"
     assert parse_ts_ns(text) == _parse_general(text)
 
