@@ -107,7 +107,7 @@ class CombinedPrefilter:
 
         chosen: set[bytes] = set()
         mask = 0
-        for groups, masks in zip(self._groups, self._masks):  # each rule's rarest group
+        for groups, masks in zip(self._groups, self._masks, strict=True):  # each rule's rarest group
             i = min(range(len(groups)), key=lambda i: (held(masks[i]), len(groups[i])))
             chosen.update(groups[i])
             mask |= masks[i]
