@@ -253,13 +253,11 @@ def _fast_clock_text(event: Any) -> str | None:
     if type(ts) is not str or len(ts) != 27 or ts[19] != "." or ts[26] != "Z" or ts[10] != "T":
         return None
     frac = ts[20:26]
-    se = ts[17:19]
-    if not (frac.isdigit() and frac.isascii() and ts[0].isdigit() and ts[16] == ":" and se.isascii()
-            and se.isdigit()):
+    s = _SLOT.get(ts[17:19])  # the second's slot: None unless two ASCII digits below 60
+    if s is None or not (frac.isdigit() and frac.isascii() and ts[0].isdigit() and ts[16] == ":"):
         return None
     clocks = _minute_clocks(ts[:16], (time.tzname, time.timezone, time.altzone))
-    s = int(se) + 1
-    if clocks is None or s > 60:
+    if clocks is None:
         return None
     clock = clocks[s]
     if clock is None:
@@ -272,11 +270,29 @@ def _fast_clock_text(event: Any) -> str | None:
 
 @lru_cache(maxsize=256)
 def _minute_clocks(prefix: str, zone: tuple[Any, ...]) -> list[Any] | None:
-    """For minute `YYYY-MM-DDTHH:MM` (UTC): its first second since the epoch, then a slot for the local
-    `HH:MM:SS` of each of its seconds, filled when first asked (`zone`: as in `_hour_offset`, so that
-    a `tzset()` is seen); None when `_second_ns` would not read its seconds digit by digit."""
+    """For minute `YYYY-MM-DDTHH:MM` (UTC): its first second since the epoch, then the local
+    `HH:MM:SS` of each of its seconds (`zone`: as in `_hour_offset`, so that a `tzset()` is seen);
+    None when `_second_ns` would not read its seconds digit by digit.
+
+    The 60 clocks are written at once when the zone's offset is the same all hour and a whole number
+    of minutes (then the minute's seconds are local seconds 00 to 59 of one local minute: a log
+    has a new second every few events); else each slot is filled when first asked, by
+    `_local_clock` (the offsets of some zones before 1972 have seconds).
+    """
     base = minute_seconds(prefix)
-    return None if base is None else [base] + [None] * 60
+    if base is None:
+        return None
+    if base > 0:
+        off = _hour_offset(base // 3600, zone)
+        if off is not None and off % 60 == 0:
+            m = (base + off) % 86400 // 60  # `base` is a whole minute: so is its local time
+            head = f"{m // 60:02d}:{m % 60:02d}:"
+            return [base, *(head + ss for ss in _SECONDS)]
+    return [base] + [None] * 60
+
+
+_SECONDS = tuple(f"{s:02d}" for s in range(60))
+_SLOT = {ss: s + 1 for s, ss in enumerate(_SECONDS)}  # `SS` -> its slot in `_minute_clocks`
 
 
 def format_time_json(time_ns: int) -> str:

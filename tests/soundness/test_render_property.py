@@ -193,3 +193,38 @@ def test_the_clock_cache_sees_a_change_of_zone(zone) -> None:
     assert model._fast_clock_text(ev) == "10:00:00.000005000"
     zone("Asia/Kathmandu")
     assert model._fast_clock_text(ev) == "15:45:00.000005000"
+
+
+def _changes(start: int, end: int) -> list[int]:
+    """The UTC hours (in seconds) in [start, end) in which the local zone's offset changes."""
+    out = []
+    for h in range(start, end, 3600):
+        if time.localtime(h).tm_gmtoff != time.localtime(h + 3599).tm_gmtoff:
+            out.append(h)
+    return out
+
+
+@pytest.mark.parametrize("name", ["Africa/Monrovia", "Europe/Amsterdam", "America/St_Johns", "Australia/Lord_Howe"])
+def test_every_second_of_a_minute_has_its_own_clock(zone, name: str) -> None:
+    """A minute's 60 clocks are written at once when the hour has one offset of whole minutes, one by
+    one otherwise (an hour with a change; Monrovia's -0:44:30 until 1972): each is the plain clock."""
+    if not os.path.exists(f"/usr/share/zoneinfo/{name}"):
+        pytest.skip(f"no zoneinfo for {name} on this machine")
+    zone(name)
+    rng = random.Random(name)
+    hours = _changes(0, 3 * 365 * 86400) + _changes(1_767_225_600, 1_767_225_600 + 365 * 86400)  # 1970-72, 2026
+    hours += [rng.randrange(0, 4_102_444_800) // 3600 * 3600 for _ in range(20)] + [0]
+    checked = 0
+    for hour in hours:
+        for minute in rng.sample(range(60), 6) + [0, 59]:
+            for second in range(60):
+                secs = hour + minute * 60 + second
+                ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{rng.randrange(10**6):06d}Z"
+                ev = AuditEvent(b"{}", obj={"stageTimestamp": ts})
+                clock = model._fast_clock_text(ev)
+                if clock is None:
+                    assert secs <= 0, ts  # only the epoch's own second is not taken
+                    continue
+                assert clock == format_time_text(event_time_ns(ev)), ts
+                checked += 1
+    assert checked > 10_000
