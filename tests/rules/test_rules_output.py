@@ -156,3 +156,17 @@ def test_summary_layout() -> None:
         "   First: 1\n"
         "   Third: 2\n"
     )
+
+
+def test_the_alert_hostname_is_the_machines_unless_falco_hostname_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As Falco: `$FALCO_HOSTNAME`, else the host name (read from uname, as gethostname() does)."""
+    import socket
+
+    from eksaudit.rules.model import default_hostname
+
+    monkeypatch.delenv("FALCO_HOSTNAME", raising=False)
+    assert default_hostname() == socket.gethostname()
+    monkeypatch.setenv("FALCO_HOSTNAME", "node-7")
+    assert default_hostname() == "node-7"
+    monkeypatch.setenv("FALCO_HOSTNAME", "")
+    assert default_hostname() == socket.gethostname()
