@@ -13,7 +13,8 @@ looks at each line between anchors), `eksaudit.events.fastscan.SIMD = False` (by
 substring search instead of StringZilla's), `eksaudit.events.batches.BATCHES = False` (no
 block of plain lines decoded whole) and `eksaudit.pipeline.COUNT_BLOCKS = False` (a taken block's
 matches counted one by one); also the rules' own twins (`BLOCK_SCREEN`, `FAST_RAWTIME`, `MEMO`,
-`formatting.FAST_TEXT`, `model.FAST_CLOCK`).
+`formatting.FAST_TEXT`, `model.FAST_CLOCK`, the learning prefilter's `ESCAPES_FIRST`) and
+`safetext.FAST` (the SIMD check of long ASCII text for control characters).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import orjson
 
 from eksaudit import leafcount as _leafcount
 from eksaudit import pipeline as _pipeline
+from eksaudit import safetext as _safetext
 from eksaudit.condition import compile_condition
 from eksaudit.condition import prefilter as _prefilter
 from eksaudit.demo.generator import generate_events
@@ -47,6 +49,7 @@ from eksaudit.rules import blockscreen as _blockscreen
 from eksaudit.rules import formatting as _formatting
 from eksaudit.rules import load_rules
 from eksaudit.rules import model as _model
+from eksaudit.rules import prefilter as _rules_prefilter
 from eksaudit.rules import screen as _screen
 
 REG = default_registry()
@@ -58,7 +61,7 @@ def slow_path() -> Iterator[None]:
     saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
              _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
              _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME, _leafcount.MEMO,
-             _formatting.FAST_TEXT, _model.FAST_CLOCK)
+             _formatting.FAST_TEXT, _model.FAST_CLOCK, _rules_prefilter.ESCAPES_FIRST, _safetext.FAST)
     _prefilter.SKIPPING = False
     _sniff.FAST = False
     _projection.PROJECTING = False
@@ -75,13 +78,15 @@ def slow_path() -> Iterator[None]:
     _leafcount.MEMO = False
     _formatting.FAST_TEXT = False
     _model.FAST_CLOCK = False
+    _rules_prefilter.ESCAPES_FIRST = False
+    _safetext.FAST = False
     try:
         yield
     finally:
         (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
          _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
          _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME, _leafcount.MEMO,
-         _formatting.FAST_TEXT, _model.FAST_CLOCK) = saved
+         _formatting.FAST_TEXT, _model.FAST_CLOCK, _rules_prefilter.ESCAPES_FIRST, _safetext.FAST) = saved
 
 
 class Collect:
