@@ -66,31 +66,25 @@ def parse_ts_ns(text: str) -> int | None:
     return _parse_general(text)
 
 
-@lru_cache(maxsize=4096)
 def seconds_text(prefix: str) -> str | None:
     """`YYYY-MM-DDTHH:MM:SS` (UTC) as decimal seconds since the epoch when after it, else None.
 
     For `jevt.rawtime` of the API server's form: its nanoseconds are then these digits, the six of
-    the fraction and `000`, with no arithmetic per event (fields/jevt.py).
+    the fraction and `000`, with no arithmetic per event beyond this (fields/jevt.py). Nothing is
+    cached per second (a log may hold a new one every event, and out of order): the minute's
+    first second is (`minute_seconds`), and the second is its slot in `SECOND_SLOTS`.
     """
-    if len(prefix) == 19 and prefix[13] == ":" and prefix[16] == ":":
-        texts = _minute_texts(prefix[:16])
-        se = prefix[17:19]
-        if texts is not None and se.isascii() and se.isdigit() and int(se) < 60:
-            return texts[int(se)]
+    if len(prefix) == 19 and prefix[16] == ":":
+        s = SECOND_SLOTS.get(prefix[17:19])
+        if s is not None:
+            base = minute_seconds(prefix[:16])
+            if base is not None:
+                return str(base + s) if base + s > 0 else None
     ns = _second_ns(prefix)
     return None if ns is None or ns <= 0 else str(ns // 1_000_000_000)
 
 
-@lru_cache(maxsize=1024)
-def _minute_texts(prefix: str) -> tuple[str | None, ...] | None:
-    """`seconds_text` of the 60 seconds of minute `YYYY-MM-DDTHH:MM` at once (None: not a minute that
-    `_second_ns` reads digit by digit). A log has a new second every few events, and a second parsed
-    alone costs a few microseconds; 60 at once cost one `str` each."""
-    base = minute_seconds(prefix)
-    if base is None:
-        return None
-    return tuple(str(base + s) if base + s > 0 else None for s in range(60))
+SECOND_SLOTS = {f"{s:02d}": s for s in range(60)}  # `SS` (two ASCII digits below 60) -> its value
 
 
 @lru_cache(maxsize=1024)

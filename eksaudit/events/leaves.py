@@ -134,6 +134,36 @@ class Leaves:
         code.append(f"{indent}{var} = {src}.{node.attrs[path[-1]]}")
         return var
 
+    def walk_shared(self, path: Path, var: str, code: list[str], env: dict[str, Any],
+                    memo: dict[Path, tuple[str, str]]) -> str:
+        """`walk`, for straight-line code that reads many leaves: each inner object on the way
+        (`objectRef` of `objectRef.resource`, `.name`, `.namespace`) is read and type-checked
+        once, where first needed, into `P<n>`, with `K<n>` its `CUT` marker (None: the object is
+        there). `memo` (prefix -> those names) is the code's own: a name is used only after the
+        line that sets it, so the code must not branch around them."""
+        src, cut = "s", None
+        node = self.root
+        for i, key in enumerate(path[:-1]):
+            kid = node.kids[key]
+            prefix = path[: i + 1]
+            if prefix not in memo:
+                pv, kv = f"P{len(memo)}", f"K{len(memo)}"
+                tname, null, missing = f"N{id(kid)}", f"C{i}n", f"C{i}m"
+                env[tname] = kid.type
+                env[null], env[missing] = CUT[i]
+                mark = f"None if type({pv}) is {tname} else {null} if {pv} is None else {missing}"
+                if cut is None:
+                    code += [f"    {pv} = {src}.{node.attrs[key]}", f"    {kv} = {mark}"]
+                else:  # cut above: the marker of the first object missing on the way
+                    code += [f"    {pv} = {src}.{node.attrs[key]} if {cut} is None else None",
+                             f"    {kv} = {cut} if {cut} is not None else {mark}"]
+                memo[prefix] = (pv, kv)
+            src, cut = memo[prefix]
+            node = kid
+        leaf = f"{src}.{node.attrs[path[-1]]}"
+        code.append(f"    {var} = {leaf}" if cut is None else f"    {var} = {leaf} if {cut} is None else {cut}")
+        return var
+
     def copy(self, s: Any, path: Path, out: dict[str, Any]) -> None:
         """The leaf at `path` of Struct `s` into the partial object `out`, as the whole event holds
         it there: members present down to it, a `null` where the path meets one, nothing where one

@@ -110,32 +110,55 @@ class BlockScreen:
         or the one for every other string (`KeyedField.equality_classes`).
         """
         env: dict[str, Any] = {"U": UNSET, "ALL": self.screen.all_mask}
-        code = ["    m = ALL", f"    g = s.{tree.gate_attr} is not U"]
-        for j, spec in enumerate(specs):
-            names = [tree.walk(p, f"v{j}_{i}", code, env) for i, p in enumerate(spec.leaves)]
-            key = names[0] if len(names) == 1 else "(" + ", ".join(names) + ",)"
-            inline = self._inline(spec)
-            if inline is not None:
-                env[f"LV{j}"], env[f"LIT{j}"], env[f"OTH{j}"], env[f"NONE{j}"], env[f"DEC{j}"] = inline
-                code += [f"    v = LV{j}(None if {key} is U else {key})",
-                         f"    x = NONE{j} if v is None else LIT{j}.get(v, OTH{j}) if type(v) is str else DEC{j}(v)"]
-            else:
-                # the table's lookup for each gate state (bound methods: no attribute lookup per event)
-                env[f"G{j}"] = (spec.tables[0].get, spec.tables[1 if spec.gated else 0].get)
-                env[f"M{j}"] = self._miss(spec, tree)
-                code += [f"    k = {key}", f"    x = G{j}[g](k)", "    if x is None:", f"        x = M{j}(s, k, g)"]
-            code += ["    m &= x", "    if not m:", "        return 0"]
-        code.append("    return m")
+        bodies = [self._body(specs, tree, env, present) for present in (False, True)]
         # every name as a default argument: read as a local, not looked up in globals per event
-        names = sorted(env)
-        head = "def screen(s, *, " + ", ".join(f"{n}={n}" for n in names) + "):"
-        exec(compile("\n".join([head, *code]), "<blockscreen>", "exec"), env)  # noqa: S102 (our code, no user text)
+        args = ", ".join(f"{n}={n}" for n in sorted(env))
+        source = [f"def screen0(s, *, {args}):", *bodies[0],
+                  f"def screen(s, *, screen0=screen0, {args}):",
+                  f"    if s.{tree.gate_attr} is U:",  # no `auditID`: the tables of that gate state
+                  "        return screen0(s)", *bodies[1]]
+        exec(compile("\n".join(source), "<blockscreen>", "exec"), env)  # noqa: S102 (our code, no user text)
         self._fn = env["screen"]
 
+    def _body(self, specs: list[_Spec], tree: Leaves, env: dict[str, Any], present: bool) -> list[str]:
+        """The screen's code for events with the gate (`present`) or without: per field, its key,
+        its decision from the table of that gate state (a miss: decided and remembered), the mask
+        narrowed, 0 as soon as no rule is left."""
+        code = ["    m = ALL"]
+        memo: dict[Path, tuple[str, str]] = {}  # inner objects read so far (Leaves.walk_shared)
+        g = int(present)
+        for j, spec in enumerate(specs):
+            names = [tree.walk_shared(p, f"v{j}_{i}", code, env, memo) for i, p in enumerate(spec.leaves)]
+            if len(names) == 1:
+                key = names[0]
+            else:
+                code.append("    k = (" + ", ".join(names) + ",)")
+                key = "k"
+            inline = self._inline(spec)
+            if inline is not None:
+                env[f"LV{j}"], env[f"LIT{j}"], env[f"OTH{j}"], env[f"NONE{j}"], env[f"DEC{j}"], unequal = inline
+                value = [f"    v = LV{j}(None if {key} is U else {key})",
+                         f"    x = NONE{j} if v is None else LIT{j}.get(v, OTH{j}) if type(v) is str else DEC{j}(v)"]
+                if unequal is None:
+                    code += value
+                else:  # a string whose value is surely none of the literals: no value computed
+                    env[f"UNEQ{j}"] = unequal
+                    code += [f"    if type({key}) is str and UNEQ{j}({key}):", f"        x = OTH{j}", "    else:",
+                             *("    " + line for line in value)]
+            else:
+                # the table's lookup for this gate state (a bound method: no attribute lookup per event)
+                env[f"G{j}_{g}"] = spec.tables[g if spec.gated else 0].get
+                env[f"M{j}"] = self._miss(spec, tree)
+                code += [f"    x = G{j}_{g}({key})", "    if x is None:", f"        x = M{j}(s, {key}, {present})"]
+            code += ["    m &= x", "    if not m:", "        return 0"]
+        code.append("    return m")
+        return code
+
     @staticmethod
-    def _inline(spec: _Spec) -> tuple[Any, dict[str, int], int, int, Any] | None:
-        """(value from the leaf, the literals' decisions, every other string's, None's, `decide`) for
-        a field decided inline (see `_generate`), else None."""
+    def _inline(spec: _Spec) -> tuple[Any, dict[str, int], int, int, Any, Any] | None:
+        """(value from the leaf, the literals' decisions, every other string's, None's, `decide`, a
+        test that a leaf's value is none of the literals or None) for a field decided inline (see
+        `_generate`), else None."""
         if not INLINE or spec.gated or len(spec.leaves) != 1 or len(spec.leaves[0]) != 1:
             return None
         field = spec.field
@@ -144,7 +167,9 @@ class BlockScreen:
         if from_leaf is None or from_leaf[0] != spec.leaves[0][0] or classes is None:
             return None
         literals, others = classes
-        return from_leaf[1], literals, others, field.none_mask, field.decide
+        unequal = getattr(field.extract, "unequal", None)  # (fields/jevt.py: `jevt.rawtime`)
+        return (from_leaf[1], literals, others, field.none_mask, field.decide,
+                unequal(literals) if unequal is not None else None)
 
     @staticmethod
     def _miss(spec: _Spec, tree: Leaves) -> Callable[[Any, Any, bool], int]:

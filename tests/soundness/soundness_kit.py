@@ -13,7 +13,8 @@ looks at each line between anchors), `eksaudit.events.fastscan.SIMD = False` (by
 substring search instead of StringZilla's), `eksaudit.events.batches.BATCHES = False` (no
 block of plain lines decoded whole) and `eksaudit.pipeline.COUNT_BLOCKS = False` (a taken block's
 matches counted one by one); also the rules' own twins (`BLOCK_SCREEN`, `FAST_RAWTIME`, `MEMO`,
-`formatting.FAST_TEXT`, `model.FAST_CLOCK`, the learning prefilter's `ESCAPES_FIRST`) and
+`formatting.FAST_TEXT`, `model.FAST_CLOCK`, the learning prefilter's `ESCAPES_FIRST`,
+`jevt.RAWTIME_BY_MINUTE`) and
 `safetext.FAST` (the SIMD check of long ASCII text for control characters).
 """
 
@@ -61,7 +62,7 @@ def slow_path() -> Iterator[None]:
     saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
              _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
              _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME, _leafcount.MEMO,
-             _formatting.FAST_TEXT, _model.FAST_CLOCK, _rules_prefilter.ESCAPES_FIRST, _safetext.FAST)
+             _formatting.FAST_TEXT, _model.FAST_CLOCK, _rules_prefilter.ESCAPES_FIRST, _safetext.FAST, _jevt.RAWTIME_BY_MINUTE)
     _prefilter.SKIPPING = False
     _sniff.FAST = False
     _projection.PROJECTING = False
@@ -80,13 +81,14 @@ def slow_path() -> Iterator[None]:
     _model.FAST_CLOCK = False
     _rules_prefilter.ESCAPES_FIRST = False
     _safetext.FAST = False
+    _jevt.RAWTIME_BY_MINUTE = False
     try:
         yield
     finally:
         (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
          _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
          _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME, _leafcount.MEMO,
-         _formatting.FAST_TEXT, _model.FAST_CLOCK, _rules_prefilter.ESCAPES_FIRST, _safetext.FAST) = saved
+         _formatting.FAST_TEXT, _model.FAST_CLOCK, _rules_prefilter.ESCAPES_FIRST, _safetext.FAST, _jevt.RAWTIME_BY_MINUTE) = saved
 
 
 class Collect:
