@@ -85,8 +85,8 @@ _SEGMENTS = st.lists(st.tuples(st.integers(0, 80), st.integers(86, 100)), min_si
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(segments=_SEGMENTS, args=st.sampled_from(_ARGS), block=st.sampled_from([7, 300, 2000, 4096, 1 << 20]),
-       jobs=st.sampled_from([1, 2]), last_newline=st.booleans())
-def test_blocks_taken_whole_print_what_lines_print(tmp_path: Path, segments, args, block, jobs, last_newline):
+       first=st.sampled_from([5, 300, 1 << 16]), jobs=st.sampled_from([1, 2]), last_newline=st.booleans())
+def test_blocks_taken_whole_print_what_lines_print(tmp_path: Path, segments, args, block, first, jobs, last_newline):
     kinds = [k for n, special in segments for k in [0] * n + ([special] if special < 100 else [])]
     if not kinds:
         kinds = [0]
@@ -95,6 +95,7 @@ def test_blocks_taken_whole_print_what_lines_print(tmp_path: Path, segments, arg
     path.write_bytes(body + b"\n" if last_newline else body)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(blocks, "_BLOCK", block)
+        mp.setattr(blocks, "_FIRST_BLOCK", first)  # reads grow from it (by doubling) to `_BLOCK`
         assert _run(args, path, jobs, on=True) == _run(args, path, jobs, on=False)
 
 

@@ -112,13 +112,14 @@ def _case(tmp_path: Path, seed: int) -> tuple[random.Random, Path, Path]:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1), matching=st.sampled_from(["all", "first"]),
-       block=st.sampled_from([300, 4096, 1 << 20]), learn=st.sampled_from([1, 7, 256]),
-       cap=st.sampled_from([1, 3, 4096]))
+       block=st.sampled_from([300, 4096, 1 << 20]), first=st.sampled_from([100, 1 << 16]),
+       learn=st.sampled_from([1, 7, 256]), cap=st.sampled_from([1, 3, 4096]))
 def test_blocks_screened_whole_raise_what_lines_raise(tmp_path: Path, seed: int, matching: str, block: int,
-                                                      learn: int, cap: int) -> None:
+                                                      first: int, learn: int, cap: int) -> None:
     _, path, rules = _case(tmp_path, seed)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(blocks, "_BLOCK", block)
+        mp.setattr(blocks, "_FIRST_BLOCK", first)
         mp.setattr(_screen, "LEARN", learn)
         mp.setattr(blockscreen, "CACHE_CAP", cap)
         fast, slow = _both(mp, _library, path, rules, matching)
