@@ -21,6 +21,7 @@ False`; tests/rules/test_rules_screen.py compares the two on random rules and od
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -357,15 +358,18 @@ class Screen:
         which events get parsed (an event ruled out before any field reads its JSON is never
         parsed, so a line that is not JSON is reported or not by the order: the same every run).
         """
-        masks, self._sample = self._sample, []
+        sample, self._sample = self._sample, []
+        # events that the fields decide alike count once, with their number (most of the sample)
+        rows = Counter(map(tuple, sample))
+        masks, weights = list(rows), list(rows.values())
         n = len(self.fields)
         cost = [_cost(f) for f in self.fields]
         left = list(range(n))
         current = [self.all_mask] * len(masks)
         order: list[int] = []
         while left:
-            gain = {i: sum((cur & ~m[i]).bit_count() for cur, m in zip(current, masks, strict=True)) / cost[i]
-                    for i in left}
+            gain = {i: sum(w * (cur & ~m[i]).bit_count() for cur, m, w in zip(current, masks, weights, strict=True))
+                    / cost[i] for i in left}
             best = max(left, key=lambda i: (gain[i], -left.index(i)))
             order.append(best)
             left.remove(best)
