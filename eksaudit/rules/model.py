@@ -308,6 +308,7 @@ def format_time_json(time_ns: int) -> str:
 
 
 _UNSET: Any = object()
+_new_alert = object.__new__
 
 
 class Alert:
@@ -349,6 +350,17 @@ class Alert:
         self._time_ns = _UNSET if time_ns is None else time_ns
         self._renderer = renderer
         self._text_renderer = text_renderer  # the output text alone: `-o falco` needs no output_fields
+
+    @classmethod
+    def lazy(cls, rule: str, priority: Priority, source: str, tags: tuple[str, ...], hostname: str, event: Any,
+             renderer: Callable[[Any], tuple[str, dict[str, Any]]], text_renderer: Callable[[Any], str]) -> Alert:
+        """An alert of the rules engine, rendered when first read: what `Alert(...)` with a `renderer`
+        makes, without its keyword handling (once per alert: 1 µs of 2 here)."""
+        a = _new_alert(cls)
+        a.rule, a.priority, a.source, a.tags, a.hostname, a.event = rule, priority, source, tags, hostname, event
+        a._output = a._fields = a._time_ns = _UNSET
+        a._renderer, a._text_renderer = renderer, text_renderer
+        return a
 
     def _render(self) -> None:
         assert self._renderer is not None

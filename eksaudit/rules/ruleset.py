@@ -168,7 +168,8 @@ class Ruleset:
         return alerts
 
     def _alert(self, c: CompiledRule, event: Any) -> Alert:
-        return Alert(c.info.name, c.info.priority, c.info.source, tags=c.tags, hostname=self.hostname, event=event,
-                     renderer=c.formatter.render, text_renderer=c.formatter.text_renderer)
+        info, fmt = c.info, c.formatter
+        return Alert.lazy(info.name, info.priority, info.source, c.tags, self.hostname, event, fmt.render,
+                          fmt.text_renderer)
 
 

@@ -15,40 +15,57 @@ from .model import Alert, Priority
 
 
 class Summary:
-    """Counts alerts; `render()` lists rules in load order (`rule_order`), else in first-seen order."""
+    """Counts alerts; `render()` lists rules in load order (`rule_order`), else in first-seen order.
+
+    One count per (rule, priority), kept in first-seen order: `add` runs once per alert (19,000 of
+    them for the upstream rules over 100,000 events), the totals are summed when asked.
+    """
 
     def __init__(self, rule_order: Iterable[str] | None = None) -> None:
         self._order = {name: i for i, name in enumerate(rule_order or ())}
-        self.total = 0
-        self.by_priority: Counter[Priority] = Counter()
-        self.by_rule: Counter[str] = Counter()
-        self._seen: dict[str, int] = {}
+        self._counts: dict[tuple[str, Priority], int] = {}
 
     def add(self, alert: Alert) -> None:
-        self.total += 1
-        self.by_priority[alert.priority] += 1
-        self.by_rule[alert.rule] += 1
-        self._seen.setdefault(alert.rule, len(self._seen))
+        key = (alert.rule, alert.priority)
+        self._counts[key] = self._counts.get(key, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self._counts.values())
+
+    @property
+    def by_priority(self) -> Counter[Priority]:
+        out: Counter[Priority] = Counter()
+        for (_, priority), n in self._counts.items():
+            out[priority] += n
+        return out
+
+    @property
+    def by_rule(self) -> Counter[str]:
+        """Alerts per rule, in the order the rules were first seen."""
+        out: Counter[str] = Counter()
+        for (rule, _), n in self._counts.items():
+            out[rule] += n
+        return out
 
     def merge(self, other: Summary) -> None:
         """Add the alerts another Summary counted after this one's (a worker's chunk of the input)."""
-        self.total += other.total
-        self.by_priority.update(other.by_priority)
-        self.by_rule.update(other.by_rule)
-        for name in other._seen:
-            self._seen.setdefault(name, len(self._seen))
-
-    def _rule_key(self, name: str) -> tuple[int, int]:
-        if name in self._order:
-            return (0, self._order[name])
-        return (1, self._seen[name])
+        counts = self._counts
+        for key, n in other._counts.items():
+            counts[key] = counts.get(key, 0) + n
 
     def render(self) -> str:
+        by_priority, by_rule = self.by_priority, self.by_rule
+        seen = {name: i for i, name in enumerate(by_rule)}
+
+        def rule_key(name: str) -> tuple[int, int]:
+            return (0, self._order[name]) if name in self._order else (1, seen[name])
+
         lines = [f"Events detected: {self.total}", "Rule counts by severity:"]
         for p in Priority:
-            if self.by_priority[p]:
-                lines.append(f"   {p.short_name}: {self.by_priority[p]}")
+            if by_priority[p]:
+                lines.append(f"   {p.short_name}: {by_priority[p]}")
         lines.append("Triggered rules by rule name:")
-        for name in sorted((r for r, c in self.by_rule.items() if c), key=self._rule_key):
-            lines.append(f"   {escape_controls(name)}: {self.by_rule[name]}")
+        for name in sorted((r for r, c in by_rule.items() if c), key=rule_key):
+            lines.append(f"   {escape_controls(name)}: {by_rule[name]}")
         return "\n".join(lines) + "\n"

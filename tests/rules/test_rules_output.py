@@ -170,3 +170,20 @@ def test_the_alert_hostname_is_the_machines_unless_falco_hostname_is_set(monkeyp
     assert default_hostname() == "node-7"
     monkeypatch.setenv("FALCO_HOSTNAME", "")
     assert default_hostname() == socket.gethostname()
+
+
+def test_the_rules_engines_alerts_are_those_of_the_constructor() -> None:
+    """`Alert.lazy` (what `Ruleset` builds per alert) sets what `Alert(...)` with renderers sets."""
+    ev = AuditEvent(b"{}", obj={"stageTimestamp": "2026-02-01T10:00:00.000001Z", "verb": "get"})
+
+    def render(e):
+        return ("o " + e.obj["verb"], {"ka.verb": e.obj["verb"]})
+
+    def text(e):
+        return "o " + e.obj["verb"]
+
+    a = Alert("r", Priority.NOTICE, "k8s_audit", tags=("a", "b"), hostname="h", event=ev, renderer=render,
+              text_renderer=text)
+    b = Alert.lazy("r", Priority.NOTICE, "k8s_audit", ("a", "b"), "h", ev, render, text)
+    assert [getattr(b, k) for k in Alert.__slots__] == [getattr(a, k) for k in Alert.__slots__]
+    assert a == b and b.format_text() == a.format_text() and b.to_dict() == a.to_dict()
