@@ -262,9 +262,18 @@ def _fast_clock_text(event: Any) -> str | None:
     s = _SLOT.get(ts[17:19])  # the second's slot: None unless two ASCII digits below 60
     if s is None or not (frac.isdigit() and frac.isascii() and ts[0].isdigit() and ts[16] == ":"):
         return None
-    clocks = _minute_clocks(ts[:16], (time.tzname, time.timezone, time.altzone))
+    if time.tzname is not _ZONE_SEEN[0]:  # a tzset() since the tables were made (it sets a new tuple)
+        _CLOCKS.clear()
+        _ZONE_SEEN[0] = time.tzname
+    minute = ts[:16]
+    clocks = _CLOCKS.get(minute)
     if clocks is None:
-        return None
+        clocks = _minute_clocks(minute, (time.tzname, time.timezone, time.altzone))
+        if clocks is None:
+            return None
+        if len(_CLOCKS) >= 1024:
+            _CLOCKS.clear()
+        _CLOCKS[minute] = clocks
     clock = clocks[s]
     if clock is None:
         secs = clocks[0] + s - 1
@@ -298,6 +307,10 @@ def _minute_clocks(prefix: str, zone: tuple[Any, ...]) -> list[Any] | None:
 
 
 _SECONDS = tuple(f"{s:02d}" for s in range(60))
+# `_minute_clocks` of the zone in force, by minute: a plain dict, as the cache's own key (the minute
+# and the zone's names and offsets) cost more to hash and compare than the rest of an alert's time
+_CLOCKS: dict[str, list[Any]] = {}
+_ZONE_SEEN: list[Any] = [None]  # the `time.tzname` tuple `_CLOCKS` was filled under
 _SLOT = {ss: s + 1 for s, ss in enumerate(_SECONDS)}  # `SS` -> its slot in `_minute_clocks`
 
 
