@@ -13,13 +13,8 @@ from .ast import Pos
 def pos_at(text: str, idx: int) -> Pos:
     """Line and column of character `idx` in `text` (CR or LF each start a new line, as in Falco)."""
     idx = max(0, min(idx, len(text)))
-    line = 1
-    last_break = -1
-    for i in range(idx):
-        c = text[i]
-        if c == "\n" or c == "\r":
-            line += 1
-            last_break = i
+    line = 1 + text.count("\n", 0, idx) + text.count("\r", 0, idx)
+    last_break = max(text.rfind("\n", 0, idx), text.rfind("\r", 0, idx))
     return Pos(idx, line, idx - last_break)
 
 

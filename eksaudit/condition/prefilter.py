@@ -131,6 +131,7 @@ def _re_search(pattern: bytes) -> Callable[..., Any]:
     return re.compile(pattern).search
 
 
+@lru_cache(maxsize=1024)
 def _hex_class(code: int) -> bytes:
     """The four hex digits of `code` as regex source, letters in either case (`6[cC]`)."""
     return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{code:04x}").encode()

@@ -126,6 +126,7 @@ class FieldRegistry:
 
     def __init__(self, defs: Iterable[FieldDef] = ()) -> None:
         self._defs: dict[str, FieldDef] = {}
+        self._bound: dict[tuple[str, str | None], BoundField] = {}  # `resolve`'s answers (frozen: shared)
         for d in defs:
             self.add(d)
 
@@ -154,7 +155,15 @@ class FieldRegistry:
         return difflib.get_close_matches(name, self._defs.keys(), n=n, cutoff=0.6)
 
     def resolve(self, name: str, arg: str | None = None) -> BoundField:
-        """Validate `name[arg]` and bind the argument; raises FieldError with suggestions."""
+        """Validate `name[arg]` and bind the argument; raises FieldError with suggestions.
+
+        Remembered: a rules file names the same fields a thousand times (the upstream one)."""
+        bound = self._bound.get((name, arg))
+        if bound is None:
+            bound = self._bound[(name, arg)] = self._resolve(name, arg)
+        return bound
+
+    def _resolve(self, name: str, arg: str | None) -> BoundField:
         defn = self._defs.get(name)
         if defn is None:
             raise FieldError(f"unknown field {name!r}", self.suggest(name), unknown=True)

@@ -124,3 +124,16 @@ def test_describe_field(registry):
     assert describe_field(registry.get("jevt.value"))["syntax"] == "jevt.value[/POINTER]"
     text = describe_text(registry.get("ka.response.code"))
     assert text.startswith("ka.response.code\n") and "uint64" in text and "responseStatus.code" in text
+
+
+def test_resolve_remembers_fields_not_errors() -> None:
+    """A field named again is the same (frozen) binding; a bad reference fails every time."""
+    reg = build_registry()
+    a = reg.resolve("ka.user.name")
+    assert reg.resolve("ka.user.name") is a and a.extract is reg.resolve("ka.user.name").extract
+    assert reg.resolve("ka.req.pod.containers.image", "0") is not reg.resolve("ka.req.pod.containers.image", "1")
+    for _ in range(2):
+        with pytest.raises(FieldError):
+            reg.resolve("ka.no.such.field")
+        with pytest.raises(FieldError):
+            reg.resolve("ka.user.name", "x")

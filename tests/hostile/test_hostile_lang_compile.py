@@ -100,3 +100,16 @@ def test_node_positions_equal_the_plain_rescan(parts):
                 stack.extend(x for x in sub if hasattr(x, "pos"))
             elif hasattr(sub, "pos"):
                 stack.append(sub)
+
+
+@given(st.text(st.sampled_from(["a", " ", "\n", "\r", "é"]), max_size=40), st.integers(-3, 45))
+def test_pos_at_counts_cr_and_lf_as_line_breaks(text, idx):
+    """`pos_at` (counts and a reverse search) is the character-by-character scan: CR and LF each
+    start a line (Falco's), the index clamped to the text."""
+    i = max(0, min(idx, len(text)))
+    line, last = 1, -1
+    for k in range(i):
+        if text[k] in "\r\n":
+            line, last = line + 1, k
+    pos = pos_at(text, idx)
+    assert (pos.idx, pos.line, pos.col) == (i, line, i - last)
