@@ -40,20 +40,34 @@ _MISS: Any = object()
 
 
 @lru_cache(maxsize=16)
-def _keyed(paths: frozenset[Path], presence: frozenset[Path]) -> tuple[list[Path], Leaves, Callable[[Any], Any]]:
-    """The paths in order, their Structs, and the function giving a Struct's key: built once per
-    path set, not for each `--jobs` chunk (0.5 ms)."""
+def _keyed(paths: frozenset[Path], presence: frozenset[Path]) -> tuple[list[Path], Leaves, Callable[..., int]]:
+    """The paths in order, their Structs, and the function that answers a block's Structs: built
+    once per path set, not for each `--jobs` chunk (0.5 ms).
+
+    `answer(structs, lookup, decide, keep)` keys each Struct by its leaves, looks the key up
+    (`lookup(key, _MISS)`; a miss: `decide(s, key)`) and hands each answer but `_NO` to `keep`;
+    it returns the misses. One call per block: a call per Struct cost a fifth of the time.
+    """
     order = sorted(paths)
     tree = Leaves(order)
-    env: dict[str, Any] = {"U": UNSET, "Cut": type(CUT[0][0])}
-    code = ["def key(s):"]
+    env: dict[str, Any] = {"U": UNSET, "Cut": type(CUT[0][0]), "MISS": _MISS, "NO": _NO}
+    walk: list[str] = []
     parts: list[str] = []
     for i, p in enumerate(order):
-        var = tree.walk(p, f"v{i}", code, env)
+        var = tree.walk(p, f"v{i}", walk, env)
         parts.append(f"({var} is not U and type({var}) is not Cut)" if p in presence else var)
-    code.append("    return (" + ", ".join(parts) + ",)")
+    code = ["def answer(structs, lookup, decide, keep):", "    misses = 0", "    for s in structs:",
+            *("    " + line for line in walk),
+            "        k = (" + ", ".join(parts) + ",)",
+            "        r = lookup(k, MISS)",
+            "        if r is MISS:",
+            "            misses += 1",
+            "            r = decide(s, k)",
+            "        if r is not NO:",
+            "            keep(r)",
+            "    return misses"]
     exec(compile("\n".join(code), "<leafcount>", "exec"), env)  # noqa: S102 (our code, no user text)
-    return order, tree, env["key"]
+    return order, tree, env["answer"]
 
 
 def count_taker(paths: frozenset[Path], presence: frozenset[Path] | None, match: Callable[[Any], bool],
@@ -67,7 +81,7 @@ def count_taker(paths: frozenset[Path], presence: frozenset[Path] | None, match:
     """
     if not MEMO or presence is None or not servable(paths | {GATE}):
         return None
-    order, tree, key = _keyed(paths, presence)
+    order, tree, answer = _keyed(paths, presence)
     get, add_values = bulk
     lines = tree.lines
     if table is None:
@@ -94,17 +108,7 @@ def count_taker(paths: frozenset[Path], presence: frozenset[Path] | None, match:
         if len(structs) != k:
             return fallback(block, source, first, k)  # it declines the same block (batches.py)
         values: list[Any] = []
-        keep = values.append
-        misses = 0
-        lookup = table.get
-        for s in structs:
-            kk = key(s)
-            r = lookup(kk, _MISS)
-            if r is _MISS:
-                misses += 1
-                r = decide(s, kk)
-            if r is not _NO:
-                keep(r)
+        misses = answer(structs, table.get, decide, values.append)
         add_values(values)
         taken[0] += k
         taken[1] += len(values)
