@@ -68,8 +68,12 @@ class FalcoTextWriter:
     def __init__(self, console: Console) -> None:
         self.console = console
 
+    def alert_line(self, alert: Any) -> bytes:
+        """The alert's line, without its newline (`Sink` batches them)."""
+        return encode_line(alert_text(alert, self.console))
+
     def alert(self, alert: Any) -> None:
-        self.console.write_line(encode_line(alert_text(alert, self.console)))
+        self.console.write_line(self.alert_line(alert))
 
     def close(self) -> None:
         pass
@@ -78,5 +82,8 @@ class FalcoTextWriter:
 class FalcoJsonWriter(JsonObjectWriter):
     """One Falco JSON alert per line (`--query` reshapes it)."""
 
+    def alert_line(self, alert: Any) -> bytes:
+        return alert_json(alert, self.query)
+
     def alert(self, alert: Any) -> None:
-        self.console.write_line(alert_json(alert, self.query))
+        self.console.write_line(self.alert_line(alert))

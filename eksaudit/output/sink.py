@@ -25,7 +25,8 @@ from .query import compile_query
 
 _ALERT_FORMATS = (OutputFormat.FALCO, OutputFormat.FALCO_JSON)
 _JSON_FORMATS = (OutputFormat.JSONL, OutputFormat.CW, OutputFormat.FALCO_JSON)
-_BATCH = 1 << 18  # bytes of raw events held before one write (see Sink._fast_event_writer)
+_BATCH = 1 << 18  # bytes of lines held before one write (see Sink._batcher)
+BATCH_ALERTS = True  # the slow twin: False, every alert through `Sink.alert` and its writer's `alert`
 
 
 def resolve_format(opts: OutputOptions, default_format: OutputFormat, has_rules: bool) -> OutputFormat:
@@ -79,6 +80,9 @@ class Sink:
         self._pending: list[bytes] = []
         self._direct: Any = None  # what `direct()` hands out
         self._raw_direct = False  # `_direct` reads only `ev.raw` (the fast JSON-lines writer)
+        line_of = getattr(writer, "alert_line", None)
+        if BATCH_ALERTS and not quiet and limit is None and alerts and line_of is not None and not console.line_buffered:
+            self.alert = self._fast_alert_writer(line_of, console)  # type: ignore[method-assign]
         if not quiet and limit is None and not alerts:
             if isinstance(writer, JsonlWriter) and writer.query is None:
                 self.event = self._fast_event_writer(console)  # type: ignore[method-assign]
@@ -99,24 +103,11 @@ class Sink:
 
         return event
 
-    def _fast_event_writer(self, console: Console) -> Any:
-        """`-o jsonl` with nothing else: the raw bytes, written in batches of about `_BATCH` bytes.
-
-        One write call per event costs a system call per event on a pipe (stdout's buffer is
-        small); batching makes it one per `_BATCH` bytes. `flush()` (called by `close()` and by
-        the scan loop when it stops, even on Ctrl-C) writes what is held. Line-buffered output
-        (a terminal, `watch`) is written and flushed line by line.
-        """
+    def _batcher(self, console: Console) -> tuple[Any, Any]:
+        """(`hold(line)`, `drain()`): lines held in `_pending` and written in one call once they
+        pass `_BATCH` bytes (and by `flush()`, which `close()` and the scan loop call when it stops,
+        even on Ctrl-C). One write per line costs a system call per line on a pipe."""
         write = console.stdout.write
-        if console.line_buffered:
-            flush = console.stdout.flush
-
-            def event_now(ev: AuditEvent) -> None:
-                self.count += 1
-                write(ev.raw + b"\n")
-                flush()
-
-            return event_now
         pending = self._pending = []
         append = pending.append
         limit = _BATCH
@@ -131,27 +122,52 @@ class Sink:
                 size = 0
                 write(data)
 
-        def event(ev: AuditEvent) -> None:
+        def hold(line: bytes) -> None:
             nonlocal size
-            self.count += 1
-            raw = ev.raw
-            append(raw)
-            size += len(raw)
-            if size > limit:
-                drain()
-
-        def uncounted(ev: AuditEvent) -> None:  # `event` for `direct()`: counted by the caller
-            nonlocal size
-            raw = ev.raw
-            append(raw)
-            size += len(raw)
+            append(line)
+            size += len(line)
             if size > limit:
                 drain()
 
         self._drain = drain
+        return hold, drain
+
+    def _fast_event_writer(self, console: Console) -> Any:
+        """`-o jsonl` with nothing else: the raw bytes, written in batches (`_batcher`); line-buffered
+        output (a terminal, `watch`) is written and flushed line by line."""
+        write = console.stdout.write
+        if console.line_buffered:
+            flush = console.stdout.flush
+
+            def event_now(ev: AuditEvent) -> None:
+                self.count += 1
+                write(ev.raw + b"\n")
+                flush()
+
+            return event_now
+        hold, _ = self._batcher(console)
+
+        def event(ev: AuditEvent) -> None:
+            self.count += 1
+            hold(ev.raw)
+
+        def uncounted(ev: AuditEvent) -> None:  # `event` for `direct()`: counted by the caller
+            hold(ev.raw)
+
         self._direct = uncounted
         self._raw_direct = True  # `uncounted` reads `ev.raw` alone, and keeps that, not the event
         return event
+
+    def _fast_alert_writer(self, line_of: Any, console: Console) -> Any:
+        """`-o falco`/`falco-json` with nothing else (no limit, not `-q`, not line-buffered): each
+        alert's line (`writer.alert_line`) written in batches (`_batcher`), without `alert`'s checks."""
+        hold, _ = self._batcher(console)
+
+        def alert(a: Any) -> None:
+            self.count += 1
+            hold(line_of(a))
+
+        return alert
 
     def bulk(self) -> Any:
         """`Counter.bulk()` of a `--count-by` of one column whose matches go straight to the counter

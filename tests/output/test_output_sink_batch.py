@@ -94,3 +94,47 @@ def test_flush_writes_the_batch_and_flushes_the_stream():
     s.flush()
     assert out.getvalue() == ev.raw + b"\n"
     assert out.flushes == 1
+
+
+def _alerts(n: int) -> list:
+    from eksaudit.rules.model import Alert, Priority
+
+    out = []
+    for i, ev in enumerate(_events(n)):
+        text = "user=\x1b[2Jmallory\r\nforged" if i % 7 == 3 else f"user=u{i} verb=get " + "x" * (i % 90)
+        out.append(Alert(rule=f"r{i % 3}", priority=Priority(i % 8), source="k8s_audit", output=text,
+                         output_fields={"ka.user.name": f"u{i}"}, tags=("t",), time_ns=1_700_000_000_000_000_000 + i,
+                         hostname="h", event=ev))
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["falco", "falco-json"])
+@pytest.mark.parametrize("batch", [1, 100, 1 << 18])
+@pytest.mark.parametrize("line_buffered", [False, True])
+def test_batched_alerts_are_the_lines_the_writer_prints(monkeypatch, fmt, batch, line_buffered):
+    """Alerts held and written in batches (`BATCH_ALERTS`) are byte for byte what `Sink.alert` and
+    the writer print one by one (control characters escaped), the count the same, nothing left
+    held after `close()`."""
+    monkeypatch.setattr(sink_mod, "_BATCH", batch)
+    printed = []
+    for batched in (True, False):
+        monkeypatch.setattr(sink_mod, "BATCH_ALERTS", batched)
+        out = io.BytesIO()
+        console = Console(out, io.StringIO(), False, False, line_buffered=line_buffered)
+        s = open_sink(OutputOptions(format=fmt), console, REG, has_rules=True)
+        for a in _alerts(120):
+            s.alert(a)
+        s.close()
+        printed.append((out.getvalue(), s.count))
+    assert printed[0] == printed[1]
+    assert printed[0][1] == 120 and printed[0][0].count(b"\n") == 120
+    assert b"\x1b" not in printed[0][0]
+
+
+def test_batched_alerts_are_held_until_flushed():
+    out = io.BytesIO()
+    s = open_sink(OutputOptions(format="falco"), Console(out, io.StringIO(), False, False), REG, has_rules=True)
+    s.alert(_alerts(1)[0])
+    assert out.getvalue() == b""
+    s.flush()
+    assert out.getvalue().endswith(b"verb=get \n") and s.count == 1
