@@ -38,3 +38,16 @@ def zone() -> Iterator[Callable[[str], None]]:
     else:
         os.environ["TZ"] = saved
     time.tzset()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _rules_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Rules files read by tests are kept in a folder of the test run (rules/yamlcache.py), never in
+    the user's cache; the commands tests start inherit it."""
+    saved = os.environ.get("EKSAUDIT_CACHE_DIR")
+    os.environ["EKSAUDIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("eksaudit-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("EKSAUDIT_CACHE_DIR", None)
+    else:
+        os.environ["EKSAUDIT_CACHE_DIR"] = saved

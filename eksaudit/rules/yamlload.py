@@ -10,13 +10,12 @@ yaml-cpp sees it; a quoted `""` stays an empty string.
 
 from __future__ import annotations
 
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RulesError
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    import yaml  # imported when a text is parsed: a file read before comes from the cache (yamlcache.py)
 
 _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
 _TRUE = frozenset(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"))
@@ -91,6 +90,9 @@ class _Converter:
     """Node graph -> YStr/YMap/YSeq, counting what aliases expand to (see the bounds above)."""
 
     def __init__(self, filename: str) -> None:
+        import yaml
+
+        self.yaml = yaml
         self.filename = filename
         self.seen: set[int] = set()  # ids of nodes converted at least once: a second visit is an alias
         self.path: set[int] = set()  # nodes being converted (an alias to one of them is a cycle)
@@ -133,6 +135,7 @@ class _Converter:
                 self.depth_in_alias -= 1
 
     def _node(self, node: yaml.Node) -> Any:
+        yaml = self.yaml
         line = node.start_mark.line + 1
         col = node.start_mark.column + 1
         if isinstance(node, yaml.ScalarNode):
@@ -157,15 +160,34 @@ class _Converter:
         return None  # pragma: no cover - compose never yields other node kinds
 
 
+CACHING = True  # the slow twin: False, every text parsed (no documents kept or read, yamlcache.py)
+
+
 def load_documents(text: str, filename: str) -> list[Any]:
     """All documents of a YAML text as converted values (None for empty documents).
 
     A YAML syntax error becomes a RulesError naming the file and line, and so do aliases that
     expand beyond MAX_ALIASES uses or MAX_ALIAS_NODES values, and an alias that contains itself.
+    A text parsed before comes from the cache (`yamlcache`), the same documents without PyYAML.
     """
+    if not CACHING:
+        return _parse(text, filename)
+    from . import yamlcache
+
+    docs = yamlcache.load(text)
+    if docs is None:
+        docs = _parse(text, filename)
+        yamlcache.store(text, docs)
+    return docs
+
+
+def _parse(text: str, filename: str) -> list[Any]:
+    import yaml
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         return [_Converter(filename).convert(doc, doc.start_mark.line + 1) if doc is not None else None
-                for doc in yaml.compose_all(text, Loader=_Loader)]
+                for doc in yaml.compose_all(text, Loader=loader)]
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -14,8 +14,8 @@ substring search instead of StringZilla's), `eksaudit.events.batches.BATCHES = F
 block of plain lines decoded whole) and `eksaudit.pipeline.COUNT_BLOCKS = False` (a taken block's
 matches counted one by one); also the rules' own twins (`BLOCK_SCREEN`, `FAST_RAWTIME`, `MEMO`,
 `formatting.FAST_TEXT`, `model.FAST_CLOCK`, the learning prefilter's `ESCAPES_FIRST`,
-`jevt.RAWTIME_BY_MINUTE`) and
-`safetext.FAST` (the SIMD check of long ASCII text for control characters).
+`jevt.RAWTIME_BY_MINUTE`), `safetext.FAST` (the SIMD check of long ASCII text for control
+characters) and `yamlload.CACHING` (rules files read before, from the cache).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from eksaudit.rules import load_rules
 from eksaudit.rules import model as _model
 from eksaudit.rules import prefilter as _rules_prefilter
 from eksaudit.rules import screen as _screen
+from eksaudit.rules import yamlload as _yamlload
 
 REG = default_registry()
 
@@ -62,7 +63,8 @@ def slow_path() -> Iterator[None]:
     saved = (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
              _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
              _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME, _leafcount.MEMO,
-             _formatting.FAST_TEXT, _model.FAST_CLOCK, _rules_prefilter.ESCAPES_FIRST, _safetext.FAST, _jevt.RAWTIME_BY_MINUTE)
+             _formatting.FAST_TEXT, _model.FAST_CLOCK, _rules_prefilter.ESCAPES_FIRST, _safetext.FAST, _jevt.RAWTIME_BY_MINUTE,
+             _yamlload.CACHING)
     _prefilter.SKIPPING = False
     _sniff.FAST = False
     _projection.PROJECTING = False
@@ -82,13 +84,15 @@ def slow_path() -> Iterator[None]:
     _rules_prefilter.ESCAPES_FIRST = False
     _safetext.FAST = False
     _jevt.RAWTIME_BY_MINUTE = False
+    _yamlload.CACHING = False
     try:
         yield
     finally:
         (_prefilter.SKIPPING, _sniff.FAST, _projection.PROJECTING, _projection.TYPED, _pipeline.FUSED,
          _counts.ONE_COLUMN, _screen.SCREENING, _blocks.RUNS, _fastscan.SIMD, _batches.BATCHES,
          _pipeline.COUNT_BLOCKS, _blockscreen.BLOCK_SCREEN, _jevt.FAST_RAWTIME, _leafcount.MEMO,
-         _formatting.FAST_TEXT, _model.FAST_CLOCK, _rules_prefilter.ESCAPES_FIRST, _safetext.FAST, _jevt.RAWTIME_BY_MINUTE) = saved
+         _formatting.FAST_TEXT, _model.FAST_CLOCK, _rules_prefilter.ESCAPES_FIRST, _safetext.FAST, _jevt.RAWTIME_BY_MINUTE,
+         _yamlload.CACHING) = saved
 
 
 class Collect:
