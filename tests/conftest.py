@@ -45,8 +45,10 @@ def _rules_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Rules files read by tests are kept in a folder of the test run (rules/yamlcache.py), never in
     the user's cache; the commands tests start inherit it."""
     saved = os.environ.get("EKSAUDIT_CACHE_DIR")
-    os.environ["EKSAUDIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("eksaudit-cache"))
+    ours = os.environ["EKSAUDIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("eksaudit-cache"))
     yield
+    left = os.environ.get("EKSAUDIT_CACHE_DIR")
+    assert left == ours, f"a test left EKSAUDIT_CACHE_DIR as {left!r}: later tests would use the user's cache"
     if saved is None:
         os.environ.pop("EKSAUDIT_CACHE_DIR", None)
     else:

@@ -89,6 +89,7 @@ def _yaml_texts(draw: Any) -> str:
 @settings(max_examples=150, deadline=None)
 @given(_yaml_texts())
 def test_a_cached_text_reads_as_it_parses(tmp_path_factory: Any, text: str) -> None:
+    saved = os.environ.get("EKSAUDIT_CACHE_DIR")  # the test run's (tests/conftest.py)
     os.environ["EKSAUDIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("c"))
     try:
         try:
@@ -99,7 +100,10 @@ def test_a_cached_text_reads_as_it_parses(tmp_path_factory: Any, text: str) -> N
         assert yamlcache.load(text) is not None
         assert [_shape(d) for d in load_documents(text, "r.yaml")] == want  # from the cache
     finally:
-        del os.environ["EKSAUDIT_CACHE_DIR"]
+        if saved is None:
+            del os.environ["EKSAUDIT_CACHE_DIR"]
+        else:
+            os.environ["EKSAUDIT_CACHE_DIR"] = saved
 
 
 def test_falcos_rules_files_read_from_the_cache_as_they_parse(cache: Path) -> None:
