@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from ..safetext import escape_controls
 from .model import Alert, Priority
@@ -33,20 +34,20 @@ class Summary:
     def total(self) -> int:
         return sum(self._counts.values())
 
-    @property
-    def by_priority(self) -> Counter[Priority]:
-        out: Counter[Priority] = Counter()
-        for (_, priority), n in self._counts.items():
-            out[priority] += n
+    def _totals(self, part: int) -> Counter[Any]:
+        """Alerts per rule (`part` 0) or priority (1), in the order they were first seen."""
+        out: Counter[Any] = Counter()
+        for key, n in self._counts.items():
+            out[key[part]] += n
         return out
 
     @property
+    def by_priority(self) -> Counter[Priority]:
+        return self._totals(1)
+
+    @property
     def by_rule(self) -> Counter[str]:
-        """Alerts per rule, in the order the rules were first seen."""
-        out: Counter[str] = Counter()
-        for (rule, _), n in self._counts.items():
-            out[rule] += n
-        return out
+        return self._totals(0)
 
     def merge(self, other: Summary) -> None:
         """Add the alerts another Summary counted after this one's (a worker's chunk of the input)."""
