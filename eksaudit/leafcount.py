@@ -46,7 +46,7 @@ def _keyed(paths: frozenset[Path], presence: frozenset[Path]) -> tuple[list[Path
 
     `answer(structs, lookup, decide, keep)` keys each Struct by its leaves, looks the key up
     (`lookup(key, _MISS)`; a miss: `decide(s, key)`) and hands each answer but `_NO` to `keep`;
-    it returns the misses. One call per block: a call per Struct cost a fifth of the time.
+    it returns the misses. One call per block: a call per Struct cost 0.2 µs of each (of ~4).
     """
     order = sorted(paths)
     tree = Leaves(order)
