@@ -52,9 +52,10 @@ def _keyed(paths: frozenset[Path], presence: frozenset[Path]) -> tuple[list[Path
     tree = Leaves(order)
     env: dict[str, Any] = {"U": UNSET, "Cut": type(CUT[0][0]), "MISS": _MISS, "NO": _NO}
     walk: list[str] = []
+    memo: dict[Path, tuple[str, str]] = {}
     parts: list[str] = []
     for i, p in enumerate(order):
-        var = tree.walk(p, f"v{i}", walk, env)
+        var = tree.walk(p, f"v{i}", walk, env, memo)
         parts.append(f"({var} is not U and type({var}) is not Cut)" if p in presence else var)
     code = ["def answer(structs, lookup, decide, keep):", "    misses = 0", "    for s in structs:",
             *("    " + line for line in walk),

@@ -112,35 +112,16 @@ class Leaves:
         self.lines = msgspec.json.Decoder(self.type).decode_lines
         self.gate_attr = self.root.attrs[GATE[0]]
 
-    def walk(self, path: Path, var: str, code: list[str], env: dict[str, Any]) -> str:
+    def walk(self, path: Path, var: str, code: list[str], env: dict[str, Any],
+             memo: dict[Path, tuple[str, str]]) -> str:
         """Append code that sets `var` to the leaf at `path` of Struct `s` (UNSET: missing; a `CUT`
-        marker where the path stops early), at an indent of four; returns `var`."""
-        src = "s"
-        node = self.root
-        indent = "    "
-        for i, key in enumerate(path[:-1]):
-            kid = node.kids[key]
-            tname = f"N{id(kid)}"
-            env[tname] = kid.type
-            null, missing = f"C{i}n", f"C{i}m"
-            env[null], env[missing] = CUT[i]
-            code += [f"{indent}{var} = {src}.{node.attrs[key]}",
-                     f"{indent}if type({var}) is not {tname}:",
-                     f"{indent}    {var} = {null} if {var} is None else {missing}",
-                     f"{indent}else:"]
-            src = var
-            node = kid
-            indent += "    "
-        code.append(f"{indent}{var} = {src}.{node.attrs[path[-1]]}")
-        return var
+        marker where the path stops early), at an indent of four; returns `var`.
 
-    def walk_shared(self, path: Path, var: str, code: list[str], env: dict[str, Any],
-                    memo: dict[Path, tuple[str, str]]) -> str:
-        """`walk`, for straight-line code that reads many leaves: each inner object on the way
-        (`objectRef` of `objectRef.resource`, `.name`, `.namespace`) is read and type-checked
-        once, where first needed, into `P<n>`, with `K<n>` its `CUT` marker (None: the object is
-        there). `memo` (prefix -> those names) is the code's own: a name is used only after the
-        line that sets it, so the code must not branch around them."""
+        For straight-line code that reads many leaves: each inner object on the way (`objectRef`
+        of `objectRef.resource`, `.name`, `.namespace`) is read and type-checked once, where first
+        needed, into `P<n>`, with `K<n>` its `CUT` marker (None: the object is there). `memo`
+        (prefix -> those names) is the code's own: a name is used only after the line that sets
+        it, so the code must not branch around them."""
         src, cut = "s", None
         node = self.root
         for i, key in enumerate(path[:-1]):

@@ -103,8 +103,8 @@ class Sink:
 
         return event
 
-    def _batcher(self, console: Console) -> tuple[Any, Any]:
-        """(`hold(line)`, `drain()`): lines held in `_pending` and written in one call once they
+    def _batcher(self, console: Console) -> Any:
+        """`hold(line)`: lines held in `_pending` and written in one call (`_drain`) once they
         pass `_BATCH` bytes (and by `flush()`, which `close()` and the scan loop call when it stops,
         even on Ctrl-C). One write per line costs a system call per line on a pipe."""
         write = console.stdout.write
@@ -130,7 +130,7 @@ class Sink:
                 drain()
 
         self._drain = drain
-        return hold, drain
+        return hold
 
     def _fast_event_writer(self, console: Console) -> Any:
         """`-o jsonl` with nothing else: the raw bytes, written in batches (`_batcher`); line-buffered
@@ -145,7 +145,7 @@ class Sink:
                 flush()
 
             return event_now
-        hold, _ = self._batcher(console)
+        hold = self._batcher(console)
 
         def event(ev: AuditEvent) -> None:
             self.count += 1
@@ -161,7 +161,7 @@ class Sink:
     def _fast_alert_writer(self, line_of: Any, console: Console) -> Any:
         """`-o falco`/`falco-json` with nothing else (no limit, not `-q`, not line-buffered): each
         alert's line (`writer.alert_line`) written in batches (`_batcher`), without `alert`'s checks."""
-        hold, _ = self._batcher(console)
+        hold = self._batcher(console)
 
         def alert(a: Any) -> None:
             self.count += 1

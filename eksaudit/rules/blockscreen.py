@@ -45,8 +45,9 @@ Path = tuple[str, ...]
 
 
 def _in_loop(body: list[str]) -> list[str]:
-    """A screen body (`_body`) as the branch of a loop over a block's Structs: indented twice more,
-    a survivor added to `out` and the next Struct taken where the function would return."""
+    """A screen body (`_body`, written as a function of one Struct `s`) as the branch of the loop
+    over a block's Structs: indented twice more, a survivor added to `out` and the next Struct
+    taken where the function would return."""
     out = []
     for line in body:
         line = line.replace("return 0", "continue").replace("return m", "add((i, m))")
@@ -70,7 +71,6 @@ class BlockScreen:
     def __init__(self, ruleset: Any) -> None:
         self.ruleset = ruleset
         self.screen = ruleset.screen
-        self._fn: Callable[[Any], int] | None = None
         self._block_fn: Callable[[Any], list[tuple[int, int]]] | None = None
         self._rest: list[Any] = []
         self._lines: Any = None
@@ -123,19 +123,14 @@ class BlockScreen:
         env: dict[str, Any] = {"U": UNSET, "ALL": self.screen.all_mask}
         bodies = [self._body(specs, tree, env, present) for present in (False, True)]
         # every name as a default argument: read as a local in the loop, not looked up in globals.
-        # A call fills all of them (1.2 µs here), so the scan calls the loop once per block; the
-        # function of one Struct (`candidates`: for tests) is the same code without the loop
+        # A call fills all of them (1.2 µs here), so the screen is called once per block, not per
+        # event: (index, mask) of each Struct of the block that some rule survives
         args = ", ".join(f"{n}={n}" for n in sorted(env))
-        source = [f"def screen0(s, *, {args}):", *bodies[0],
-                  f"def screen(s, *, screen0=screen0, {args}):",
-                  f"    if s.{tree.gate_attr} is U:",  # no `auditID`: the tables of that gate state
-                  "        return screen0(s)", *bodies[1]]
-        # over a whole block: (index, mask) of each Struct some rule survives
         loop = [f"def screen_block(parts, *, {args}):", "    out = []", "    add = out.append",
-                "    for i, s in enumerate(parts):", f"        if s.{tree.gate_attr} is U:",
+                "    for i, s in enumerate(parts):",
+                f"        if s.{tree.gate_attr} is U:",  # no `auditID`: the tables of that gate state
                 *_in_loop(bodies[0]), "        else:", *_in_loop(bodies[1]), "    return out"]
-        exec(compile("\n".join(source + loop), "<blockscreen>", "exec"), env)  # noqa: S102 (our code, no user text)
-        self._fn = env["screen"]
+        exec(compile("\n".join(loop), "<blockscreen>", "exec"), env)  # noqa: S102 (our code, no user text)
         self._block_fn = env["screen_block"]
 
     def _body(self, specs: list[_Spec], tree: Leaves, env: dict[str, Any], present: bool) -> list[str]:
@@ -143,10 +138,10 @@ class BlockScreen:
         its decision from the table of that gate state (a miss: decided and remembered), the mask
         narrowed, 0 as soon as no rule is left."""
         code = ["    m = ALL"]
-        memo: dict[Path, tuple[str, str]] = {}  # inner objects read so far (Leaves.walk_shared)
+        memo: dict[Path, tuple[str, str]] = {}  # inner objects read so far (Leaves.walk)
         g = int(present)
         for j, spec in enumerate(specs):
-            names = [tree.walk_shared(p, f"v{j}_{i}", code, env, memo) for i, p in enumerate(spec.leaves)]
+            names = [tree.walk(p, f"v{j}_{i}", code, env, memo) for i, p in enumerate(spec.leaves)]
             if len(names) == 1:
                 key = names[0]
             else:
@@ -246,11 +241,6 @@ class BlockScreen:
         self._unservable = mode == "two-stage" or not self._compile()
         return not self._unservable
 
-    def candidates(self, s: Any) -> int:
-        """The rules the served fields leave possible for one Struct of a block (tests call it)."""
-        assert self._fn is not None
-        return self._fn(s)
-
     def _projection(self, mask: int) -> Any:
         """What decodes a surviving event for the fields left, the residuals and the outputs of the
         rules in `mask` (events/projection.py), or None: parse it whole.
@@ -293,7 +283,7 @@ class BlockScreen:
         event = plain_event
 
         def take(block: Any, source: str, first: int, k: int) -> bool:
-            if self._fn is None and not self._ready():
+            if self._block_fn is None and not self._ready():
                 return False
             try:
                 parts = self._lines(block)

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from ..timestamps import minute_seconds, ts_ns
+from ..timestamps import SECOND_SLOTS, minute_seconds, ts_ns
 
 
 class Priority(IntEnum):
@@ -306,12 +306,12 @@ def _minute_clocks(prefix: str, zone: tuple[Any, ...]) -> list[Any] | None:
     return [base] + [None] * 60
 
 
-_SECONDS = tuple(f"{s:02d}" for s in range(60))
+_SECONDS = tuple(SECOND_SLOTS)  # "00" to "59"
 # `_minute_clocks` of the zone in force, by minute: a plain dict, as the cache's own key (the minute
 # and the zone's names and offsets) cost more to hash and compare than the rest of an alert's time
 _CLOCKS: dict[str, list[Any]] = {}
 _ZONE_SEEN: list[Any] = [None]  # the `time.tzname` tuple `_CLOCKS` was filled under
-_SLOT = {ss: s + 1 for s, ss in enumerate(_SECONDS)}  # `SS` -> its slot in `_minute_clocks`
+_SLOT = {ss: s + 1 for ss, s in SECOND_SLOTS.items()}  # `SS` -> its slot in `_minute_clocks`
 
 
 def format_time_json(time_ns: int) -> str:

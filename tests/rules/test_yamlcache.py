@@ -9,6 +9,7 @@ complex keys, aliases, several documents, comments and CRLF.
 
 from __future__ import annotations
 
+import marshal
 import os
 import random
 import subprocess
@@ -128,8 +129,8 @@ def test_a_damaged_entry_is_parsed_again_and_replaced(cache: Path) -> None:
     want = _parsed(text)
     load_documents(text, "r.yaml")
     (entry,) = cache.glob("*.docs")
-    for damage in (b"", b"\x00garbage", entry.read_bytes()[:-3], __import__("marshal").dumps([(9, 1)]),
-                   __import__("marshal").dumps({"not": "a list"})):
+    for damage in (b"", b"\x00garbage", entry.read_bytes()[:-3], marshal.dumps([(9, 1)]),
+                   marshal.dumps({"not": "a list"})):
         entry.write_bytes(damage)
         assert yamlcache.load(text) is None
         assert [_shape(d) for d in load_documents(text, "r.yaml")] == want
